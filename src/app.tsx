@@ -1,0 +1,70 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { compress } from "hono/compress";
+import type { AppDeps, AppEnv } from "./web/env.ts";
+import { clientInfo, originCheck, requestLog, securityHeaders, sessionMiddleware } from "./web/middleware.ts";
+import { render } from "./web/render.tsx";
+import { isDatabaseUnavailable } from "./db/client.ts";
+import { healthRoutes } from "./web/routes/health.ts";
+import { staticRoutes } from "./web/routes/static.ts";
+import { ErrorPage } from "../templates/errors.tsx";
+
+export const BODY_LIMIT = 64 * 1024;
+
+/** Builds the app from its dependencies: middleware in order, then each feature mounted. No I/O here. */
+export function createApp(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+
+  app.use(requestLog(deps));
+  app.use(securityHeaders(deps));
+  app.use(compress());
+  app.use(clientInfo(deps));
+  app.use(
+    bodyLimit({
+      maxSize: BODY_LIMIT,
+      onError: (c) =>
+        render(c, deps, {
+          title: "Request too large",
+          status: 413,
+          body: <ErrorPage heading="Request too large" message="What was sent is larger than any form of the portal accepts. Go back and try again." />,
+        }),
+    }),
+  );
+  app.use(originCheck(deps));
+
+  app.route("/", healthRoutes(deps));
+  app.route("/", staticRoutes(deps));
+
+  // Everything below may read the session.
+  app.use(sessionMiddleware(deps));
+
+  app.notFound((c) =>
+    render(c, deps, {
+      title: "Page not found",
+      status: 404,
+      body: <ErrorPage heading="Page not found" message="There is no page at this address. Check the link, or start again from the sign-in page." />,
+    }),
+  );
+
+  app.onError((error, c) => {
+    if (isDatabaseUnavailable(error)) {
+      deps.log.error("database_unavailable", { code: (error as { code?: string }).code });
+      c.header("Retry-After", "5");
+      return render(c, deps, {
+        title: "Temporarily unavailable",
+        status: 503,
+        body: <ErrorPage heading="Temporarily unavailable" message="The portal cannot reach its database just now. Nothing you entered was lost; try again in a minute." />,
+      });
+    }
+    deps.log.error("unhandled_error", { name: error.name, message: error.message, stack: error.stack?.split("\n").slice(0, 6).join(" | ") });
+    return render(c, deps, {
+      title: "Something went wrong",
+      status: 500,
+      body: <ErrorPage heading="Something went wrong" message="The portal could not finish this request. Try again; if it keeps happening, contact your portal administrator." />,
+    });
+  });
+
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

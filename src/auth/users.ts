@@ -1,0 +1,47 @@
+import type { Db } from "../db/client.ts";
+
+export type Role = "provider" | "admin";
+export type LoginOption = "phone" | "email";
+export type MfaMethod = LoginOption;
+
+export interface User {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  status: "invited" | "active" | "disabled";
+  mfaMethod: MfaMethod | null;
+  phoneE164: string | null;
+  termsVersion: string | null;
+  lockedUntil: Date | null;
+  lastSignInAt: Date | null;
+  createdAt: Date;
+}
+
+/** The columns a User is read from, as a fragment, so every query returns the same shape. */
+export function userColumns(db: Db, table = "users") {
+  const t = db(table);
+  return db`${t}.id, ${t}.email, ${t}.name, ${t}.role, ${t}.status, ${t}.mfa_method as "mfaMethod",
+    ${t}.phone_e164 as "phoneE164", ${t}.terms_version as "termsVersion", ${t}.locked_until as "lockedUntil",
+    ${t}.last_sign_in_at as "lastSignInAt", ${t}.created_at as "createdAt"`;
+}
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+export async function findUserById(db: Db, id: string): Promise<User | null> {
+  const [user] = await db<User[]>`select ${userColumns(db)} from users where id = ${id}`;
+  return user ?? null;
+}
+
+export async function findUserByEmail(db: Db, email: string): Promise<User | null> {
+  const [user] = await db<User[]>`select ${userColumns(db)} from users where email_normalized = ${normalizeEmail(email)}`;
+  return user ?? null;
+}
+
+/** Masks a phone number for display: (•••) •••-1234. */
+export function maskPhone(e164: string | null): string {
+  if (!e164) return "";
+  return `(•••) •••-${e164.slice(-4)}`;
+}

@@ -1,0 +1,96 @@
+import postgres from "postgres";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createConnection } from "node:net";
+
+export type Sql = postgres.Sql<{}>;
+/** A query target: the pool or a transaction. Query functions take it first so they work in both. */
+export type Db = Sql | postgres.TransactionSql<{}>;
+
+export interface Database {
+  sql: Sql;
+  kind: "embedded" | "server";
+  close(): Promise<void>;
+}
+
+const POOL = { max: 10, idle_timeout: 30, connect_timeout: 5, onnotice: () => {} } as const;
+
+/**
+ * DATABASE_URL set: a real Postgres. Unset: PGlite under `dataDir` (or in memory for tests),
+ * served to postgres.js over a loopback socket so the SQL and driver are the same either way.
+ * A process that finds the embedded server of a running app (DATA_DIR/embedded.json) connects
+ * to it instead of opening the data directory a second time, which PGlite does not allow.
+ */
+export async function openDatabase(options: { url?: string; dataDir?: string; memory?: boolean }): Promise<Database> {
+  if (options.url) {
+    const sql = postgres(options.url, POOL);
+    return { sql, kind: "server", close: () => sql.end({ timeout: 5 }) };
+  }
+  if (!options.memory && options.dataDir) {
+    const running = await findRunningEmbedded(options.dataDir);
+    if (running) {
+      const sql = postgres({ host: "127.0.0.1", port: running.port, database: "postgres", username: "postgres", ...POOL, max: 2 });
+      return { sql, kind: "embedded", close: () => sql.end({ timeout: 5 }) };
+    }
+  }
+  return openEmbedded(options.memory ? undefined : options.dataDir);
+}
+
+async function openEmbedded(dataDir: string | undefined): Promise<Database> {
+  const { PGlite } = await import("@electric-sql/pglite");
+  const { serveEmbedded } = await import("./embedded.ts");
+  let pgDir: string | undefined;
+  if (dataDir) {
+    pgDir = join(dataDir, "pglite");
+    mkdirSync(pgDir, { recursive: true });
+  }
+  const db = await PGlite.create(pgDir ? { dataDir: pgDir } : {});
+  const server = await serveEmbedded(db);
+  const port = server.port;
+  const marker = dataDir ? join(dataDir, "embedded.json") : undefined;
+  if (marker) writeFileSync(marker, JSON.stringify({ pid: process.pid, port }));
+  // PGlite runs one statement at a time; a few connections let a transaction wait behind another.
+  const sql = postgres({ host: "127.0.0.1", port, database: "postgres", username: "postgres", ...POOL, max: 4 });
+  return {
+    sql,
+    kind: "embedded",
+    async close() {
+      await sql.end({ timeout: 5 });
+      await server.stop();
+      await db.close();
+      if (marker && existsSync(marker)) rmSync(marker, { force: true });
+    },
+  };
+}
+
+async function findRunningEmbedded(dataDir: string): Promise<{ port: number } | null> {
+  const marker = join(dataDir, "embedded.json");
+  if (!existsSync(marker)) return null;
+  try {
+    const { pid, port } = JSON.parse(readFileSync(marker, "utf8")) as { pid: number; port: number };
+    if (pid === process.pid) return null;
+    process.kill(pid, 0);
+    await new Promise<void>((resolve, reject) => {
+      const socket = createConnection({ host: "127.0.0.1", port }, () => {
+        socket.end();
+        resolve();
+      });
+      socket.on("error", reject);
+    });
+    return { port };
+  } catch {
+    return null; // stale marker from a process that is gone
+  }
+}
+
+/** postgres.js and socket errors that mean "the database is unreachable", as opposed to a bug. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!error || typeof error !== "object") return false;
+  const code = (error as { code?: unknown }).code;
+  return (
+    typeof code === "string" &&
+    (["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "CONNECT_TIMEOUT", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED"].includes(code) ||
+      code.startsWith("57P") || // admin shutdown, crash shutdown, cannot connect now
+      code.startsWith("08")) // connection exceptions
+  );
+}

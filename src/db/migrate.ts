@@ -1,0 +1,28 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { Sql } from "./client.ts";
+
+const MIGRATIONS_DIR = fileURLToPath(new URL("../../migrations/", import.meta.url));
+// Any fixed number; every instance takes the same lock, so two starting together apply each migration once.
+const MIGRATION_LOCK = 4_271_993;
+
+/** Applies pending migrations in order, each in the one transaction that holds the advisory lock. Returns their names. */
+export async function migrate(sql: Sql): Promise<string[]> {
+  const files = readdirSync(MIGRATIONS_DIR)
+    .filter((name) => /^\d{4}_[\w-]+\.sql$/.test(name))
+    .sort();
+  return sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK})`;
+    await tx`create table if not exists schema_migrations (name text primary key, applied_at timestamptz not null default now())`;
+    const done = new Set((await tx<{ name: string }[]>`select name from schema_migrations`).map((row) => row.name));
+    const applied: string[] = [];
+    for (const name of files) {
+      if (done.has(name)) continue;
+      // File contents come from the repository, never from input.
+      await tx.unsafe(readFileSync(MIGRATIONS_DIR + name, "utf8"));
+      await tx`insert into schema_migrations (name) values (${name})`;
+      applied.push(name);
+    }
+    return applied;
+  });
+}

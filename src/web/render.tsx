@@ -1,0 +1,56 @@
+import type { Context } from "hono";
+import type { Child } from "hono/jsx";
+import type { AppDeps, AppEnv } from "./env.ts";
+import { Layout } from "../../templates/layout.tsx";
+
+export interface View {
+  title: string;
+  body: Child;
+  status?: 200 | 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 503;
+}
+
+/** True when htmx asked for the part of the page inside <main>, not for a whole document. */
+export function wantsFragment(c: Context<AppEnv>): boolean {
+  return (
+    c.req.header("hx-request") === "true" &&
+    c.req.header("hx-history-restore-request") !== "true" &&
+    c.req.header("hx-request-type") !== "full"
+  );
+}
+
+/**
+ * One URL renders both: htmx gets the content of <main> (with a <title> htmx moves to the head),
+ * everyone else the full page around the same content.
+ */
+export function render(c: Context<AppEnv>, deps: AppDeps, view: View): Response {
+  c.header("Vary", "HX-Request");
+  const status = view.status ?? 200;
+  const title = `${view.title} | ${deps.config.portalName}`;
+  if (wantsFragment(c)) {
+    if (c.req.method === "GET") c.header("HX-Replace-Url", new URL(c.req.url).pathname);
+    return c.html(
+      <>
+        <title>{title}</title>
+        {view.body}
+      </>,
+      status,
+    );
+  }
+  return c.html(
+    "<!doctype html>" +
+      (
+        <Layout title={title} portalName={deps.config.portalName} assets={deps.assets} user={c.get("user")}>
+          {view.body}
+        </Layout>
+      ).toString(),
+    status,
+  );
+}
+
+/**
+ * After a successful POST: a 303 to the next step. htmx's fetch follows it with HX-Request still
+ * set, so the next step arrives as a fragment; without JavaScript the browser loads the full page.
+ */
+export function redirectTo(c: Context<AppEnv>, path: string): Response {
+  return c.redirect(path, 303);
+}
