@@ -8,6 +8,15 @@ import { isDatabaseUnavailable } from "./db/client.ts";
 import { healthRoutes } from "./web/routes/health.ts";
 import { staticRoutes } from "./web/routes/static.ts";
 import { ErrorPage } from "../templates/errors.tsx";
+import { devRoutes } from "./web/routes/dev.tsx";
+import { webhooksRoutes } from "./web/routes/webhooks.tsx";
+import { registerRoutes } from "./web/routes/register.tsx";
+import { loginRoutes } from "./web/routes/login.tsx";
+import { passwordResetRoutes } from "./web/routes/password-reset.tsx";
+import { homeRoutes } from "./web/routes/home.tsx";
+import { helpRoutes } from "./web/routes/help.tsx";
+import { adminRoutes } from "./web/routes/admin.tsx";
+import { usesDevOutbox } from "./config.ts";
 
 export const BODY_LIMIT = 64 * 1024;
 
@@ -34,9 +43,17 @@ export function createApp(deps: AppDeps) {
 
   app.route("/", healthRoutes(deps));
   app.route("/", staticRoutes(deps));
+  app.route("/", webhooksRoutes(deps));
+  if (usesDevOutbox(deps.config)) app.route("/", devRoutes(deps));
 
   // Everything below may read the session.
   app.use(sessionMiddleware(deps));
+  app.route("/", registerRoutes(deps));
+  app.route("/", loginRoutes(deps));
+  app.route("/", passwordResetRoutes(deps));
+  app.route("/", homeRoutes(deps));
+  app.route("/", helpRoutes(deps));
+  app.route("/", adminRoutes(deps));
 
   app.notFound((c) =>
     render(c, deps, {

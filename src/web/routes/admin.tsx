@@ -1,0 +1,8 @@
+import { Hono } from "hono";
+import type { AppDeps, AppEnv } from "../env.ts";
+
+export function adminRoutes(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+  void deps;
+  return app;
+}
