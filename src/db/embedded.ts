@@ -5,6 +5,10 @@ import { PGLiteSocketHandler } from "@electric-sql/pglite-socket";
 const SYNC = 0x53; // 'S': ends an extended-protocol group (Parse/Bind/Describe/Execute…)
 const QUERY = 0x51; // 'Q': a simple query, complete in itself
 const TERMINATE = 0x58; // 'X'
+const SYNC_MESSAGE = new Uint8Array([SYNC, 0, 0, 0, 4]);
+// A transaction that keeps others waiting this long is most likely a query inside
+// sql.begin() that used the pool instead of the transaction: on one backend that never ends.
+const STALL_WARNING_MS = 10_000;
 
 interface Pending {
   handlerId: number;
@@ -39,7 +43,10 @@ class GroupedQueryQueue {
     try {
       while (this.waiting.length) {
         const index = this.owner === null ? 0 : this.waiting.findIndex((p) => p.handlerId === this.owner);
-        if (index < 0) break; // the owner's next message has not arrived yet
+        if (index < 0) {
+          this.watchForStall(); // the owner's next message has not arrived yet
+          break;
+        }
         const item = this.waiting.splice(index, 1)[0]!;
         let bytes = 0;
         try {
@@ -67,6 +74,23 @@ class GroupedQueryQueue {
     }
   }
 
+  private stallTimer: ReturnType<typeof setTimeout> | null = null;
+
+  private watchForStall(): void {
+    if (this.stallTimer) return;
+    const owner = this.owner;
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = null;
+      if (this.owner !== null && this.owner === owner && this.waiting.length) {
+        console.error(
+          `embedded database: connection ${owner} has held a transaction for ${STALL_WARNING_MS / 1000}s while ${this.waiting.length} message(s) of other connections wait. ` +
+            "Inside sql.begin(tx => …) every query must use tx: a query on the pool waits for the transaction, which waits for it.",
+        );
+      }
+    }, STALL_WARNING_MS);
+    this.stallTimer.unref?.();
+  }
+
   clearQueueForHandler(handlerId: number): void {
     this.waiting = this.waiting.filter((p) => {
       if (p.handlerId !== handlerId) return true;
@@ -75,8 +99,12 @@ class GroupedQueryQueue {
     });
   }
 
+  /** A connection closed while it owned the backend: end its half-sent group and its transaction. */
   async clearTransactionIfNeeded(handlerId: number): Promise<void> {
     if (this.owner !== handlerId) return;
+    // After an error the backend skips messages until a Sync; without this one, the next
+    // connection's first group would be swallowed.
+    await this.db.runExclusive(() => this.db.execProtocolRawStream(SYNC_MESSAGE, { onRawData: () => {} })).catch(() => {});
     if (this.db.isInTransaction()) await this.db.exec("ROLLBACK");
     this.owner = null;
     void this.pump();
