@@ -1,4 +1,12 @@
-import type { Db } from "../db/client.ts";
+import type { Clock } from "../clock.ts";
+import { SECOND, MINUTE, HOUR } from "../clock.ts";
+import type { Config } from "../config.ts";
+import type { Db, Sql } from "../db/client.ts";
+import type { Logger } from "../log.ts";
+import { createDevTransport } from "./dev.ts";
+import { createSendgridTransport } from "./sendgrid.ts";
+import { createTwilioTransport } from "./twilio.ts";
+import type { OutgoingMessage, Transport, Transports } from "./transport.ts";
 
 export type Channel = "email" | "sms" | "voice";
 
@@ -27,4 +35,188 @@ export interface Outbox {
   drain(): Promise<void>;
   /** Stops the retry timer and waits for in-flight sends. */
   stop(): Promise<void>;
+}
+
+/** A claimed row belongs to its sender this long; past it, another instance may take it over. */
+export const CLAIM_MS = 60 * SECOND;
+export const CLAIM_BATCH = 20;
+/** Wait before attempt n+1 after attempt n failed; the last entry repeats. */
+export const RETRY_DELAYS_MS = [5 * SECOND, 30 * SECOND, 2 * MINUTE, 10 * MINUTE, 30 * MINUTE, HOUR];
+/** After this many failed attempts a message is given up (status 'failed'). */
+export const MAX_SEND_ATTEMPTS = 8;
+/** How often a live instance looks for due retries and rows abandoned by a dead instance. */
+const POLL_MS = 15 * SECOND;
+
+export interface OutboxOptions {
+  sql: Sql;
+  clock: Clock;
+  config: Config;
+  log: Logger;
+  /** Where the dev transport prints (default console.log). */
+  print?: (line: string) => void;
+  /** Per-channel overrides (tests point real provider packages at stub servers this way). */
+  transports?: Partial<Transports>;
+  /** Background polling for retries; default on except under NODE_ENV=test, where tests drain(). */
+  poll?: boolean;
+}
+
+interface ClaimedRow {
+  id: string;
+  channel: Channel;
+  recipient: string;
+  subject: string | null;
+  body: string | null;
+  code_id: string | null;
+  attempts: number;
+}
+
+export function retryDelay(attempts: number): number {
+  return RETRY_DELAYS_MS[Math.min(Math.max(attempts, 1), RETRY_DELAYS_MS.length) - 1]!;
+}
+
+export function defaultTransports(config: Config, print?: (line: string) => void): Transports {
+  const dev = createDevTransport(print);
+  const email = config.mail.kind === "sendgrid" ? createSendgridTransport(config.mail) : dev;
+  const phone = config.phone.kind === "twilio" ? createTwilioTransport(config.phone, config.publicUrl) : dev;
+  return { email, sms: phone, voice: phone };
+}
+
+export function createOutbox(options: OutboxOptions): Outbox {
+  const { sql, clock, log } = options;
+  const transports: Transports = { ...defaultTransports(options.config, options.print), ...options.transports };
+  const poll = options.poll ?? options.config.env !== "test";
+
+  let running: Promise<void> | null = null;
+  let again = false;
+  let stopped = false;
+  let timer: ReturnType<typeof setInterval> | null = null;
+
+  async function claim(): Promise<ClaimedRow[]> {
+    const now = clock.now();
+    const until = new Date(now.getTime() + CLAIM_MS);
+    // Rows abandoned mid-send by an instance that died come back once their claim expired.
+    return sql<ClaimedRow[]>`
+      update outbox
+         set status = 'sending', locked_until = ${until}, attempts = attempts + 1
+       where id in (
+         select id from outbox
+          where (status = 'pending' and next_attempt_at <= ${now})
+             or (status = 'sending' and locked_until <= ${now})
+          order by next_attempt_at, id
+          for update skip locked
+          limit ${CLAIM_BATCH})
+      returning id::text as id, channel, recipient, subject, body, code_id::text as code_id, attempts`;
+  }
+
+  async function deliver(row: ClaimedRow): Promise<void> {
+    const transport: Transport = transports[row.channel];
+    const id = Number(row.id);
+    try {
+      if (row.body === null) throw new OutboxGiveUp("message text missing");
+      if (row.channel === "voice" && row.code_id === null) throw new OutboxGiveUp("the call's code no longer exists");
+      const message: OutgoingMessage = { id, channel: row.channel, to: row.recipient, subject: row.subject, text: row.body, codeId: row.code_id };
+      const { providerId } = await transport.send(message);
+      const now = clock.now();
+      // Guarded on the claim: a sender whose claim expired and was taken over records nothing.
+      await sql`
+        update outbox
+           set status = 'sent', provider = ${transport.provider}, provider_id = ${providerId},
+               sent_at = ${now}, locked_until = null, last_error = null,
+               body = case when ${transport.keepsText} then body else null end
+         where id = ${id} and status = 'sending' and attempts = ${row.attempts}`;
+      log.info("outbox_sent", { id, channel: row.channel, provider: transport.provider, attempts: row.attempts });
+    } catch (error) {
+      const reason = describeError(error);
+      const giveUp = error instanceof OutboxGiveUp || row.attempts >= MAX_SEND_ATTEMPTS;
+      const now = clock.now();
+      if (giveUp) {
+        await sql`
+          update outbox set status = 'failed', locked_until = null, last_error = ${reason}
+           where id = ${id} and status = 'sending' and attempts = ${row.attempts}`;
+        log.error("outbox_failed", { id, channel: row.channel, provider: transport.provider, attempts: row.attempts, error: reason });
+      } else {
+        const next = new Date(now.getTime() + retryDelay(row.attempts));
+        await sql`
+          update outbox set status = 'pending', locked_until = null, next_attempt_at = ${next}, last_error = ${reason}
+           where id = ${id} and status = 'sending' and attempts = ${row.attempts}`;
+        log.error("outbox_retry", { id, channel: row.channel, provider: transport.provider, attempts: row.attempts, retryAt: next.toISOString(), error: reason });
+      }
+    }
+  }
+
+  async function pass(): Promise<void> {
+    for (;;) {
+      const rows = await claim();
+      if (rows.length === 0) return;
+      await Promise.all(rows.map((row) => deliver(row).catch((error) => log.error("outbox_record_failed", { id: Number(row.id), error: describeError(error) }))));
+      if (rows.length < CLAIM_BATCH) return;
+    }
+  }
+
+  function run(): void {
+    if (stopped) return;
+    if (running) {
+      again = true; // a message enqueued during this pass may have been missed by its claim
+      return;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        try {
+          await pass();
+        } catch (error) {
+          log.error("outbox_pass_failed", { error: describeError(error) });
+        }
+      } while (again && !stopped);
+    })().finally(() => {
+      running = null;
+    });
+  }
+
+  if (poll) {
+    timer = setInterval(run, POLL_MS);
+    timer.unref?.();
+  }
+
+  return {
+    async enqueue(db, message) {
+      if (message.channel === "voice" && !message.codeId) throw new Error("a voice message needs the codeId its call confirms");
+      const now = clock.now();
+      const [row] = await db<{ id: string }[]>`
+        insert into outbox (channel, recipient, subject, body, code_id, status, attempts, next_attempt_at, created_at)
+        values (${message.channel}, ${message.to}, ${message.subject ?? null}, ${message.text}, ${message.codeId ?? null},
+                'pending', 0, ${now}, ${now})
+        returning id::text as id`;
+      return Number(row!.id);
+    },
+    kick: run,
+    async drain() {
+      while (running) await running;
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearInterval(timer);
+      timer = null;
+      while (running) await running;
+    },
+  };
+}
+
+/** A send that retrying cannot fix. */
+class OutboxGiveUp extends Error {}
+
+/**
+ * What is kept of a failure in the log and in last_error: provider status and code plus the
+ * first words of its message, digits masked so no code, number or id of the text survives.
+ */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return "unknown error";
+  const e = error as Error & { code?: unknown; status?: unknown; statusCode?: unknown; response?: { status?: unknown } };
+  const status = e.status ?? e.statusCode ?? e.response?.status;
+  const parts = [e.name];
+  if (typeof status === "number") parts.push(String(status));
+  if (typeof e.code === "string" || typeof e.code === "number") parts.push(String(e.code));
+  const message = e.message.replace(/\d{4,}/g, "…").slice(0, 160);
+  if (message) parts.push(message);
+  return parts.join(" ");
 }
