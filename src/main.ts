@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from "./config.ts";
+import { ConfigError, loadConfig, usesDevOutbox, type Config } from "./config.ts";
 import { openDatabase, type Database } from "./db/client.ts";
 import { migrate } from "./db/migrate.ts";
 import { systemClock } from "./clock.ts";
@@ -13,12 +13,14 @@ const isDeno = typeof Deno !== "undefined";
 
 /** config → database → migrate → serve, and a clean stop on SIGTERM/SIGINT. */
 async function main() {
-  let config;
+  const started = performance.now();
+  let config: Config;
   try {
     config = loadConfig();
   } catch (error) {
     if (error instanceof ConfigError) {
-      console.error(`Configuration error: ${error.message}`);
+      // One line per bad variable, each starting with its name, then a non-zero exit.
+      console.error(error.message.split("\n").map((line) => `Configuration error: ${line}`).join("\n"));
       process.exit(1);
     }
     throw error;
@@ -43,22 +45,19 @@ async function main() {
   const app = createApp(deps);
 
   let stopServer: () => Promise<void>;
-  if (isDeno) {
-    const server = Deno.serve({ port: config.port, hostname: "0.0.0.0", onListen: () => {} }, app.fetch);
-    stopServer = () => server.shutdown();
-  } else {
-    const { serve } = await import("@hono/node-server");
-    const server = serve({ fetch: app.fetch, port: config.port });
-    await new Promise<void>((resolve) => server.once("listening", () => resolve()));
-    stopServer = () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        (server as import("node:http").Server).closeIdleConnections?.();
-      });
+  try {
+    stopServer = isDeno ? serveDeno(app.fetch, config.port) : await serveNode(app.fetch, config.port);
+  } catch (error) {
+    console.error(`Cannot listen on port ${config.port}: ${(error as Error).message}`);
+    await db.close();
+    process.exit(1);
   }
-  console.log(`mfa-portal listening on ${config.publicUrl} (port ${config.port}, ${db.kind} database${config.mail.kind === "dev" ? ", dev outbox at /dev/outbox" : ""})`);
-  const [{ admins }] = await db.sql<{ admins: number }[]>`select count(*)::int as admins from users where role = 'admin' and status <> 'disabled'`;
-  if (admins === 0) {
+
+  const where = [`${db.kind === "embedded" ? `embedded database in ${config.dataDir}` : "Postgres at DATABASE_URL"}`];
+  if (usesDevOutbox(config)) where.push(`dev outbox at ${config.publicUrl}/dev/outbox`);
+  console.log(`mfa-portal listening on port ${config.port}: open ${config.publicUrl} (${where.join(", ")}; ready in ${Math.round(performance.now() - started)} ms)`);
+  const [row] = await db.sql<{ admins: number }[]>`select count(*)::int as admins from users where role = 'admin' and status <> 'disabled'`;
+  if (!row?.admins) {
     console.log(`No administrator yet. Create one with:\n  npm run invite -- --email you@example.org --name "Your Name" --admin`);
   }
   outbox.kick(); // messages queued before a crash or restart go out now
@@ -68,15 +67,46 @@ async function main() {
     if (stopping) return;
     stopping = true;
     log.info("stopping", { signal });
-    const force = setTimeout(() => process.exit(1), 15_000);
-    force.unref?.();
-    await stopServer();
+    // A request that never ends must not keep the process (and the data directory) forever.
+    const force = setTimeout(() => {
+      console.error("stop took longer than 15 s; exiting anyway");
+      process.exit(1);
+    }, 15_000);
+    (force as { unref?: () => void }).unref?.();
+    await stopServer(); // stops accepting, lets in-flight requests finish
     await outbox.stop();
-    await db.close();
+    await db.close(); // a clean PGlite close: the data directory reopens without recovery
+    clearTimeout(force);
     process.exit(0);
   };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
+  if (isDeno) {
+    Deno.addSignalListener("SIGTERM", () => void stop("SIGTERM"));
+    Deno.addSignalListener("SIGINT", () => void stop("SIGINT"));
+  } else {
+    process.on("SIGTERM", () => void stop("SIGTERM"));
+    process.on("SIGINT", () => void stop("SIGINT"));
+  }
+}
+
+type Fetch = (request: Request, env?: any) => Response | Promise<Response>;
+
+async function serveNode(fetch: Fetch, port: number): Promise<() => Promise<void>> {
+  const { serve } = await import("@hono/node-server");
+  const server = serve({ fetch, port }) as import("node:http").Server;
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  return () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+}
+
+function serveDeno(fetch: Fetch, port: number): () => Promise<void> {
+  const server = Deno.serve({ port, hostname: "0.0.0.0", onListen: () => {} }, fetch);
+  return () => server.shutdown();
 }
 
 await main();

@@ -29,22 +29,31 @@ export function render(c: Context<AppEnv>, deps: AppDeps, view: View): Response 
   if (wantsFragment(c)) {
     if (c.req.method === "GET") c.header("HX-Replace-Url", new URL(c.req.url).pathname);
     return c.html(
-      <>
-        <title>{title}</title>
-        {view.body}
-      </>,
+      toHtml(
+        <>
+          <title>{title}</title>
+          {view.body}
+        </>,
+      ),
       status,
     );
   }
   return c.html(
     "<!doctype html>" +
-      (
+      toHtml(
         <Layout title={title} portalName={deps.config.portalName} assets={deps.assets} user={c.get("user")}>
           {view.body}
-        </Layout>
-      ).toString(),
+        </Layout>,
+      ),
     status,
   );
+}
+
+/** Templates are synchronous: data is loaded before rendering, so a view never awaits. */
+function toHtml(node: { toString(): string | Promise<string> }): string {
+  const html = node.toString();
+  if (typeof html !== "string") throw new Error("a template returned a Promise: async components are not supported");
+  return html;
 }
 
 /**

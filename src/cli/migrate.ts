@@ -1,0 +1,24 @@
+/** `npm run migrate`: applies pending migrations and exits (start does the same before serving). */
+import { ConfigError, loadConfig } from "../config.ts";
+import { openDatabase } from "../db/client.ts";
+import { migrate } from "../db/migrate.ts";
+
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message.split("\n").map((line) => `Configuration error: ${line}`).join("\n"));
+  process.exit(1);
+}
+
+// With the app running on the embedded database, this connects to its server instead of opening the directory.
+const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+try {
+  const applied = await migrate(db.sql);
+  const target = db.kind === "embedded" ? `the embedded database in ${config.dataDir}` : "the database at DATABASE_URL";
+  if (applied.length) console.log(`Applied ${applied.length} migration(s) to ${target}:\n${applied.map((name) => `  ${name}`).join("\n")}`);
+  else console.log(`No pending migrations: ${target} is up to date.`);
+} finally {
+  await db.close();
+}
