@@ -1,0 +1,92 @@
+import type { Db } from "../db/client.ts";
+import type { Clock } from "../clock.ts";
+import { HOUR, MINUTE } from "../clock.ts";
+
+/**
+ * Token buckets in Postgres so every app instance shares them (ASVS 2.4.1, 6.6.3). A bucket holds up
+ * to `capacity` tokens and refills continuously at capacity per `perMs`.
+ */
+export type RateLimitResult = { ok: true } | { ok: false; retryAfterSeconds: number };
+
+export interface RateLimitRule {
+  capacity: number;
+  perMs: number;
+}
+
+/**
+ * Takes one token from the bucket `key`. The refill (from the stored updated_at to the caller's
+ * clock) and the take happen in ONE upsert under the row lock, so two instances never grant
+ * more than the bucket holds. When the bucket is short the guarded DO UPDATE leaves the row as
+ * it was and returns nothing.
+ */
+export async function consumeRateLimit(db: Db, clock: Clock, key: string, rule: RateLimitRule): Promise<RateLimitResult> {
+  const now = clock.now();
+  const capacity = rule.capacity;
+  const perMs = rule.perMs;
+  if (capacity >= 1) {
+    const [granted] = await db<{ tokens: number }[]>`
+      insert into rate_limits as r (key, tokens, updated_at)
+      values (${key}, ${capacity - 1}::double precision, ${now})
+      on conflict (key) do update set
+        tokens = least(${capacity}::double precision,
+            r.tokens + greatest(0, extract(epoch from (${now}::timestamptz - r.updated_at)) * 1000)
+              * ${capacity}::double precision / ${perMs}::double precision) - 1,
+        updated_at = greatest(r.updated_at, ${now}::timestamptz)
+      where least(${capacity}::double precision,
+            r.tokens + greatest(0, extract(epoch from (${now}::timestamptz - r.updated_at)) * 1000)
+              * ${capacity}::double precision / ${perMs}::double precision) >= 1
+      returning tokens`;
+    if (granted) return { ok: true };
+  }
+  return { ok: false, retryAfterSeconds: await secondsUntilToken(db, now, key, rule) };
+}
+
+/** Only informs the Retry-After; the decision was made atomically above. */
+async function secondsUntilToken(db: Db, now: Date, key: string, rule: RateLimitRule): Promise<number> {
+  if (rule.capacity < 1) return Math.ceil(rule.perMs / 1000);
+  const [row] = await db<{ tokens: number; updatedAt: Date }[]>`
+    select tokens, updated_at as "updatedAt" from rate_limits where key = ${key}`;
+  if (!row) return 1;
+  const perToken = rule.perMs / rule.capacity;
+  const elapsed = Math.max(0, now.getTime() - row.updatedAt.getTime());
+  const tokens = Math.min(rule.capacity, row.tokens + elapsed / perToken);
+  return Math.max(1, Math.ceil(((1 - tokens) * perToken) / 1000));
+}
+
+export const SEND_LIMITS = {
+  /** SMS and voice calls together, per account and per phone number. */
+  phone: { capacity: 5, perMs: HOUR },
+  email: { capacity: 10, perMs: HOUR },
+  ip: { capacity: 30, perMs: HOUR },
+} as const satisfies Record<string, RateLimitRule>;
+
+export const ATTEMPT_LIMIT: RateLimitRule = { capacity: 30, perMs: MINUTE };
+
+/**
+ * Before a code, call or link goes out: per account, per destination and per client address.
+ * Stops at the first bucket that is empty (the buckets before it keep their taken token, erring on
+ * the side of fewer sends).
+ */
+export async function checkSendLimits(
+  db: Db,
+  clock: Clock,
+  input: { userId: string | null; channel: "email" | "sms" | "voice"; destination: string; ip: string | null | undefined },
+): Promise<RateLimitResult> {
+  const kind = input.channel === "email" ? "email" : "phone";
+  const rule = SEND_LIMITS[kind];
+  const destination = kind === "email" ? input.destination.trim().toLowerCase() : input.destination.trim();
+  const checks: [string, RateLimitRule][] = [];
+  if (input.userId) checks.push([`send:${kind}:account:${input.userId}`, rule]);
+  checks.push([`send:${kind}:to:${destination}`, rule]);
+  checks.push([`send:ip:${input.ip || "unknown"}`, SEND_LIMITS.ip]);
+  for (const [key, limit] of checks) {
+    const result = await consumeRateLimit(db, clock, key, limit);
+    if (!result.ok) return result;
+  }
+  return { ok: true };
+}
+
+/** Per client address: 30 password checks and 30 code checks per minute (action: "password" | "code" | …). */
+export async function checkAttemptLimit(db: Db, clock: Clock, input: { ip: string | null | undefined; action: string }): Promise<RateLimitResult> {
+  return consumeRateLimit(db, clock, `attempt:${input.action}:${input.ip || "unknown"}`, ATTEMPT_LIMIT);
+}

@@ -1,0 +1,53 @@
+import type { Db } from "../db/client.ts";
+import type { Clock } from "../clock.ts";
+import { generateTokenPair, secretMatches, splitToken } from "./tokens.ts";
+import type { LoginOption } from "./users.ts";
+
+/**
+ * Remember Me (a deviation kept on purpose, see security.md): for REMEMBER_ME_TTL the browser may
+ * skip credentials and MFA, but only on the login option it was remembered for, only while the
+ * account is active, and revocably (the row is the authority; the cookie only names it).
+ */
+export async function createRememberToken(db: Db, clock: Clock, userId: string, loginOption: LoginOption, ttlMs: number): Promise<string> {
+  const pair = generateTokenPair();
+  const now = clock.now();
+  await db`
+    insert into remember_tokens (id, secret_hash, user_id, login_option, created_at, expires_at)
+    values (${pair.id}, ${pair.secretHash}, ${userId}, ${loginOption}, ${now}, ${new Date(now.getTime() + ttlMs)})`;
+  return pair.token;
+}
+
+/** The remembered user, or null for another option, an expired, forgotten, forged or unknown token, or an inactive account. */
+export async function validateRememberToken(
+  db: Db,
+  clock: Clock,
+  token: string | undefined | null,
+  loginOption: LoginOption,
+): Promise<{ userId: string } | null> {
+  const parts = splitToken(token);
+  if (!parts) return null;
+  const [row] = await db<{ userId: string; secretHash: Uint8Array; loginOption: LoginOption; expiresAt: Date; status: string }[]>`
+    select r.user_id as "userId", r.secret_hash as "secretHash", r.login_option as "loginOption",
+      r.expires_at as "expiresAt", u.status
+    from remember_tokens r join users u on u.id = r.user_id
+    where r.id = ${parts.id}`;
+  if (!row || !secretMatches(parts.secret, row.secretHash)) return null;
+  if (row.expiresAt.getTime() <= clock.now().getTime()) {
+    await db`delete from remember_tokens where id = ${parts.id}`;
+    return null;
+  }
+  if (row.loginOption !== loginOption || row.status !== "active") return null;
+  return { userId: row.userId };
+}
+
+/** Every Remember Me of a user ends (password or MFA reset, disable, "forget this browser"). */
+export async function forgetRememberTokens(db: Db, userId: string): Promise<void> {
+  await db`delete from remember_tokens where user_id = ${userId}`;
+}
+
+/** Ends the one token a browser holds. Only the id part is needed to find it. */
+export async function deleteRememberToken(db: Db, token: string | undefined | null): Promise<void> {
+  const parts = splitToken(token);
+  if (!parts) return;
+  await db`delete from remember_tokens where id = ${parts.id}`;
+}
