@@ -2,6 +2,7 @@ import twilio from "twilio";
 import type { Config } from "../config.ts";
 import type RequestClient from "twilio/lib/base/RequestClient";
 import type { OutgoingMessage, Transport } from "./transport.ts";
+import { spokenText } from "./messages.ts";
 
 type TwilioSettings = Extract<Config["phone"], { kind: "twilio" }>;
 
@@ -27,7 +28,7 @@ export function gatherTwiml(publicUrl: string, codeId: string, text: string): st
     action: voiceWebhookUrl(publicUrl, codeId),
     method: "POST",
   });
-  gather.say(text);
+  gather.say(spokenText(text));
   response.say("We did not receive any digits. Goodbye.");
   return response.toString();
 }

@@ -1,0 +1,125 @@
+/**
+ * The words of every email, SMS and call. Each message carries only the one code or link it
+ * is for, says how long that lives, and tells the reader what to do if they did not ask.
+ */
+import { DAY, HOUR, MINUTE, SECOND } from "../clock.ts";
+
+export interface MessageText {
+  subject?: string;
+  text: string;
+}
+
+/** 2 days, 20 minutes, 30 seconds, 1 hour: a duration setting in words for a message. */
+export function describeDuration(ms: number): string {
+  const units: [number, string][] = [
+    [DAY, "day"],
+    [HOUR, "hour"],
+    [MINUTE, "minute"],
+    [SECOND, "second"],
+  ];
+  for (const [size, name] of units) {
+    if (ms >= size && ms % size === 0) {
+      const n = ms / size;
+      return `${n} ${name}${n === 1 ? "" : "s"}`;
+    }
+  }
+  const seconds = Math.max(1, Math.round(ms / SECOND));
+  return `${seconds} second${seconds === 1 ? "" : "s"}`;
+}
+
+const IGNORE = "If you did not expect this email, you can ignore it.";
+
+export function registrationLink(portalName: string, link: string, ttlText: string): MessageText {
+  return {
+    subject: `Register for ${portalName}`,
+    text: [
+      `An account has been created for you on ${portalName}.`,
+      `To register, open this link:\n${link}`,
+      `The link works once and expires in ${ttlText}. If it has expired, ask your portal administrator for a new one.`,
+      IGNORE,
+    ].join("\n\n"),
+  };
+}
+
+export function registrationResetLink(portalName: string, link: string, ttlText: string): MessageText {
+  return {
+    subject: `Continue your registration for ${portalName}`,
+    text: [
+      `You asked to continue your registration for ${portalName}.`,
+      `Open this link to pick up where you left off:\n${link}`,
+      `The link works once and expires in ${ttlText}.`,
+      IGNORE,
+    ].join("\n\n"),
+  };
+}
+
+export function resumeLink(portalName: string, link: string, ttlText: string): MessageText {
+  return {
+    subject: `Finish your registration for ${portalName}`,
+    text: [
+      `You asked for help finishing your registration for ${portalName}.`,
+      `Open this link to continue at the first step you have not finished:\n${link}`,
+      `The link works once and expires in ${ttlText}.`,
+      IGNORE,
+    ].join("\n\n"),
+  };
+}
+
+export function mfaResetLink(portalName: string, link: string, ttlText: string): MessageText {
+  return {
+    subject: `Set up multi-factor authentication again for ${portalName}`,
+    text: [
+      `Your portal administrator reset how you confirm your sign-ins to ${portalName}.`,
+      `Open this link to choose your phone or email again:\n${link}`,
+      `The link works once and expires in ${ttlText}.`,
+      "If you did not ask your administrator for this, contact them.",
+    ].join("\n\n"),
+  };
+}
+
+function codeEmail(subject: string, lead: string, code: string, ttlText: string): MessageText {
+  return {
+    subject,
+    text: [lead, `Your code is: ${code}`, `It expires in ${ttlText} and works once. Never share it with anyone.`, IGNORE].join("\n\n"),
+  };
+}
+
+export function emailVerificationCode(code: string, ttlText: string, portalName?: string): MessageText {
+  return codeEmail("Your email verification code", `Enter this code to verify your email address${portalName ? ` for ${portalName}` : ""}.`, code, ttlText);
+}
+
+export function emailLoginCode(code: string, ttlText: string, portalName?: string): MessageText {
+  return codeEmail("Your sign-in code", `Enter this code to finish signing in${portalName ? ` to ${portalName}` : ""}.`, code, ttlText);
+}
+
+export function passwordResetCode(code: string, ttlText: string, portalName?: string): MessageText {
+  return codeEmail("Your password reset code", `Enter this code to reset your password${portalName ? ` for ${portalName}` : ""}.`, code, ttlText);
+}
+
+export function smsCode(code: string, ttlText?: string): MessageText {
+  return { text: `Your verification code is ${code}.${ttlText ? ` It expires in ${ttlText}.` : ""} Never share it.` };
+}
+
+/** What every call asks for: the code shown on the screen that asked for the call. */
+export const KEYPAD_PROMPT = "Key in the code shown on your screen, then press the pound key.";
+
+/** The words of a verification call, up to and including the request for the keypad code. */
+export function voiceCallIntro(portalName: string): MessageText {
+  return { text: `Hello. This is ${portalName}, calling to verify your phone. ${KEYPAD_PROMPT}` };
+}
+
+/** What a call says while it gathers digits: its text, with the keypad prompt if the text lacks it. */
+export function spokenText(text: string): string {
+  return text.includes(KEYPAD_PROMPT) ? text : `${text} ${KEYPAD_PROMPT}`.trim();
+}
+
+export function passwordChangedNotice(portalName: string): MessageText {
+  return {
+    subject: `Your ${portalName} password was changed`,
+    text: [
+      `The password of your ${portalName} account was just changed, and every other sign-in of your account was ended.`,
+      "If you did this, there is nothing more to do.",
+      "If you did not, contact your portal administrator right away.",
+    ].join("\n\n"),
+  };
+}

@@ -1,0 +1,42 @@
+import twilio from "twilio";
+import type { Clock } from "../clock.ts";
+import type { Db } from "../db/client.ts";
+import { confirmVoiceCode, MAX_CODE_ATTEMPTS } from "../auth/codes.ts";
+import { gatherTwiml } from "./twilio.ts";
+
+export type KeyedOutcome = "confirmed" | "wrong" | "wrong_last" | "expired" | "exhausted" | "none";
+
+/**
+ * Digits keyed during a call (Twilio's webhook, or the dev outbox standing in for a phone):
+ * confirms the code through the auth area, and after a wrong code says whether a try is left,
+ * so the call asks again only when asking can still help.
+ */
+export async function answerCall(db: Db, clock: Clock, secretKey: string, codeId: string, digits: string): Promise<KeyedOutcome> {
+  const keyed = digits.trim().replace(/#$/, "");
+  const result = await confirmVoiceCode(db, clock, secretKey, codeId, keyed);
+  if (result !== "wrong") return result;
+  const [code] = await db<{ attempts: number; expiresAt: Date }[]>`
+    select attempts, expires_at as "expiresAt" from codes where id = ${codeId}`;
+  const left = code && code.attempts < MAX_CODE_ATTEMPTS && code.expiresAt.getTime() > clock.now().getTime();
+  return left ? "wrong" : "wrong_last";
+}
+
+export const CONFIRMED_SPEECH = "Thank you. Your phone is verified. You can return to your screen.";
+export const WRONG_SPEECH = "That code was not right.";
+
+/** The TwiML that answers the keyed digits: thanks, ask again, or goodbye. */
+export function callReplyTwiml(publicUrl: string, codeId: string, outcome: KeyedOutcome): string {
+  if (outcome === "wrong") return gatherTwiml(publicUrl, codeId, WRONG_SPEECH);
+  const response = new twilio.twiml.VoiceResponse();
+  response.say(
+    {
+      confirmed: CONFIRMED_SPEECH,
+      wrong_last: "That code was not right, and no tries are left. Start again on your screen. Goodbye.",
+      expired: "This code has expired. Start again on your screen. Goodbye.",
+      exhausted: "Too many wrong codes were keyed in. Start again on your screen. Goodbye.",
+      none: "This call can no longer verify your phone. Start again on your screen. Goodbye.",
+    }[outcome],
+  );
+  response.hangup();
+  return response.toString();
+}
