@@ -67,11 +67,15 @@ interface CodeState {
   confirmedAt: Date | null;
 }
 
-/** The newest code of a flow and purpose, to explain why nothing could be tried or taken. */
+/**
+ * The live (unconsumed) code of a flow and purpose, to explain why nothing could be tried or taken.
+ * Codes are looked up among the unconsumed ones because a resend within the same millisecond
+ * gives two rows the same created_at; the killed one is consumed, so it can never be picked.
+ */
 async function latestCode(db: Db, flowId: string, purpose: string): Promise<CodeState | null> {
   const [row] = await db<CodeState[]>`
     select id, attempts, expires_at as "expiresAt", consumed_at as "consumedAt", confirmed_at as "confirmedAt"
-    from codes where flow_id = ${flowId} and purpose = ${purpose}
+    from codes where flow_id = ${flowId} and purpose = ${purpose} and consumed_at is null
     order by created_at desc, id desc limit 1`;
   return row ?? null;
 }
@@ -99,7 +103,7 @@ export async function verifyCode(
   const [tried] = await db<{ id: string; codeHmac: Uint8Array }[]>`
     update codes set attempts = attempts + 1
     where id = (
-        select id from codes where flow_id = ${input.flowId} and purpose = ${input.purpose}
+        select id from codes where flow_id = ${input.flowId} and purpose = ${input.purpose} and consumed_at is null
         order by created_at desc, id desc limit 1)
       and consumed_at is null and attempts < ${MAX_CODE_ATTEMPTS} and expires_at > ${now}
     returning id, code_hmac as "codeHmac"`;
@@ -158,7 +162,7 @@ export async function takeConfirmedVoiceCode(
   const [taken] = await db<{ id: string }[]>`
     update codes set consumed_at = ${now}
     where id = (
-        select id from codes where flow_id = ${input.flowId} and purpose = ${input.purpose}
+        select id from codes where flow_id = ${input.flowId} and purpose = ${input.purpose} and consumed_at is null
         order by created_at desc, id desc limit 1)
       and channel = 'voice' and confirmed_at is not null and consumed_at is null
     returning id`;
