@@ -126,7 +126,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
          where id = ${id} and status = 'sending' and attempts = ${row.attempts}`;
       log.info("outbox_sent", { id, channel: row.channel, provider: transport.provider, attempts: row.attempts });
     } catch (error) {
-      const reason = describeError(error);
+      const reason = describeError(error, [row.body, row.recipient]);
       const giveUp = error instanceof OutboxGiveUp || row.attempts >= MAX_SEND_ATTEMPTS;
       const now = clock.now();
       if (giveUp) {
@@ -206,17 +206,30 @@ export function createOutbox(options: OutboxOptions): Outbox {
 class OutboxGiveUp extends Error {}
 
 /**
- * What is kept of a failure in the log and in last_error: provider status and code plus the
- * first words of its message, digits masked so no code, number or id of the text survives.
+ * What is kept of a failure in the log and in last_error: the provider's status and error code
+ * and the first words of its explanation, with the message's own text, digits (codes, numbers),
+ * URLs (links) and long token-like strings masked, since providers sometimes echo what they got.
  */
-export function describeError(error: unknown): string {
+export function describeError(error: unknown, secrets: (string | null)[] = []): string {
   if (!(error instanceof Error)) return "unknown error";
-  const e = error as Error & { code?: unknown; status?: unknown; statusCode?: unknown; response?: { status?: unknown } };
+  const e = error as Error & {
+    code?: unknown;
+    status?: unknown;
+    statusCode?: unknown;
+    response?: { status?: unknown; body?: { errors?: { message?: unknown }[] } };
+  };
   const status = e.status ?? e.statusCode ?? e.response?.status;
   const parts = [e.name];
   if (typeof status === "number") parts.push(String(status));
-  if (typeof e.code === "string" || typeof e.code === "number") parts.push(String(e.code));
-  const message = e.message.replace(/\d{4,}/g, "…").slice(0, 160);
+  if ((typeof e.code === "string" || typeof e.code === "number") && e.code !== status) parts.push(String(e.code));
+  const detail = e.response?.body?.errors?.[0]?.message;
+  let message = [e.message, typeof detail === "string" ? detail : ""].filter(Boolean).join(": ");
+  for (const secret of secrets) if (secret) message = message.split(secret).join("…");
+  message = message
+    .replace(/https?:\/\/\S+/g, "<url>")
+    .replace(/[A-Za-z0-9_.~+\/=-]{24,}/g, "…")
+    .replace(/\d{4,}/g, "…")
+    .slice(0, 200);
   if (message) parts.push(message);
   return parts.join(" ");
 }
