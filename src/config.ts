@@ -102,7 +102,9 @@ export class ConfigError extends Error {}
 
 /** Parses the environment. Throws ConfigError whose message is one line per bad variable. */
 export function loadConfig(environment: Record<string, string | undefined> = process.env): Config {
-  const parsed = schema.safeParse(environment);
+  // `VAR=` (as compose files and CI templates leave them) means "not set", so the default applies.
+  const given = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== undefined && value.trim() !== ""));
+  const parsed = schema.safeParse(given);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `${String(issue.path[0] ?? "environment")}: ${issue.message}`);
     throw new ConfigError(lines.join("\n"));

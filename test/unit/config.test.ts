@@ -1,0 +1,172 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError, loadConfig, parseDuration, usesDevOutbox } from "../../src/config.ts";
+import { cookieName } from "../../src/web/cookies.ts";
+import { DAY, HOUR, MINUTE, SECOND } from "../../src/clock.ts";
+
+const dataDir = () => mkdtempSync(join(tmpdir(), "mfa-portal-config-"));
+const base = () => ({ DATA_DIR: dataDir() });
+
+const PRODUCTION = {
+  NODE_ENV: "production",
+  PUBLIC_URL: "https://portal.example.org",
+  SECRET_KEY: "x".repeat(40),
+  SENDGRID_API_KEY: "SG.test",
+  MAIL_FROM: "portal@example.org",
+  TWILIO_ACCOUNT_SID: "AC" + "0123456789abcdef".repeat(2),
+  TWILIO_AUTH_TOKEN: "token",
+  TWILIO_FROM_NUMBER: "+15551234567",
+};
+
+function configError(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    assert.instance(error, ConfigError);
+    return (error as Error).message;
+  }
+  throw new assert.Assertion({ message: `expected a ConfigError for ${JSON.stringify(env)}`, operator: "throws" });
+}
+
+test("defaults follow the contract", () => {
+  const config = loadConfig(base());
+  assert.is(config.port, 3000);
+  assert.is(config.publicUrl, "http://localhost:3000");
+  assert.is(config.secure, false);
+  assert.is(config.env, "development");
+  assert.is(config.portalName, "Provider Portal");
+  assert.equal(config.staffEmailDomains, ["kepro.com"]);
+  assert.is(config.mail.kind, "dev");
+  assert.is(config.phone.kind, "dev");
+  assert.ok(usesDevOutbox(config));
+  assert.equal(config.ttl, {
+    registrationLink: 2 * DAY,
+    registrationResetLink: 20 * MINUTE,
+    resumeLink: 20 * MINUTE,
+    emailLoginCode: 30 * SECOND,
+    emailVerificationCode: 10 * MINUTE,
+    smsCode: 10 * MINUTE,
+    voiceCall: 5 * MINUTE,
+    passwordResetCode: 10 * MINUTE,
+    rememberMe: 4 * HOUR,
+    sessionIdle: 30 * MINUTE,
+    sessionMax: 12 * HOUR,
+  });
+});
+
+test("every duration setting is parsed from a whole number and a unit", () => {
+  const settings: Array<[string, keyof ReturnType<typeof loadConfig>["ttl"], string, number]> = [
+    ["REGISTRATION_LINK_TTL", "registrationLink", "3d", 3 * DAY],
+    ["REGISTRATION_RESET_LINK_TTL", "registrationResetLink", "25m", 25 * MINUTE],
+    ["RESUME_LINK_TTL", "resumeLink", "15m", 15 * MINUTE],
+    ["EMAIL_LOGIN_CODE_TTL", "emailLoginCode", "45s", 45 * SECOND],
+    ["EMAIL_VERIFICATION_CODE_TTL", "emailVerificationCode", "11m", 11 * MINUTE],
+    ["SMS_CODE_TTL", "smsCode", "9m", 9 * MINUTE],
+    ["VOICE_CALL_TTL", "voiceCall", "120s", 120 * SECOND],
+    ["PASSWORD_RESET_CODE_TTL", "passwordResetCode", "1h", HOUR],
+    ["REMEMBER_ME_TTL", "rememberMe", "8h", 8 * HOUR],
+    ["SESSION_IDLE_TTL", "sessionIdle", "45m", 45 * MINUTE],
+    ["SESSION_MAX_TTL", "sessionMax", "2d", 2 * DAY],
+  ];
+  const env: Record<string, string> = base();
+  for (const [name, , text] of settings) env[name] = text;
+  const config = loadConfig(env);
+  for (const [name, key, text, ms] of settings) assert.is(config.ttl[key], ms, `${name}=${text}`);
+  assert.is(Object.keys(config.ttl).length, settings.length, "a duration setting is missing from this test");
+});
+
+test("parseDuration takes s, m, h, d and 0, and nothing else", () => {
+  assert.is(parseDuration("30s"), 30 * SECOND);
+  assert.is(parseDuration("20m"), 20 * MINUTE);
+  assert.is(parseDuration("4h"), 4 * HOUR);
+  assert.is(parseDuration("2d"), 2 * DAY);
+  assert.is(parseDuration("0"), 0);
+  for (const bad of ["ten", "10", "1.5h", "10M", "-5m", "5 m", "5min", "", "m"]) assert.is(parseDuration(bad), null, bad);
+});
+
+test("SMS_CODE_TTL=ten is a ConfigError on one line naming SMS_CODE_TTL", () => {
+  const message = configError({ ...base(), SMS_CODE_TTL: "ten" });
+  assert.is(message.split("\n").length, 1, message);
+  assert.ok(message.startsWith("SMS_CODE_TTL:"), message);
+  assert.match(message, /30s, 20m, 4h, 2d/);
+});
+
+test("each bad setting gets its own line naming it", () => {
+  const message = configError({ ...base(), PORT: "eighty", VOICE_CALL_TTL: "5", PUBLIC_URL: "ftp://x", MAIL_FROM: "not-an-address" });
+  const names = message.split("\n").map((line) => line.split(":")[0]);
+  assert.equal(names.sort(), ["MAIL_FROM", "PORT", "PUBLIC_URL", "VOICE_CALL_TTL"]);
+});
+
+test("an empty variable means unset: the default applies", () => {
+  const config = loadConfig({ ...base(), PORT: "", SMS_CODE_TTL: " ", PUBLIC_URL: "" });
+  assert.is(config.port, 3000);
+  assert.is(config.ttl.smsCode, 10 * MINUTE);
+  assert.is(config.publicUrl, "http://localhost:3000");
+});
+
+test("REMEMBER_ME_TTL=0 turns Remember Me off; SESSION_IDLE_TTL cannot be 0 nor exceed SESSION_MAX_TTL", () => {
+  assert.is(loadConfig({ ...base(), REMEMBER_ME_TTL: "0" }).ttl.rememberMe, 0);
+  assert.match(configError({ ...base(), SESSION_IDLE_TTL: "0" }), /^SESSION_IDLE_TTL:/m);
+  assert.match(configError({ ...base(), SESSION_IDLE_TTL: "2h", SESSION_MAX_TTL: "1h" }), /^SESSION_MAX_TTL:/m);
+});
+
+test("production requires SECRET_KEY, an https PUBLIC_URL, SendGrid and Twilio", () => {
+  assert.not.throws(() => loadConfig({ ...base(), ...PRODUCTION }));
+  const without = (name: keyof typeof PRODUCTION) => {
+    const env: Record<string, string> = { ...base(), ...PRODUCTION };
+    delete env[name];
+    return configError(env);
+  };
+  assert.match(without("SECRET_KEY"), /^SECRET_KEY: required in production/m);
+  assert.match(without("SENDGRID_API_KEY"), /^SENDGRID_API_KEY: required in production/m);
+  assert.match(without("TWILIO_AUTH_TOKEN"), /^TWILIO_ACCOUNT_SID:/m);
+  assert.match(without("PUBLIC_URL"), /^PUBLIC_URL: must be an https URL in production/m);
+  assert.match(configError({ ...base(), ...PRODUCTION, PUBLIC_URL: "http://portal.example.org" }), /^PUBLIC_URL: must be an https URL/m);
+  assert.match(configError({ ...base(), ...PRODUCTION, SECRET_KEY: "short" }), /^SECRET_KEY: must be at least 32 characters/m);
+});
+
+test("production with real providers has no dev outbox", () => {
+  const config = loadConfig({ ...base(), ...PRODUCTION });
+  assert.equal(config.mail, { kind: "sendgrid", apiKey: "SG.test", from: "portal@example.org" });
+  assert.is(config.phone.kind, "twilio");
+  assert.not.ok(usesDevOutbox(config));
+});
+
+test("Twilio settings go together, and SendGrid needs MAIL_FROM", () => {
+  assert.match(configError({ ...base(), TWILIO_ACCOUNT_SID: PRODUCTION.TWILIO_ACCOUNT_SID }), /^TWILIO_ACCOUNT_SID: .*go together/m);
+  assert.match(configError({ ...base(), SENDGRID_API_KEY: "SG.x" }), /^MAIL_FROM: required with SENDGRID_API_KEY/m);
+  assert.match(configError({ ...base(), TWILIO_FROM_NUMBER: "555-1234" }), /^TWILIO_FROM_NUMBER:/m);
+});
+
+test("an https PUBLIC_URL gives Secure, __Host- cookies; http gives plain ones", () => {
+  const https = loadConfig({ ...base(), PUBLIC_URL: "https://portal.example.org/" });
+  assert.is(https.secure, true);
+  assert.is(https.publicUrl, "https://portal.example.org");
+  assert.is(cookieName(https, "session"), "__Host-session");
+  assert.is(cookieName(https, "flow"), "__Host-flow");
+  assert.is(cookieName(https, "remember"), "__Host-remember");
+  const http = loadConfig({ ...base(), PUBLIC_URL: "http://localhost:8080" });
+  assert.is(http.secure, false);
+  assert.is(cookieName(http, "session"), "session");
+});
+
+test("STAFF_EMAIL_DOMAINS is a comma list, lower-cased, with or without @", () => {
+  assert.equal(loadConfig({ ...base(), STAFF_EMAIL_DOMAINS: " Kepro.com, @staff.example ,," }).staffEmailDomains, ["kepro.com", "staff.example"]);
+});
+
+test("in development a SECRET_KEY is generated once and kept under DATA_DIR (mode 600)", () => {
+  const dir = dataDir();
+  const first = loadConfig({ DATA_DIR: dir }).secretKey;
+  const second = loadConfig({ DATA_DIR: dir }).secretKey;
+  assert.is(first, second);
+  assert.ok(first.length >= 32);
+  assert.is(readFileSync(join(dir, "secret-key"), "utf8").trim(), first);
+  assert.is(statSync(join(dir, "secret-key")).mode & 0o777, 0o600);
+  assert.is.not(loadConfig({ DATA_DIR: dataDir() }).secretKey, first);
+  assert.is(loadConfig({ DATA_DIR: dir, SECRET_KEY: "k".repeat(32) }).secretKey, "k".repeat(32));
+});
+
+test.run();
