@@ -1,0 +1,119 @@
+/** Child processes of the bench (the app, the bare Hono baseline, the argon2 probe) and what /proc says about them. */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import http from "node:http";
+
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux x86_64
+
+export interface Child {
+  proc: ChildProcess;
+  pid: number;
+  port: number;
+  /** The last lines the child printed (for a useful message when it dies). */
+  tail(): string;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (address && typeof address === "object" ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+/**
+ * Runs a TypeScript entry under this same Node with tsx's loader (`node --import tsx`), so the pid
+ * we hold is the server itself (the `tsx` CLI would put a second process between us and it).
+ */
+export function spawnTs(entry: string, args: string[], env: Record<string, string | undefined>, port: number): Child {
+  return wrap(spawn(process.execPath, ["--import", "tsx", entry, ...args], { cwd: ROOT, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] }), port);
+}
+
+/** `npm start` in its own process group, so stop() ends npm, tsx and node together. */
+export function spawnNpmStart(env: Record<string, string | undefined>, port: number): Child {
+  return wrap(spawn("npm", ["start", "--silent"], { cwd: ROOT, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"], detached: true }), port, true);
+}
+
+function wrap(proc: ChildProcess, port: number, group = false): Child {
+  const lines: string[] = [];
+  const keep = (chunk: Buffer) => {
+    lines.push(...chunk.toString().split("\n"));
+    if (lines.length > 40) lines.splice(0, lines.length - 40);
+  };
+  proc.stdout?.on("data", keep);
+  proc.stderr?.on("data", keep);
+  const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+  return {
+    proc,
+    pid: proc.pid!,
+    port,
+    tail: () => lines.filter(Boolean).slice(-15).join("\n"),
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const signal = (s: NodeJS.Signals) => {
+        try {
+          if (group) process.kill(-proc.pid!, s);
+          else proc.kill(s);
+        } catch {
+          /* already gone */
+        }
+      };
+      signal("SIGTERM");
+      const timer = setTimeout(() => signal("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Polls `path` until it answers 200; returns the milliseconds since `since`. Fails if the child dies first. */
+export async function waitFor200(child: Child, path: string, since: number, timeoutMs = 60_000): Promise<number> {
+  while (performance.now() - since < timeoutMs) {
+    if (child.proc.exitCode !== null) throw new Error(`child exited (${child.proc.exitCode}) before ${path} answered:\n${child.tail()}`);
+    const status = await new Promise<number>((resolve) => {
+      const req = http.get({ host: "127.0.0.1", port: child.port, path, agent: false }, (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      });
+      req.on("error", () => resolve(0));
+      req.setTimeout(2000, () => req.destroy());
+    });
+    if (status === 200) return performance.now() - since;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`${path} did not answer 200 within ${timeoutMs} ms:\n${child.tail()}`);
+}
+
+/** Resident memory in MB (VmRSS of /proc/<pid>/status). */
+export function rssMb(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND; // utime, stime
+  } catch {
+    return 0; // gone
+  }
+}
+
+/** Machine-wide busy CPU seconds (all cores), to tell how much of the machine others used during a phase. */
+export function machineBusySeconds(): number {
+  const line = readFileSync("/proc/stat", "utf8").split("\n")[0]!;
+  const [, ...values] = line.trim().split(/\s+/).map(Number);
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = values as number[];
+  void idle;
+  void iowait;
+  return (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) / TICKS_PER_SECOND;
+}

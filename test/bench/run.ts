@@ -1,0 +1,437 @@
+/**
+ * npm run bench: the portal against its physical limits, in one run, as ratios where the machine's
+ * noise would otherwise decide the figure. See docs/performance.md for the method.
+ *
+ * Env: DATABASE_URL (a server where we may create and drop databases; default
+ * postgres://postgres@127.0.0.1:5432/postgres), BENCH_QUICK=1 for a short smoke run.
+ */
+import os from "node:os";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { execFileSync, spawn } from "node:child_process";
+import { createBenchDatabase, DEFAULT_DATABASE_URL, latestEmailCode, seedUsers, type BenchDatabase, type BenchUser } from "./db.ts";
+import { keepAliveAgent, percentile, runLoad, send, wireBytes, type LoadResult } from "./http.ts";
+import { cpuSeconds, freePort, machineBusySeconds, ROOT, rssMb, spawnNpmStart, spawnTs, waitFor200, type Child } from "./procs.ts";
+import { BROWSER_HEADERS, decodeBody, passwordStep, walkLoginWithEmail, type Client, type ReplayPlan, type StepTiming } from "./signin.ts";
+
+const QUICK = process.env.BENCH_QUICK === "1";
+const CORES = os.availableParallelism();
+const SIGNIN_CONCURRENCY = 2 * CORES;
+const PAGE_CONNECTIONS = 32;
+const ROUNDS = QUICK ? 1 : 3;
+const USERS = QUICK ? 300 : 2000;
+const FLOW_ITERATIONS = QUICK ? 20 : 150;
+const MEMORY_BATCH = QUICK ? 2_000 : 10_000;
+const runStarted = performance.now();
+
+interface Figure {
+  figure: string;
+  value: number | null;
+  unit: string;
+  goal: string;
+  met: boolean | null;
+  note?: string;
+}
+const figures: Figure[] = [];
+const details: Record<string, unknown> = {};
+const problems: string[] = [];
+
+function log(message: string) {
+  const t = ((performance.now() - runStarted) / 1000).toFixed(1).padStart(6);
+  process.stderr.write(`[bench ${t}s] ${message}\n`);
+}
+
+function add(f: Figure) {
+  figures.push(f);
+}
+
+/** Runs a phase; a failure becomes a row with no value (and the reason), never the end of the run. */
+async function phase(name: string, body: () => Promise<void>, failRows: Array<Omit<Figure, "value" | "met">> = []) {
+  log(`${name}…`);
+  const busy0 = machineBusySeconds();
+  const t0 = performance.now();
+  try {
+    await body();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    problems.push(`${name}: ${message}`);
+    log(`${name} FAILED: ${message.split("\n")[0]}`);
+    for (const row of failRows) add({ ...row, value: null, met: null, note: `not measured: ${message.split("\n")[0]!.slice(0, 160)}` });
+  }
+  const wall = (performance.now() - t0) / 1000;
+  const busy = machineBusySeconds() - busy0;
+  const phases = (details.phases ??= {}) as Record<string, unknown>;
+  if (wall >= 0.5) phases[name] = { seconds: round(wall, 1), machineBusyCores: round(busy / wall, 2) };
+}
+
+const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)]! : NaN;
+};
+
+function appEnv(port: number, extra: Record<string, string>): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...process.env };
+  for (const key of Object.keys(env)) {
+    // Provider credentials would turn the dev outbox off; the bench never sends real messages.
+    if (/^(SENDGRID_|TWILIO_|MAIL_FROM)/.test(key)) delete env[key];
+  }
+  delete env.DATABASE_URL;
+  delete env.NODE_OPTIONS;
+  return {
+    ...env,
+    NODE_ENV: "development",
+    PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    LOG_REQUESTS: "0",
+    SECRET_KEY: "bench-secret-key-bench-secret-key-0123456789",
+    ...extra,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const adminUrl = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+const scratch = mkdtempSync(join(tmpdir(), "mfa-portal-bench-"));
+let db: BenchDatabase | null = null;
+let app: Child | null = null;
+let bare: Child | null = null;
+
+async function cleanup() {
+  await app?.stop().catch(() => {});
+  await bare?.stop().catch(() => {});
+  await db?.drop().catch((e) => log(`could not drop ${db?.name}: ${e}`));
+  rmSync(scratch, { recursive: true, force: true });
+}
+process.on("SIGINT", () => void cleanup().then(() => process.exit(130)));
+
+try {
+  db = await createBenchDatabase(adminUrl, "run");
+  log(`database ${db.name}; ${CORES} cores; sign-in concurrency ${SIGNIN_CONCURRENCY}${QUICK ? "; QUICK run" : ""}`);
+
+  // (f) Start-up: `npm start` to /readyz 200. Real Postgres first, on the fresh database (so its
+  // first start applies the migrations the rest of the run needs), then embedded in a temp DATA_DIR.
+  await phase(
+    "start-up",
+    async () => {
+      const startups: Record<string, number> = {};
+      const timeStart = async (label: string, extra: Record<string, string>) => {
+        const port = await freePort();
+        const t0 = performance.now();
+        const child = spawnNpmStart(appEnv(port, extra), port);
+        try {
+          startups[label] = await waitFor200(child, "/readyz", t0);
+        } finally {
+          await child.stop();
+        }
+      };
+      await timeStart("postgres, first start (migrations)", { DATABASE_URL: db!.url, DATA_DIR: join(scratch, "pg-data") });
+      await timeStart("postgres, second start", { DATABASE_URL: db!.url, DATA_DIR: join(scratch, "pg-data") });
+      const dataDir = join(scratch, "embedded-data");
+      await timeStart("embedded, first start (new DATA_DIR, migrations)", { DATA_DIR: dataDir });
+      await timeStart("embedded, second start", { DATA_DIR: dataDir });
+      for (const [label, ms] of Object.entries(startups)) {
+        add({ figure: `Start-up: ${label}`, value: Math.round(ms), unit: "ms", goal: "—", met: null, note: "npm start → /readyz 200" });
+      }
+    },
+    [{ figure: "Start-up", unit: "ms", goal: "—" }],
+  );
+
+  // Migrations ran in the first start unless it failed; run them here too (a no-op when applied).
+  const { migrate } = await import("../../src/db/migrate.ts");
+  await migrate(db.sql);
+  log(`seeding ${USERS} users…`);
+  const users = await seedUsers(db.sql, USERS);
+
+  const appPort = await freePort();
+  const barePort = await freePort();
+  app = spawnTs("src/main.ts", [], appEnv(appPort, { DATABASE_URL: db.url, DATA_DIR: join(scratch, "app-data"), TRUST_PROXY: "1" }), appPort);
+  bare = spawnTs("test/bench/bare.ts", [], appEnv(barePort, {}), barePort);
+  await waitFor200(app, "/readyz", performance.now());
+  await waitFor200(bare, "/", performance.now());
+  const origin = `http://127.0.0.1:${appPort}`;
+  details.app = { pid: app.pid, threadpool: process.env.UV_THREADPOOL_SIZE ?? "4 (libuv default)" };
+
+  let ipCounter = 0;
+  /** A fresh client address per simulated person (10.x.y.z), so per-address limits see many people. */
+  const nextIp = () => {
+    const n = ++ipCounter;
+    return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+  };
+  let userCounter = 0;
+  const nextUser = (): BenchUser => users[userCounter++ % users.length]!;
+
+  // (e) Page weight: GET /login and every asset it references, as a browser asks for them.
+  await phase(
+    "page weight",
+    async () => {
+      const headers = { ...BROWSER_HEADERS, "accept-encoding": "br, gzip" };
+      const page = await wireBytes({ port: appPort, path: "/login", headers });
+      if (page.status !== 200) throw new Error(`GET /login answered ${page.status}`);
+      const html = decodeBody(await send(false, { port: appPort, path: "/login", headers }));
+      const css = [...html.matchAll(/<link[^>]+rel="stylesheet"[^>]+href="([^"]+)"/g)].map((m) => m[1]!);
+      const js = [...html.matchAll(/<script[^>]+src="([^"]+)"/g)].map((m) => m[1]!);
+      const sizes: Record<string, { wire: number; body: number; encoding: string | undefined; cacheControl?: string }> = {
+        "/login": { wire: page.bytes, body: page.bodyBytes, encoding: page.encoding },
+      };
+      for (const url of [...css, ...js]) {
+        const r = await wireBytes({ port: appPort, path: url, headers });
+        if (r.status !== 200) throw new Error(`GET ${url} answered ${r.status}`);
+        const cc = (await send(false, { port: appPort, path: url, headers })).headers["cache-control"];
+        sizes[url] = { wire: r.bytes, body: r.bodyBytes, encoding: r.encoding, cacheControl: cc };
+      }
+      details.pageWeight = sizes;
+      const sum = (urls: string[]) => urls.reduce((total, url) => total + sizes[url]!.wire, 0);
+      const withJs = sum(["/login", ...css, ...js]);
+      const withoutJs = sum(["/login", ...css]);
+      const enc = Object.entries(sizes).map(([u, s]) => `${u.replace(/^\/static\//, "")} ${s.wire} B ${s.encoding ?? "identity"}`).join(", ");
+      add({ figure: "Page weight with htmx (HTML+CSS+JS)", value: withJs, unit: "B", goal: "≤ 20000 B", met: withJs <= 20_000, note: `wire bytes incl. headers: ${enc}` });
+      add({ figure: "Page weight without JS (HTML+CSS)", value: withoutJs, unit: "B", goal: "≤ 6000 B", met: withoutJs <= 6_000 });
+    },
+    [{ figure: "Page weight", unit: "B", goal: "≤ 20000 / 6000 B" }],
+  );
+
+  // (c) Flow latency: whole Login with Email walks, one at a time, each step's round trip timed.
+  let plan: ReplayPlan | null = null;
+  await phase(
+    "flow latency",
+    async () => {
+      const agent = keepAliveAgent(1);
+      const codeFor = (email: string) => latestEmailCode(db!.sql, email);
+      const byStep = new Map<string, number[]>();
+      const order: string[] = [];
+      for (let i = 0; i < FLOW_ITERATIONS && performance.now() - runStarted < 150_000; i++) {
+        const walk = await walkLoginWithEmail({ port: appPort, origin, agent, ip: nextIp() }, nextUser(), codeFor);
+        plan ??= walk.plan;
+        if (i < 3) continue; // warm-up walks
+        walk.steps.forEach((s: StepTiming, index) => {
+          const key = `${String(index + 1).padStart(2, "0")}. ${s.step}`;
+          if (!byStep.has(key)) order.push(key);
+          (byStep.get(key) ?? byStep.set(key, []).get(key)!).push(s.ms);
+        });
+      }
+      agent.destroy();
+      const totals: number[] = [];
+      for (const key of order) {
+        const ms = byStep.get(key)!;
+        const argon = key.includes("argon2id");
+        add({ figure: `Flow step ${key}`, value: round(median(ms), 2), unit: "ms", goal: "—", met: null, note: argon ? `argon2-bound; p90 ${round(percentile([...ms].sort((a, b) => a - b), 90), 1)} ms` : undefined });
+        totals.push(median(ms));
+      }
+      details.flowIterations = (byStep.get(order[0]!) ?? []).length;
+      add({ figure: "Flow: sum of step medians (whole sign-in)", value: round(totals.reduce((a, b) => a + b, 0), 1), unit: "ms", goal: "—", met: null });
+    },
+    [{ figure: "Flow latency (Login with Email)", unit: "ms", goal: "—" }],
+  );
+
+  // (b) Page throughput: GET /login against the bare Hono app, alternating rounds so both see the same noise.
+  await phase(
+    "page throughput",
+    async () => {
+      const headers = { ...BROWSER_HEADERS };
+      const check = (r: { status: number }) => r.status === 200;
+      const rounds: Array<{ bare: LoadResult; login: LoadResult; bareCpu: number; loginCpu: number }> = [];
+      const loginLatencies: number[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        const c0 = cpuSeconds(bare!.pid);
+        const b = await runLoad({ connections: PAGE_CONNECTIONS, maxRequests: 200_000, maxMs: QUICK ? 2000 : 4000, next: () => ({ port: barePort, path: "/", headers }), check });
+        const c1 = cpuSeconds(app!.pid);
+        const l = await runLoad({
+          connections: PAGE_CONNECTIONS,
+          maxRequests: 200_000,
+          maxMs: QUICK ? 2000 : 4000,
+          next: () => ({ port: appPort, path: "/login", headers }),
+          check,
+          keepLatencies: loginLatencies,
+        });
+        rounds.push({ bare: b, login: l, bareCpu: (cpuSeconds(bare!.pid) - c0) / b.requests, loginCpu: (cpuSeconds(app!.pid) - c1) / l.requests });
+        if (l.unexpected || l.errors) throw new Error(`GET /login failed under load: ${l.firstFailure}`);
+      }
+      const ratios = rounds.map((x) => x.login.perSecond / x.bare.perSecond);
+      const ratio = median(ratios);
+      loginLatencies.sort((a, b) => a - b);
+      const p50 = percentile(loginLatencies, 50);
+      const p99 = percentile(loginLatencies, 99);
+      details.pageThroughput = rounds.map((x) => ({
+        bareRps: round(x.bare.perSecond, 0),
+        loginRps: round(x.login.perSecond, 0),
+        bareServerCpuUsPerRequest: round(x.bareCpu * 1e6, 0),
+        loginServerCpuUsPerRequest: round(x.loginCpu * 1e6, 0),
+        clientCpuShareDuringLogin: round(x.login.clientCpuSeconds / x.login.seconds, 2),
+        loginP50: round(x.login.p50, 2),
+        loginP99: round(x.login.p99, 2),
+      }));
+      const mid = rounds[ratios.indexOf(ratio)]!;
+      add({
+        figure: "Page throughput GET /login ÷ bare Hono GET /",
+        value: round(ratio, 2),
+        unit: "×",
+        goal: "≥ 0.5",
+        met: ratio >= 0.5,
+        note: `${round(mid.login.perSecond, 0)} vs ${round(mid.bare.perSecond, 0)} req/s at ${PAGE_CONNECTIONS} connections (median of ${ROUNDS} alternating rounds: ${ratios.map((x) => round(x, 2)).join(", ")}); server CPU ${round(mid.loginCpu * 1e6, 0)} vs ${round(mid.bareCpu * 1e6, 0)} µs/request`,
+      });
+      add({ figure: "GET /login latency p50 (32 connections)", value: round(p50, 2), unit: "ms", goal: "—", met: null });
+      add({ figure: "GET /login latency p99 (32 connections)", value: round(p99, 2), unit: "ms", goal: "≤ 25 ms", met: p99 <= 25 });
+    },
+    [{ figure: "Page throughput GET /login ÷ bare Hono", unit: "×", goal: "≥ 0.5" }],
+  );
+
+  // (a) Sign-in throughput against the argon2id bound, alternating: bound (app idle), then app.
+  await phase(
+    "sign-in throughput",
+    async () => {
+      if (!plan) throw new Error("the Login with Email walk did not complete, so there is no password step to replay");
+      const replay = plan;
+      const pairs: Array<{ bound: number; app: number; appCpuPerStep: number }> = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        const bound = await argon2Bound(SIGNIN_CONCURRENCY, QUICK ? 2500 : 5000);
+        const agent = keepAliveAgent(SIGNIN_CONCURRENCY);
+        const c0 = cpuSeconds(app!.pid);
+        let ok = 0;
+        let failed = 0;
+        const started = performance.now();
+        const deadline = started + (QUICK ? 3000 : 6000);
+        await Promise.all(
+          Array.from({ length: SIGNIN_CONCURRENCY }, async () => {
+            while (performance.now() < deadline) {
+              if (await passwordStep({ port: appPort, origin, agent, ip: nextIp() }, replay, nextUser())) ok++;
+              else failed++;
+            }
+          }),
+        );
+        const seconds = (performance.now() - started) / 1000;
+        agent.destroy();
+        if (failed > ok / 100) throw new Error(`${failed} of ${ok + failed} password steps did not go on to the next step`);
+        pairs.push({ bound: bound.perSecond, app: ok / seconds, appCpuPerStep: (cpuSeconds(app!.pid) - c0) / ok });
+        details.argon2 = { source: bound.source, params: bound.params, threadpool: bound.threadpool };
+      }
+      const ratios = pairs.map((p) => p.app / p.bound);
+      const ratio = median(ratios);
+      const mid = pairs[ratios.indexOf(ratio)]!;
+      details.signIn = pairs.map((p) => ({ boundPerSecond: round(p.bound, 1), appPerSecond: round(p.app, 1), appCpuMsPerStep: round(p.appCpuPerStep * 1000, 1) }));
+      add({
+        figure: "Sign-in throughput ÷ argon2id bound",
+        value: round(ratio, 2),
+        unit: "×",
+        goal: "≥ 0.8",
+        met: ratio >= 0.8,
+        note: `${round(mid.app, 1)} password steps/s vs ${round(mid.bound, 1)} verify/s at concurrency ${SIGNIN_CONCURRENCY} (median of ${ROUNDS} alternating rounds: ${ratios.map((x) => round(x, 2)).join(", ")})`,
+      });
+    },
+    [{ figure: "Sign-in throughput ÷ argon2id bound", unit: "×", goal: "≥ 0.8" }],
+  );
+
+  // (d) Memory: RSS of the app (which has by now done everything above, argon2 included) over 4 × 10,000 requests.
+  await phase(
+    "memory",
+    async () => {
+      const page = decodeBody(await send(false, { port: appPort, path: "/login", headers: BROWSER_HEADERS }));
+      const assetUrls = [...page.matchAll(/(?:href|src)="(\/static\/[^"]+)"/g)].map((m) => m[1]!);
+      const startBody = plan?.start;
+      const rss: number[] = [rssMb(app!.pid)];
+      for (let batch = 0; batch < 4; batch++) {
+        let i = 0;
+        const result = await runLoad({
+          connections: PAGE_CONNECTIONS,
+          maxRequests: MEMORY_BATCH,
+          maxMs: 60_000,
+          warmup: 0,
+          // A mix: full pages, htmx fragments, assets, and new Login with Email flows (a row each).
+          next: () => {
+            const k = i++ % 8;
+            if (k === 0 && startBody) return { port: appPort, method: "POST", path: startBody.action, body: startBody.body, headers: { ...BROWSER_HEADERS, origin, "x-forwarded-for": nextIp() } };
+            if (k === 1) return { port: appPort, path: "/login", headers: { ...BROWSER_HEADERS, "hx-request": "true" } };
+            if (k === 2 && assetUrls.length) return { port: appPort, path: assetUrls[i % assetUrls.length]!, headers: BROWSER_HEADERS };
+            return { port: appPort, path: "/login", headers: BROWSER_HEADERS };
+          },
+          check: (r) => r.status === 200 || r.status === 303,
+        });
+        if (result.requests < MEMORY_BATCH * 0.99) throw new Error(`batch ${batch + 1} completed ${result.requests} requests (${result.firstFailure})`);
+        rss.push(rssMb(app!.pid));
+      }
+      details.memoryRssMb = rss.map((x) => round(x, 1));
+      const after2 = rss[2]!;
+      const growth = rss[4]! - rss[2]!;
+      add({ figure: `Memory: app RSS after ${2 * MEMORY_BATCH} requests`, value: round(after2, 1), unit: "MB", goal: "≤ 150 MB", met: after2 <= 150, note: `RSS before/after each 10k: ${rss.map((x) => round(x, 0)).join(" → ")} MB` });
+      add({ figure: `Memory: RSS growth, requests ${2 * MEMORY_BATCH}→${4 * MEMORY_BATCH}`, value: round(growth, 1), unit: "MB", goal: "≤ 5 MB (no growth)", met: growth <= 5 });
+    },
+    [{ figure: "Memory", unit: "MB", goal: "≤ 150 MB" }],
+  );
+} finally {
+  await cleanup();
+}
+
+/** The argon2id bound: a separate process doing only verifications, while the bench waits. */
+function argon2Bound(concurrency: number, ms: number): Promise<{ perSecond: number; source: string; params: string; threadpool: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "test/bench/argon2-bound.ts", String(concurrency), String(ms)], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    child.on("exit", (code) => {
+      try {
+        if (code !== 0) throw new Error(out);
+        resolve(JSON.parse(out.trim().split("\n").pop()!));
+      } catch (error) {
+        reject(new Error(`argon2 bound probe failed: ${String(error)}`));
+      }
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const totalSeconds = (performance.now() - runStarted) / 1000;
+const cpuModel = os.cpus()[0]?.model ?? "?";
+const rows = figures.map((f) => [
+  f.figure,
+  f.value === null ? "n/a" : `${f.value} ${f.unit}`,
+  f.goal,
+  f.met === null ? (f.value === null ? "not measured" : "—") : f.met ? "yes" : "NO",
+]);
+const header = ["Figure", "Value", "Goal", "Met?"];
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+const line = (cells: string[]) => "| " + cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ") + " |";
+console.log(line(header));
+console.log("|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|");
+for (const r of rows) console.log(line(r));
+for (const f of figures.filter((f) => f.note)) console.log(`  ${f.figure}: ${f.note}`);
+console.log(`\n${CORES} cores (${cpuModel}), node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}; run took ${totalSeconds.toFixed(0)} s.`);
+if (details.phases) {
+  console.log(
+    "Machine busy (cores in use, all processes) per phase: " +
+      Object.entries(details.phases as Record<string, { machineBusyCores: number }>)
+        .map(([k, v]) => `${k} ${v.machineBusyCores}`)
+        .join(", "),
+  );
+}
+for (const p of problems) console.log(`PROBLEM ${p}`);
+
+const resultsDir = join(ROOT, "test/bench/results");
+mkdirSync(resultsDir, { recursive: true });
+const gitHead = (() => {
+  try {
+    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT }).toString().trim();
+  } catch {
+    return "?";
+  }
+})();
+writeFileSync(
+  join(resultsDir, "latest.json"),
+  JSON.stringify(
+    {
+      at: new Date().toISOString(),
+      machine: { cores: CORES, cpu: cpuModel, node: process.version, loadAverage: os.loadavg(), memoryGb: round(os.totalmem() / 2 ** 30, 1) },
+      git: gitHead,
+      quick: QUICK,
+      seconds: round(totalSeconds, 1),
+      figures,
+      details,
+      problems,
+    },
+    null,
+    2,
+  ) + "\n",
+);
+process.exit(problems.length && figures.every((f) => f.value === null) ? 1 : 0);
