@@ -43,7 +43,7 @@ export function Layout(props: LayoutProps) {
         <footer class="site-footer">
           <ul>
             <li>
-              <a href="/help/trouble">Having trouble logging in?</a>
+              <a href="/trouble">Having trouble logging in?</a>
             </li>
             <li>
               <a href="/help/mfa">Multi-Factor Authentication Help</a>
