@@ -1,0 +1,443 @@
+import type { Db, Sql } from "../db/client.ts";
+import type { Clock } from "../clock.ts";
+import type { Config } from "../config.ts";
+import type { Outbox } from "../delivery/outbox.ts";
+import { findUserByEmail, maskPhone, type MfaMethod, type Role, type User } from "../auth/users.ts";
+import { appendAudit } from "../auth/audit.ts";
+import { invalidateUserSessions } from "../auth/sessions.ts";
+import { forgetRememberTokens } from "../auth/remember-me.ts";
+import { createLinkToken, LINK_PURPOSES, revokeLinkTokens } from "../auth/links.ts";
+import { unlockUser } from "../auth/lockout.ts";
+import { describeDuration, mfaResetLink } from "../delivery/messages.ts";
+import { inviteUser, resendRegistrationLink } from "./invitation.ts";
+
+/**
+ * Administration: the users list and what an administrator may do to an account. Every action
+ * runs in one transaction that also writes its audit event, so an action never happens unrecorded.
+ * Knows nothing of Hono or HTML; the route turns each result into a row, a page or a redirect.
+ */
+
+/** Where an account stands, most telling first: a disabled or locked account says so whatever its registration reached. */
+export type RegistrationState = "invited" | "email_verified" | "password_set" | "phone_verified" | "active" | "locked" | "disabled";
+export const REGISTRATION_STATES: readonly RegistrationState[] = [
+  "invited",
+  "email_verified",
+  "password_set",
+  "phone_verified",
+  "active",
+  "locked",
+  "disabled",
+];
+
+export interface AdminUser {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  status: User["status"];
+  mfaMethod: MfaMethod | null;
+  /** (•••) •••-1234, or "" without a phone: the full number is never shown on the admin page. */
+  phone: string;
+  state: RegistrationState;
+  lockedUntil: Date | null;
+  lastSignInAt: Date | null;
+  createdAt: Date;
+}
+
+export interface AdminDeps {
+  sql: Sql;
+  clock: Clock;
+  config: Config;
+  outbox: Outbox;
+}
+
+/** Who acts, and from where: every action's audit event carries it. */
+export interface Actor {
+  actorId: string;
+  ip: string;
+  userAgent: string;
+}
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 200;
+
+export interface UserQuery {
+  /** Start of a name or an email address, any case. */
+  q?: string;
+  state?: RegistrationState;
+  /** Id of the last user of the previous page (going forward) … */
+  after?: string;
+  /** … or of the first user of the next page (going back). */
+  before?: string;
+  pageSize?: number;
+}
+
+export interface UserPage {
+  users: AdminUser[];
+  /** Cursor for the next (older) page, or null on the last page. */
+  next: string | null;
+  /** Cursor for the previous (newer) page, or null on the first page. */
+  previous: string | null;
+}
+
+interface UserRow {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  status: User["status"];
+  mfaMethod: MfaMethod | null;
+  phoneE164: string | null;
+  lockedUntil: Date | null;
+  lastSignInAt: Date | null;
+  createdAt: Date;
+  hasPassword: boolean;
+  emailVerified: boolean;
+}
+
+/** `%`, `_` and `\` typed into the search box are matched literally, not as LIKE wildcards. */
+export function likePrefix(text: string): string {
+  return text.replace(/[\\%_]/g, (ch) => `\\${ch}`) + "%";
+}
+
+function stateOf(row: UserRow, now: Date): RegistrationState {
+  if (row.status === "disabled") return "disabled";
+  if (row.lockedUntil && row.lockedUntil.getTime() > now.getTime()) return "locked";
+  if (row.status === "active") return "active";
+  if (row.phoneE164) return "phone_verified";
+  if (row.hasPassword) return "password_set";
+  if (row.emailVerified) return "email_verified";
+  return "invited";
+}
+
+function toAdminUser(row: UserRow, now: Date): AdminUser {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    role: row.role,
+    status: row.status,
+    mfaMethod: row.mfaMethod,
+    phone: maskPhone(row.phoneE164),
+    state: stateOf(row, now),
+    lockedUntil: row.lockedUntil,
+    lastSignInAt: row.lastSignInAt,
+    createdAt: row.createdAt,
+  };
+}
+
+/**
+ * The columns a list row needs. Registration progress of an invited user comes from the user row
+ * (password, phone) and from the newest registration flow (email verified); the lateral lookup
+ * runs only for the rows of the page, through flows_user_idx.
+ */
+function rowColumns(db: Db) {
+  return db`u.id, u.email, u.name, u.role, u.status, u.mfa_method as "mfaMethod", u.phone_e164 as "phoneE164",
+    u.locked_until as "lockedUntil", u.last_sign_in_at as "lastSignInAt", u.created_at as "createdAt",
+    u.password_hash is not null as "hasPassword",
+    coalesce(rf.email_verified, false) as "emailVerified"`;
+}
+
+function registrationFlowJoin(db: Db) {
+  return db`left join lateral (
+      select true as email_verified from flows f
+      where f.user_id = u.id and f.kind = 'registration' and ${emailVerifiedCondition(db)}
+      limit 1
+    ) rf on u.status = 'invited'`;
+}
+
+/**
+ * A registration flow that got past the email code. The registration flow records it in its data
+ * (`emailVerified`), or is in a state after that step.
+ */
+function emailVerifiedCondition(db: Db) {
+  return db`(coalesce((f.data->>'emailVerified')::boolean, false) or f.state in ${db(EMAIL_VERIFIED_FLOW_STATES)})`;
+}
+
+// Filled in from src/flows/registration.ts's states once it exists (see the report).
+const EMAIL_VERIFIED_FLOW_STATES: string[] = ["password", "phone", "terms"];
+
+/** The filter of a state, written so each can use an index on users rather than classify every row. */
+function stateCondition(db: Db, state: RegistrationState, now: Date) {
+  const unlocked = db`(u.locked_until is null or u.locked_until <= ${now})`;
+  const hasVerifiedEmail = db`exists (select 1 from flows f where f.user_id = u.id and f.kind = 'registration' and ${emailVerifiedCondition(db)})`;
+  switch (state) {
+    case "disabled":
+      return db`u.status = 'disabled'`;
+    case "locked":
+      return db`u.locked_until > ${now} and u.status <> 'disabled'`;
+    case "active":
+      return db`u.status = 'active' and ${unlocked}`;
+    case "phone_verified":
+      return db`u.status = 'invited' and ${unlocked} and u.phone_e164 is not null`;
+    case "password_set":
+      return db`u.status = 'invited' and ${unlocked} and u.phone_e164 is null and u.password_hash is not null`;
+    case "email_verified":
+      return db`u.status = 'invited' and ${unlocked} and u.phone_e164 is null and u.password_hash is null and ${hasVerifiedEmail}`;
+    case "invited":
+      return db`u.status = 'invited' and ${unlocked} and u.phone_e164 is null and u.password_hash is null and not ${hasVerifiedEmail}`;
+  }
+}
+
+function usersPageQuery(db: Db, now: Date, query: UserQuery) {
+  const size = Math.max(1, Math.min(MAX_PAGE_SIZE, Math.floor(query.pageSize ?? DEFAULT_PAGE_SIZE)));
+  const conditions = [db`true`];
+  const q = query.q?.trim().toLowerCase();
+  if (q) {
+    const pattern = likePrefix(q);
+    conditions.push(db`(lower(u.name) like ${pattern} or u.email_normalized like ${pattern})`);
+  }
+  if (query.state) conditions.push(stateCondition(db, query.state, now));
+  const backward = !query.after && !!query.before;
+  const cursor = query.after ?? query.before;
+  if (cursor) {
+    // Scalar subqueries become plan parameters, so the row comparison is an index condition on users_created_idx.
+    const key = db`((select c.created_at from users c where c.id = ${cursor}), ${cursor}::uuid)`;
+    conditions.push(backward ? db`(u.created_at, u.id) > ${key}` : db`(u.created_at, u.id) < ${key}`);
+  }
+  const where = conditions.reduce((all, next) => db`${all} and ${next}`);
+  const order = backward ? db`u.created_at asc, u.id asc` : db`u.created_at desc, u.id desc`;
+  const sql = db`
+    select ${rowColumns(db)}
+    from users u ${registrationFlowJoin(db)}
+    where ${where}
+    order by ${order}
+    limit ${size + 1}`;
+  return { sql, size, backward, cursor };
+}
+
+/**
+ * One page of users, newest first, with keyset paging on (created_at, id): a page costs the
+ * same whether it is the first or the two-hundredth, and rows added meanwhile do not shift it.
+ */
+export async function listUsers(db: Db, clock: Clock, query: UserQuery = {}): Promise<UserPage> {
+  const now = clock.now();
+  const { sql, size, backward, cursor } = usersPageQuery(db, now, query);
+  const rows = (await sql) as unknown as UserRow[];
+  const more = rows.length > size;
+  const page = rows.slice(0, size);
+  if (backward) page.reverse();
+  const users = page.map((row) => toAdminUser(row, now));
+  const first = users[0]?.id ?? null;
+  const last = users[users.length - 1]?.id ?? null;
+  return backward
+    ? { users, next: last, previous: more ? first : null }
+    : { users, next: more ? last : null, previous: cursor ? first : null };
+}
+
+/** The plan of listUsers' query (tests and the report check it reads users through an index). */
+export async function explainListUsers(db: Db, clock: Clock, query: UserQuery = {}): Promise<string> {
+  const { sql } = usersPageQuery(db, clock.now(), query);
+  const rows = await db<{ "QUERY PLAN": string }[]>`explain (costs off) ${sql}`;
+  return rows.map((row) => row["QUERY PLAN"]).join("\n");
+}
+
+/** One user as the list shows them (the row an action re-renders), or null. */
+export async function findAdminUser(db: Db, clock: Clock, userId: string): Promise<AdminUser | null> {
+  const [row] = await db<UserRow[]>`
+    select ${rowColumns(db)} from users u ${registrationFlowJoin(db)} where u.id = ${userId}`;
+  return row ? toAdminUser(row, clock.now()) : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Actions
+
+export type ActionRefusal =
+  /** No user with that id. */
+  | "not_found"
+  /** Disabling or demoting them would leave no active administrator. */
+  | "last_admin"
+  /** Resend: the account finished registering (or is disabled); a registration link is for invited users. */
+  | "not_invited"
+  /** Reset MFA: only a registered, enabled account has a method to reset. */
+  | "not_active";
+
+export type ActionResult = { ok: true; user: AdminUser } | { ok: false; reason: ActionRefusal };
+
+export type CreateRefusal = "duplicate" | "invalid_email" | "staff_email";
+export type CreateResult = { ok: true; user: AdminUser } | { ok: false; reason: CreateRefusal };
+
+/** Every change of role or status takes this lock first, so the last-admin check and the change are one step. */
+const ADMIN_GUARD_LOCK = 5_113_270;
+
+interface LockedUser {
+  id: string;
+  email: string;
+  role: Role;
+  status: User["status"];
+  statusBeforeDisable: "invited" | "active" | null;
+}
+
+async function lockUser(db: Db, userId: string): Promise<LockedUser | null> {
+  const [user] = await db<LockedUser[]>`
+    select id, email, role, status, status_before_disable as "statusBeforeDisable"
+    from users where id = ${userId} for update`;
+  return user ?? null;
+}
+
+/** True when `userId` is an active administrator and no other active administrator exists. */
+async function isLastActiveAdmin(db: Db, user: LockedUser): Promise<boolean> {
+  if (user.role !== "admin" || user.status !== "active") return false;
+  const [other] = await db`select 1 from users where role = 'admin' and status = 'active' and id <> ${user.id} limit 1`;
+  return !other;
+}
+
+function audit(db: Db, clock: Clock, actor: Actor, event: string, userId: string, detail: Record<string, unknown> = {}) {
+  return appendAudit(db, clock, { event, userId, actorId: actor.actorId, ip: actor.ip, userAgent: actor.userAgent, detail });
+}
+
+async function result(deps: AdminDeps, userId: string): Promise<ActionResult> {
+  const user = await findAdminUser(deps.sql, deps.clock, userId);
+  return user ? { ok: true, user } : { ok: false, reason: "not_found" };
+}
+
+/** A valid-looking id, so a mangled URL answers "not found" instead of a database type error. */
+export function isUserId(id: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
+}
+
+/**
+ * Creates an invited user and emails the registration link (the invitation does both in one
+ * transaction). Any existing account with the address is refused, even one still registering:
+ * the administrator resends its link from its row instead.
+ */
+export async function createUser(deps: AdminDeps, actor: Actor, input: { email: string; name: string; role: Role }): Promise<CreateResult> {
+  if (await findUserByEmail(deps.sql, input.email)) return { ok: false, reason: "duplicate" };
+  const invited = await inviteUser(deps, { ...input, actorId: actor.actorId, ip: actor.ip, userAgent: actor.userAgent });
+  if (!invited.ok) return invited;
+  // Lost a race with another invitation of the same address: that one created it, this one only resent.
+  if (!invited.created) return { ok: false, reason: "duplicate" };
+  await audit(deps.sql, deps.clock, actor, "admin.user_created", invited.user.id, { role: invited.user.role });
+  const user = await findAdminUser(deps.sql, deps.clock, invited.user.id);
+  return { ok: true, user: user! };
+}
+
+/** A new registration link for an invited user; every earlier one dies. */
+export async function resendLink(deps: AdminDeps, actor: Actor, userId: string): Promise<ActionResult> {
+  if (!isUserId(userId)) return { ok: false, reason: "not_found" };
+  const resent = await resendRegistrationLink(deps, { userId, actorId: actor.actorId, ip: actor.ip, userAgent: actor.userAgent });
+  if (!resent.ok) return { ok: false, reason: resent.reason === "duplicate" ? "not_invited" : "not_found" };
+  await audit(deps.sql, deps.clock, actor, "admin.registration_link_resent", userId);
+  return result(deps, userId);
+}
+
+/**
+ * The user sets up multi-factor authentication again through an emailed link (purpose mfa_reset,
+ * handled by the registration pages). Their sessions, Remember Me tokens and half-done sign-ins
+ * end now. The method on file keeps working until the new one is verified, so a user who asked
+ * for the reset is not shut out meanwhile; an administrator who wants them out disables them.
+ */
+export async function resetMfa(deps: AdminDeps, actor: Actor, userId: string): Promise<ActionResult> {
+  if (!isUserId(userId)) return { ok: false, reason: "not_found" };
+  const outcome = await deps.sql.begin(async (tx) => {
+    const user = await lockUser(tx, userId);
+    if (!user) return "not_found" as const;
+    if (user.status !== "active") return "not_active" as const;
+    await invalidateUserSessions(tx, userId);
+    await forgetRememberTokens(tx, userId);
+    await tx`delete from flows where user_id = ${userId} and kind in ('login', 'password_reset')`;
+    const ttl = deps.config.ttl.registrationLink;
+    const token = await createLinkToken(tx, deps.clock, { userId, purpose: "mfa_reset", ttlMs: ttl });
+    const link = `${deps.config.publicUrl}/register/link/${token}`;
+    await deps.outbox.enqueue(tx, { channel: "email", to: user.email, ...mfaResetLink(deps.config.portalName, link, describeDuration(ttl)) });
+    await audit(tx, deps.clock, actor, "admin.mfa_reset", userId);
+    return "ok" as const;
+  });
+  if (outcome !== "ok") return { ok: false, reason: outcome };
+  deps.outbox.kick();
+  return result(deps, userId);
+}
+
+/** Lifts a lockout at once and restarts the failure count. */
+export async function unlock(deps: AdminDeps, actor: Actor, userId: string): Promise<ActionResult> {
+  if (!isUserId(userId)) return { ok: false, reason: "not_found" };
+  const found = await deps.sql.begin(async (tx) => {
+    const user = await lockUser(tx, userId);
+    if (!user) return false;
+    await unlockUser(tx, userId);
+    await audit(tx, deps.clock, actor, "admin.user_unlocked", userId);
+    return true;
+  });
+  return found ? result(deps, userId) : { ok: false, reason: "not_found" };
+}
+
+/**
+ * Disabled: sign-in is refused with the generic answer (the sign-in flow only lets active
+ * accounts through), and everything that could still get the user in ends now: sessions,
+ * Remember Me tokens, emailed links and flows (a registration finished later would make the
+ * account active again).
+ */
+export async function disable(deps: AdminDeps, actor: Actor, userId: string): Promise<ActionResult> {
+  if (!isUserId(userId)) return { ok: false, reason: "not_found" };
+  const outcome = await deps.sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${ADMIN_GUARD_LOCK})`;
+    const user = await lockUser(tx, userId);
+    if (!user) return "not_found" as const;
+    if (user.status === "disabled") return "ok" as const;
+    if (await isLastActiveAdmin(tx, user)) return "last_admin" as const;
+    await tx`update users set status = 'disabled', status_before_disable = ${user.status}, updated_at = ${deps.clock.now()}
+      where id = ${userId}`;
+    await invalidateUserSessions(tx, userId);
+    await forgetRememberTokens(tx, userId);
+    await revokeLinkTokens(tx, userId, [...LINK_PURPOSES]);
+    await tx`delete from flows where user_id = ${userId}`;
+    await audit(tx, deps.clock, actor, "admin.user_disabled", userId, { previousStatus: user.status });
+    return "ok" as const;
+  });
+  return outcome === "ok" ? result(deps, userId) : { ok: false, reason: outcome };
+}
+
+/**
+ * Back to what the account was before it was disabled. A user who was still registering comes
+ * back invited, with no live link (disable killed them): the administrator resends one.
+ */
+export async function enable(deps: AdminDeps, actor: Actor, userId: string): Promise<ActionResult> {
+  if (!isUserId(userId)) return { ok: false, reason: "not_found" };
+  const outcome = await deps.sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${ADMIN_GUARD_LOCK})`;
+    const user = await lockUser(tx, userId);
+    if (!user) return "not_found" as const;
+    if (user.status !== "disabled") return "ok" as const;
+    const status = user.statusBeforeDisable ?? "active";
+    await tx`update users set status = ${status}, status_before_disable = null, updated_at = ${deps.clock.now()}
+      where id = ${userId}`;
+    await audit(tx, deps.clock, actor, "admin.user_enabled", userId, { status });
+    return "ok" as const;
+  });
+  return outcome === "ok" ? result(deps, userId) : { ok: false, reason: outcome };
+}
+
+/** Makes a user an administrator or a provider; demoting the last active administrator is refused. */
+export async function changeRole(deps: AdminDeps, actor: Actor, userId: string, role: Role): Promise<ActionResult> {
+  if (!isUserId(userId)) return { ok: false, reason: "not_found" };
+  const outcome = await deps.sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${ADMIN_GUARD_LOCK})`;
+    const user = await lockUser(tx, userId);
+    if (!user) return "not_found" as const;
+    if (user.role === role) return "ok" as const;
+    if (role !== "admin" && (await isLastActiveAdmin(tx, user))) return "last_admin" as const;
+    await tx`update users set role = ${role}, updated_at = ${deps.clock.now()} where id = ${userId}`;
+    await audit(tx, deps.clock, actor, "admin.role_changed", userId, { from: user.role, to: role });
+    return "ok" as const;
+  });
+  return outcome === "ok" ? result(deps, userId) : { ok: false, reason: outcome };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit log
+
+/**
+ * The event names that occur in the log, for the filter's list. A skip scan over
+ * audit_events_event_idx: one index probe per distinct name, however long the log grows.
+ */
+export async function listAuditEventTypes(db: Db): Promise<string[]> {
+  const rows = await db<{ event: string }[]>`
+    with recursive names as (
+      (select event from audit_events order by event limit 1)
+      union all
+      select (select a.event from audit_events a where a.event > names.event order by a.event limit 1)
+      from names where names.event is not null
+    )
+    select event from names where event is not null`;
+  return rows.map((row) => row.event);
+}

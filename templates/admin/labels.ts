@@ -1,0 +1,58 @@
+import type { RegistrationState } from "../../src/flows/admin.ts";
+import type { MfaMethod, Role } from "../../src/auth/users.ts";
+
+/** Words for the admin pages. Messages come only from these fixed lists, never from the request. */
+export const STATE_LABELS: Record<RegistrationState, string> = {
+  invited: "Invited",
+  email_verified: "Email verified",
+  password_set: "Password set",
+  phone_verified: "Phone verified",
+  active: "Active",
+  locked: "Locked",
+  disabled: "Disabled",
+};
+
+export const ROLE_LABELS: Record<Role, string> = { provider: "Provider", admin: "Administrator" };
+
+export const METHOD_LABELS: Record<MfaMethod, string> = { phone: "Phone", email: "Email" };
+
+/** What an action's outcome says, keyed by the code the redirect (or the row fragment) carries. */
+export const OUTCOMES = {
+  created: (email: string) => `Created ${email}. The registration link was emailed to them.`,
+  resent: (email: string) => `A new registration link was emailed to ${email}. Earlier links no longer work.`,
+  mfa_reset: (email: string) =>
+    `Multi-factor authentication was reset for ${email}: they were signed out everywhere, and a link to set it up again was emailed to them.`,
+  unlocked: (email: string) => `${email} was unlocked and can sign in again.`,
+  disabled: (email: string) => `${email} was disabled and signed out everywhere.`,
+  enabled: (email: string) => `${email} was enabled.`,
+  made_admin: (email: string) => `${email} is now an administrator.`,
+  made_provider: (email: string) => `${email} is now a provider.`,
+  last_admin: (email: string) =>
+    `${email} is the last active administrator, so they cannot be disabled or made a provider. Make someone else an administrator first.`,
+  not_invited: (email: string) => `${email} has finished registering or is disabled, so there is no registration link to resend.`,
+  not_active: (email: string) => `${email} has not finished registering or is disabled, so there is no multi-factor authentication to reset.`,
+  not_found: (_email: string) => "There is no such user. They may have been removed.",
+} as const;
+
+export type Outcome = keyof typeof OUTCOMES;
+
+export function isOutcome(code: string | undefined): code is Outcome {
+  return !!code && Object.prototype.hasOwnProperty.call(OUTCOMES, code);
+}
+
+/** The outcomes that are refusals (shown as a problem, not a success). */
+export const REFUSALS: ReadonlySet<Outcome> = new Set<Outcome>(["last_admin", "not_invited", "not_active", "not_found"]);
+
+/** "2026-01-05 09:00 UTC": one unambiguous form for every time on the admin pages. */
+export function formatTime(at: Date | null): string {
+  if (!at) return "";
+  return `${at.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+/** Why the Create user form was refused, by field. */
+export const CREATE_ERRORS = {
+  email_missing: "Enter the user's email address.",
+  duplicate: "A user with this email address already exists. To send them a new registration link, use Resend registration link on their row.",
+  name_too_long: "Enter a name of at most 200 characters.",
+  role: "Choose Provider or Administrator.",
+} as const;

@@ -1,0 +1,304 @@
+import type { Child } from "hono/jsx";
+import type { AdminUser, RegistrationState, UserPage } from "../../src/flows/admin.ts";
+import type { Role } from "../../src/auth/users.ts";
+import { Button, ErrorSummary, Field, Form, Heading, type FieldErrors } from "../components.tsx";
+import { formatTime, METHOD_LABELS, ROLE_LABELS, STATE_LABELS } from "./labels.ts";
+
+/** The list's search, filter and page, as they travel in links, forms and redirects. */
+export interface ListQuery {
+  q: string;
+  state: RegistrationState | "";
+  after?: string;
+  before?: string;
+}
+
+export function listQueryString(query: ListQuery, extra: Record<string, string> = {}): string {
+  const params = new URLSearchParams();
+  if (query.q) params.set("q", query.q);
+  if (query.state) params.set("state", query.state);
+  if (query.after) params.set("after", query.after);
+  else if (query.before) params.set("before", query.before);
+  for (const [key, value] of Object.entries(extra)) params.set(key, value);
+  return params.toString();
+}
+
+function adminHref(query: ListQuery): string {
+  const search = listQueryString(query);
+  return search ? `/admin?${search}` : "/admin";
+}
+
+/** The live region every action's message lands in (htmx fills it in place; a redirect renders it). */
+export function AdminStatus(props: { message: { text: string; problem: boolean } | null }) {
+  return (
+    <div id="admin-status" class="status-region" role="status">
+      {props.message ? <StatusText {...props.message} /> : null}
+    </div>
+  );
+}
+
+export function StatusText(props: { text: string; problem: boolean }) {
+  return <p class={props.problem ? "error-message" : "status"}>{props.text}</p>;
+}
+
+/**
+ * One small POST form per action. With htmx it replaces its own table row (or, on the user's
+ * page, the page); without JavaScript it posts, and the answer redirects back with a message.
+ * The visible word is short; the hidden email makes each button's accessible name unique.
+ */
+function ActionForm(props: {
+  user: AdminUser;
+  action: string;
+  label: string;
+  slot: string;
+  from: "list" | "user";
+  listQuery: string;
+  focus?: boolean;
+  fields?: Record<string, string>;
+}) {
+  const url = `/admin/users/${props.user.id}/${props.action}`;
+  const htmx =
+    props.from === "list"
+      ? { "hx-post": url, "hx-target": "closest tr", "hx-swap": "outerHTML" }
+      : { "hx-post": url, "hx-target": "#main", "hx-swap": "innerHTML" };
+  return (
+    <form method="post" action={url} class="inline-form" {...htmx}>
+      <input type="hidden" name="from" value={props.from} />
+      {props.from === "list" ? <input type="hidden" name="return" value={props.listQuery} /> : null}
+      {Object.entries(props.fields ?? {}).map(([name, value]) => (
+        <input type="hidden" name={name} value={value} />
+      ))}
+      <button type="submit" class="button secondary" id={`u-${props.user.id}-${props.slot}`} autofocus={props.focus || undefined}>
+        {props.label}
+        <span class="visually-hidden"> {props.user.email}</span>
+      </button>
+    </form>
+  );
+}
+
+/** The actions that make sense for a user in their present state, in a fixed order. */
+export function UserActions(props: { user: AdminUser; from: "list" | "user"; listQuery: string; focusSlot?: string }) {
+  const { user } = props;
+  const common = { user, from: props.from, listQuery: props.listQuery };
+  const focus = (slot: string) => props.focusSlot === slot;
+  const targetRole: Role = user.role === "admin" ? "provider" : "admin";
+  return (
+    <div class="actions">
+      {user.status === "invited" ? (
+        <ActionForm {...common} action="resend" label="Resend registration link" slot="resend" focus={focus("resend")} />
+      ) : null}
+      {user.status === "active" ? <ActionForm {...common} action="reset-mfa" label="Reset MFA" slot="mfa" focus={focus("mfa")} /> : null}
+      {user.state === "locked" ? <ActionForm {...common} action="unlock" label="Unlock" slot="unlock" focus={focus("unlock")} /> : null}
+      {user.status === "disabled" ? (
+        <ActionForm {...common} action="enable" label="Enable" slot="status" focus={focus("status")} />
+      ) : (
+        <ActionForm {...common} action="disable" label="Disable" slot="status" focus={focus("status")} />
+      )}
+      <ActionForm
+        {...common}
+        action="role"
+        label={targetRole === "admin" ? "Make administrator" : "Make provider"}
+        slot="role"
+        focus={focus("role")}
+        fields={{ role: targetRole }}
+      />
+    </div>
+  );
+}
+
+export function UserRow(props: { user: AdminUser; listQuery: string; focusSlot?: string }) {
+  const { user } = props;
+  return (
+    <tr id={`user-${user.id}`}>
+      <th scope="row">
+        <a href={`/admin/users/${user.id}`}>{user.name || "(no name)"}</a>
+      </th>
+      <td>{user.email}</td>
+      <td>{ROLE_LABELS[user.role]}</td>
+      <td>{user.mfaMethod ? METHOD_LABELS[user.mfaMethod] : ""}</td>
+      <td>{user.phone}</td>
+      <td>{STATE_LABELS[user.state]}</td>
+      <td>{user.lastSignInAt ? <time datetime={user.lastSignInAt.toISOString()}>{formatTime(user.lastSignInAt)}</time> : "Never"}</td>
+      <td>
+        <UserActions user={user} from="list" listQuery={props.listQuery} focusSlot={props.focusSlot} />
+      </td>
+    </tr>
+  );
+}
+
+export interface CreateUserForm {
+  values: { email: string; name: string; role: Role };
+  errors: FieldErrors;
+}
+
+export const EMPTY_CREATE_FORM: CreateUserForm = { values: { email: "", name: "", role: "provider" }, errors: {} };
+
+function CreateUser(props: { form: CreateUserForm }) {
+  const { values, errors } = props.form;
+  const firstError = ["email", "name", "role"].find((name) => errors[name]);
+  return (
+    <section aria-labelledby="create-user-heading">
+      <h2 id="create-user-heading">Create user</h2>
+      <p>The new user gets an email with a registration link that works for a limited time.</p>
+      <ErrorSummary message={firstError ? "The user was not created. Check the fields below." : undefined} />
+      <Form action="/admin/users" label="Create user">
+        <Field
+          name="email"
+          label="Email Address"
+          type="email"
+          value={values.email}
+          error={errors.email}
+          autocomplete="off"
+          autofocus={firstError === "email"}
+          maxlength={254}
+        />
+        <Field name="name" label="Name" value={values.name} error={errors.name} autocomplete="off" autofocus={firstError === "name"} maxlength={200} />
+        <div class={errors.role ? "field field-error" : "field"}>
+          <label for="field-role">Role</label>
+          {errors.role ? (
+            <p class="error-message" id="field-role-error">
+              <span class="visually-hidden">Error: </span>
+              {errors.role}
+            </p>
+          ) : null}
+          <select id="field-role" name="role" aria-describedby={errors.role ? "field-role-error" : undefined} autofocus={firstError === "role" || undefined}>
+            <option value="provider" selected={values.role === "provider" || undefined}>
+              Provider
+            </option>
+            <option value="admin" selected={values.role === "admin" || undefined}>
+              Administrator
+            </option>
+          </select>
+        </div>
+        <Button>Create user</Button>
+      </Form>
+    </section>
+  );
+}
+
+function SearchForm(props: { query: ListQuery }) {
+  return (
+    <form method="get" action="/admin" role="search" aria-label="Users" class="search-form">
+      <div class="field">
+        <label for="field-q">Search</label>
+        <p class="hint" id="field-q-hint">
+          The start of a name or an email address.
+        </p>
+        <input id="field-q" name="q" type="search" value={props.query.q} maxlength={100} aria-describedby="field-q-hint" />
+      </div>
+      <div class="field">
+        <label for="field-state">State</label>
+        <select id="field-state" name="state">
+          <option value="" selected={!props.query.state || undefined}>
+            Any state
+          </option>
+          {(Object.keys(STATE_LABELS) as RegistrationState[]).map((state) => (
+            <option value={state} selected={props.query.state === state || undefined}>
+              {STATE_LABELS[state]}
+            </option>
+          ))}
+        </select>
+      </div>
+      <Button>Search</Button>
+    </form>
+  );
+}
+
+function Paging(props: { page: UserPage; query: ListQuery }) {
+  const base = { q: props.query.q, state: props.query.state };
+  const links: Child[] = [];
+  if (props.page.previous) {
+    links.push(
+      <li>
+        <a href={adminHref({ ...base })}>First page</a>
+      </li>,
+      <li>
+        <a href={adminHref({ ...base, before: props.page.previous })} rel="prev">
+          Previous page
+        </a>
+      </li>,
+    );
+  }
+  if (props.page.next) {
+    links.push(
+      <li>
+        <a href={adminHref({ ...base, after: props.page.next })} rel="next">
+          Next page
+        </a>
+      </li>,
+    );
+  }
+  if (!links.length) return null;
+  return (
+    <nav aria-label="Pages of users" class="paging">
+      <ul>{links}</ul>
+    </nav>
+  );
+}
+
+export interface UsersPageProps {
+  page: UserPage;
+  query: ListQuery;
+  message: { text: string; problem: boolean } | null;
+  create: CreateUserForm;
+}
+
+export function UsersPage(props: UsersPageProps) {
+  const listQuery = listQueryString(props.query);
+  const filtered = !!(props.query.q || props.query.state);
+  return (
+    <>
+      <Heading>Administration</Heading>
+      <p>
+        <a href="/admin/audit">Audit log</a>
+      </p>
+      <AdminStatus message={props.message} />
+      <section aria-labelledby="users-heading">
+        <h2 id="users-heading">Users</h2>
+        <SearchForm query={props.query} />
+        <div class="table-wrap" role="region" aria-labelledby="users-caption" tabindex={0}>
+          <table>
+            <caption id="users-caption">
+              {filtered ? "Users matching the search, newest first" : "Users, newest first"}
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Email</th>
+                <th scope="col">Role</th>
+                <th scope="col">MFA method</th>
+                <th scope="col">Phone</th>
+                <th scope="col">State</th>
+                <th scope="col">Last sign-in</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {props.page.users.length ? (
+                props.page.users.map((user) => <UserRow user={user} listQuery={listQuery} />)
+              ) : (
+                <tr>
+                  <td colspan={8}>{filtered ? "No users match the search." : "There are no users yet."}</td>
+                </tr>
+              )}
+            </tbody>
+          </table>
+        </div>
+        <Paging page={props.page} query={props.query} />
+      </section>
+      <CreateUser form={props.create} />
+    </>
+  );
+}
+
+/** What a signed-in user who is not an administrator sees at /admin. */
+export function AdminForbidden() {
+  return (
+    <section>
+      <Heading>Access denied</Heading>
+      <p>Only administrators can open the administration pages. If you need access, ask your portal administrator.</p>
+      <p>
+        <a href="/home">Go to the home page</a>
+      </p>
+    </section>
+  );
+}
