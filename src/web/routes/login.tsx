@@ -1,8 +1,310 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
+import { z } from "zod";
 import type { AppDeps, AppEnv } from "../env.ts";
+import { render, redirectTo, wantsFragment, type View } from "../render.tsx";
+import { clearCookie, readCookie, writeCookie } from "../cookies.ts";
+import { startSession } from "../sign-in.ts";
+import {
+  acceptLoginTerms,
+  checkLoginCall,
+  continueAfterEmail,
+  loginStepPath,
+  sendLoginEmailCode,
+  sendLoginPhoneCode,
+  showLoginStep,
+  startLogin,
+  submitCredentials,
+  switchToEmail,
+  verifyLoginEmailCode,
+  verifyLoginSmsCode,
+  type LoginState,
+  type LoginView,
+  type RequestMeta,
+  type StepResult,
+} from "../../flows/login.ts";
+import type { LoginOption, User } from "../../auth/users.ts";
+import { describeDuration } from "../../delivery/messages.ts";
+import { SignInPage } from "../../../templates/login/sign-in.tsx";
+import { CredentialsStep, UseEmailStep } from "../../../templates/login/credentials.tsx";
+import { EmailCodeStep, EmailSendStep, EmailVerifiedStep } from "../../../templates/login/email.tsx";
+import { TermsStep } from "../../../templates/login/terms.tsx";
+import { CallWaiting, PhoneChoice, SmsCodeEntry, type PhoneActions, type StepError } from "../../../templates/phone-factor.tsx";
+
+type C = Context<AppEnv>;
+
+/**
+ * The posted form as single strings. Null when the body is not a form or repeats a field
+ * (the step is then shown again with a 400, never a 500).
+ */
+export async function readForm(c: C): Promise<Record<string, string> | null> {
+  const type = c.req.header("content-type") ?? "";
+  if (!/^(application\/x-www-form-urlencoded|multipart\/form-data)\b/i.test(type)) return null;
+  let body: Record<string, unknown>;
+  try {
+    body = await c.req.parseBody({ all: true });
+  } catch {
+    return null;
+  }
+  const fields: Record<string, string> = {};
+  for (const [name, value] of Object.entries(body)) {
+    if (typeof value !== "string") return null;
+    fields[name] = value;
+  }
+  return fields;
+}
+
+export const FORM_UNREADABLE = "The form could not be read. Try again.";
+
+/** A typed one-time code: spaces and dashes people copy along are dropped. */
+export const codeSchema = z.object({
+  code: z
+    .string({ message: "Enter the 6-digit code." })
+    .max(40, "Enter the 6-digit code.")
+    .transform((v) => v.replace(/[\s-]/g, ""))
+    .pipe(z.string().regex(/^\d{6}$/, "Enter the 6-digit code.")),
+});
+
+const startSchema = z.object({
+  option: z.enum(["phone", "email"]),
+  remember: z.string().max(10).optional(),
+});
+
+const credentialsSchema = z.object({
+  email: z
+    .string({ message: "Enter your email address." })
+    .trim()
+    .min(1, "Enter your email address.")
+    .max(320, "Enter an email address of at most 320 characters.")
+    .pipe(z.email({ message: "Enter an email address in the form name@example.com." })),
+  password: z.string({ message: "Enter your password." }).min(1, "Enter your password.").max(4096, "The password is too long."),
+});
+
+export function requestMeta(c: C, deps: AppDeps): RequestMeta {
+  return { ip: c.get("ip"), userAgent: c.get("userAgent"), rememberToken: readCookie(c, deps.config, "remember") };
+}
+
+/**
+ * After the last factor: a whole-page load of /home, so the header shows the signed-in person.
+ * htmx gets HX-Redirect (its fetch cannot make the browser reload by a 303); others a 303.
+ */
+export function goToPage(c: C, path: string): Response {
+  if (wantsFragment(c)) {
+    c.header("HX-Redirect", path);
+    return c.body(null, 204);
+  }
+  return redirectTo(c, path);
+}
+
+/** Starts the session of a completed sign-in and keeps (or forgets) the Remember Me cookie. */
+export async function completeSignIn(
+  c: C,
+  deps: AppDeps,
+  result: { user: User; option: LoginOption; rememberToken: string | null; clearRemember?: boolean },
+): Promise<Response> {
+  await startSession(c, deps, result.user, result.option);
+  if (result.rememberToken) writeCookie(c, deps.config, "remember", result.rememberToken);
+  else if (result.clearRemember) clearCookie(c, deps.config, "remember");
+  return goToPage(c, "/home");
+}
+
+const PHONE_ACTIONS: PhoneActions = {
+  send: "/login/phone/send",
+  call: "/login/phone/call",
+  verify: "/login/phone/code",
+  check: "/login/phone/call/check",
+};
+
+/** The page of a step, from the flow's view (the state picks the template). */
+export function loginStepView(deps: AppDeps, view: LoginView, error?: StepError, extra: { notYet?: boolean; fieldErrors?: Record<string, string> } = {}): View {
+  const state = view.state;
+  switch (state) {
+    case "credentials":
+      return {
+        title: view.option === "phone" ? "Login with Phone" : "Login with Email",
+        body: <CredentialsStep option={view.option} email={view.email} error={error} fieldErrors={extra.fieldErrors} />,
+      };
+    case "use_email":
+      return { title: "Use Login with Email", body: <UseEmailStep /> };
+    case "phone_choose":
+      return { title: "Confirm your phone", body: <PhoneChoice heading="Confirm your phone" maskedPhone={view.maskedPhone} actions={PHONE_ACTIONS} error={error} /> };
+    case "phone_code":
+      return {
+        title: "Enter the verification code",
+        body: <SmsCodeEntry heading="Enter the verification code" maskedPhone={view.maskedPhone} actions={PHONE_ACTIONS} error={error} sent />,
+      };
+    case "phone_call":
+      return {
+        title: "Answer the call",
+        body: <CallWaiting heading="Answer the call" maskedPhone={view.maskedPhone} keypadCode={view.keypadCode ?? ""} actions={PHONE_ACTIONS} notYet={extra.notYet} />,
+      };
+    case "email_send":
+      return { title: "Login with Email", body: <EmailSendStep email={view.email} codeLifetime={view.codeLifetime} error={error} /> };
+    case "email_code":
+      return {
+        title: "Enter the verification code",
+        body: <EmailCodeStep email={view.email} secondsLeft={view.secondsLeft ?? 0} codeLifetime={view.codeLifetime} error={error} sent />,
+      };
+    case "email_verified":
+      return { title: "Email verified", body: <EmailVerifiedStep /> };
+    case "terms":
+      return { title: "Terms of Use", body: <TermsStep action="/login/terms" portalName={deps.config.portalName} error={error?.message} /> };
+    default:
+      return { title: "Sign in", body: <SignInPage rememberEnabled={false} rememberHours="" /> };
+  }
+}
 
 export function loginRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();
-  void deps;
+  const flowToken = (c: C) => readCookie(c, deps.config, "flow");
+  const rememberEnabled = deps.config.ttl.rememberMe > 0;
+
+  const signInPage = (c: C, options: { notice?: string; status?: View["status"]; signedOut?: boolean } = {}) =>
+    render(c, deps, {
+      title: "Sign in",
+      status: options.status,
+      body: (
+        <SignInPage
+          rememberEnabled={rememberEnabled}
+          rememberHours={describeDuration(deps.config.ttl.rememberMe)}
+          notice={options.notice}
+          signedOut={options.signedOut}
+        />
+      ),
+    });
+
+  /** Turns a flow function's result into the answer: a redirect, the step again, or the session. */
+  async function answer(c: C, result: StepResult, extra: { poll?: boolean } = {}): Promise<Response> {
+    switch (result.kind) {
+      case "moved":
+        return redirectTo(c, result.expired ? "/login?expired=1" : result.path);
+      case "next":
+        if (result.token) writeCookie(c, deps.config, "flow", result.token);
+        if (result.clearRemember) clearCookie(c, deps.config, "remember");
+        return redirectTo(c, result.path);
+      case "error":
+        return render(c, deps, { ...loginStepView(deps, result.view, { message: result.message, field: result.field }), status: result.status });
+      case "pending":
+        // The poll: nothing changed, so nothing on screen should (htmx does not swap a 204).
+        if (extra.poll) return c.body(null, 204);
+        return render(c, deps, loginStepView(deps, result.view, undefined, { notYet: true }));
+      case "signed_in":
+        return completeSignIn(c, deps, result);
+    }
+  }
+
+  /** The step again when the posted body could not be read. */
+  async function unreadable(c: C, states: LoginState[]): Promise<Response> {
+    const shown = await showLoginStep(deps, flowToken(c), states);
+    if (shown.kind === "moved") return answer(c, shown);
+    return render(c, deps, { ...loginStepView(deps, shown.view, { message: FORM_UNREADABLE }), status: 400 });
+  }
+
+  app.get("/", (c) => redirectTo(c, c.get("user") ? "/home" : "/login"));
+
+  app.get("/login", (c) => {
+    if (c.get("user")) return redirectTo(c, "/home");
+    const expired = c.req.query("expired") === "1";
+    return signInPage(c, {
+      notice: expired ? "Your sign-in was not finished in time, or it was interrupted. Start again." : undefined,
+      signedOut: c.req.query("signed-out") === "1",
+    });
+  });
+
+  app.post("/login", async (c) => {
+    if (c.get("user")) return redirectTo(c, "/home");
+    const form = await readForm(c);
+    const parsed = startSchema.safeParse(form ?? {});
+    if (!parsed.success) return signInPage(c, { notice: "Select Login with Phone or Login with Email.", status: 400 });
+    const result = await startLogin(deps, requestMeta(c, deps), {
+      option: parsed.data.option,
+      remember: parsed.data.remember !== undefined,
+    });
+    return answer(c, result);
+  });
+
+  // Every step's page: shown only while the flow is on that step; otherwise the step it is on.
+  const steps: Array<[string, LoginState]> = [
+    ["/login/credentials", "credentials"],
+    ["/login/use-email", "use_email"],
+    ["/login/phone", "phone_choose"],
+    ["/login/phone/code", "phone_code"],
+    ["/login/phone/call", "phone_call"],
+    ["/login/email", "email_send"],
+    ["/login/email/code", "email_code"],
+    ["/login/email/verified", "email_verified"],
+    ["/login/terms", "terms"],
+  ];
+  for (const [path, state] of steps) {
+    if (loginStepPath(state) !== path) throw new Error(`login step ${state} is served at ${loginStepPath(state)}, not ${path}`);
+    app.get(path, async (c) => {
+      if (c.get("user")) return redirectTo(c, "/home");
+      const shown = await showLoginStep(deps, flowToken(c), [state]);
+      if (shown.kind === "moved") return answer(c, shown);
+      return render(c, deps, loginStepView(deps, shown.view));
+    });
+  }
+
+  app.post("/login/credentials", async (c) => {
+    const form = await readForm(c);
+    if (!form) return unreadable(c, ["credentials"]);
+    const parsed = credentialsSchema.safeParse(form);
+    if (!parsed.success) {
+      const shown = await showLoginStep(deps, flowToken(c), ["credentials"]);
+      if (shown.kind === "moved") return answer(c, shown);
+      const fieldErrors: Record<string, string> = {};
+      for (const issue of parsed.error.issues) {
+        const name = String(issue.path[0] ?? "");
+        fieldErrors[name] ??= issue.message;
+      }
+      const view = { ...shown.view, email: typeof form.email === "string" ? form.email.slice(0, 320) : "" };
+      return render(c, deps, { ...loginStepView(deps, view, undefined, { fieldErrors }), status: 400 });
+    }
+    return answer(c, await submitCredentials(deps, requestMeta(c, deps), flowToken(c), parsed.data));
+  });
+
+  app.post("/login/use-email", async (c) => answer(c, await switchToEmail(deps, requestMeta(c, deps), flowToken(c))));
+
+  app.post("/login/phone/send", async (c) => answer(c, await sendLoginPhoneCode(deps, requestMeta(c, deps), flowToken(c), "sms")));
+  app.post("/login/phone/call", async (c) => answer(c, await sendLoginPhoneCode(deps, requestMeta(c, deps), flowToken(c), "voice")));
+
+  app.post("/login/phone/code", async (c) => {
+    const form = await readForm(c);
+    if (!form) return unreadable(c, ["phone_code"]);
+    const parsed = codeSchema.safeParse(form);
+    if (!parsed.success) {
+      const shown = await showLoginStep(deps, flowToken(c), ["phone_code"]);
+      if (shown.kind === "moved") return answer(c, shown);
+      return render(c, deps, { ...loginStepView(deps, shown.view, { field: "code", message: parsed.error.issues[0]!.message }), status: 400 });
+    }
+    return answer(c, await verifyLoginSmsCode(deps, requestMeta(c, deps), flowToken(c), parsed.data.code));
+  });
+
+  app.post("/login/phone/call/check", async (c) => {
+    const form = (await readForm(c)) ?? {};
+    return answer(c, await checkLoginCall(deps, requestMeta(c, deps), flowToken(c)), { poll: form.poll === "1" });
+  });
+
+  app.post("/login/email/send", async (c) => answer(c, await sendLoginEmailCode(deps, requestMeta(c, deps), flowToken(c))));
+
+  app.post("/login/email/code", async (c) => {
+    const form = await readForm(c);
+    if (!form) return unreadable(c, ["email_code"]);
+    const parsed = codeSchema.safeParse(form);
+    if (!parsed.success) {
+      const shown = await showLoginStep(deps, flowToken(c), ["email_code"]);
+      if (shown.kind === "moved") return answer(c, shown);
+      return render(c, deps, { ...loginStepView(deps, shown.view, { field: "code", message: parsed.error.issues[0]!.message }), status: 400 });
+    }
+    return answer(c, await verifyLoginEmailCode(deps, requestMeta(c, deps), flowToken(c), parsed.data.code));
+  });
+
+  app.post("/login/email/verified", async (c) => answer(c, await continueAfterEmail(deps, requestMeta(c, deps), flowToken(c))));
+
+  app.post("/login/terms", async (c) => {
+    const form = await readForm(c);
+    if (!form) return unreadable(c, ["terms"]);
+    return answer(c, await acceptLoginTerms(deps, requestMeta(c, deps), flowToken(c), form.agree !== undefined));
+  });
+
   return app;
 }

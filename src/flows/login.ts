@@ -1,0 +1,664 @@
+import type { Sql } from "../db/client.ts";
+import type { Clock } from "../clock.ts";
+import { MINUTE } from "../clock.ts";
+import type { Config } from "../config.ts";
+import type { Outbox } from "../delivery/outbox.ts";
+import { advanceFlow, createFlow, deleteFlow, loadFlow, type Flow } from "./flow-store.ts";
+import { findUserByEmail, findUserById, maskPhone, normalizeEmail, type LoginOption, type User } from "../auth/users.ts";
+import { hashPassword, passwordNeedsRehash, verifyDummyPassword, verifyPassword } from "../auth/passwords.ts";
+import { createCode, takeConfirmedVoiceCode, verifyCode, type CodeChannel } from "../auth/codes.ts";
+import { checkAttemptLimit, checkSendLimits } from "../auth/rate-limit.ts";
+import { isLocked, recordFailure, recordSuccess } from "../auth/lockout.ts";
+import { appendAudit, listAudit } from "../auth/audit.ts";
+import { createRememberToken, deleteRememberToken, forgetRememberTokens, validateRememberToken } from "../auth/remember-me.ts";
+import { describeDuration, emailLoginCode, smsCode, voiceCallIntro } from "../delivery/messages.ts";
+import { TERMS_VERSION } from "../terms.ts";
+
+/**
+ * Sign-in (Customer/Provider): a stored flow bound to the login option and the Remember Me box
+ * the person pressed, moved step by step with guarded UPDATEs. No session exists before the
+ * second factor passed; the flow token is replaced once the password was right (a new token at
+ * each step that raises trust), and the route starts a brand-new session at the end.
+ *
+ *   credentials ─password right─▶ (new flow) phone_choose ─Send Code─▶ phone_code ─▶ [terms] ─▶ signed in
+ *                                            phone_choose ─Call Me──▶ phone_call ─▶ [terms] ─▶ signed in
+ *                                            email_send ─▶ email_code ─▶ email_verified ─▶ [terms] ─▶ signed in
+ *                                            use_email (an email-only account pressed Login with Phone)
+ */
+export type LoginState =
+  | "credentials"
+  | "use_email"
+  | "phone_choose"
+  | "phone_code"
+  | "phone_call"
+  | "email_send"
+  | "email_code"
+  | "email_verified"
+  | "terms"
+  // Terminal: the row is deleted right after; a racing second request finds it gone.
+  | "rotated"
+  | "done";
+
+/** Long enough to fetch a code from a phone or mailbox; each step's own code has its own, shorter life. */
+export const LOGIN_FLOW_TTL = 20 * MINUTE;
+export const LOGIN_CODE_PURPOSE = "login";
+
+/** What the flows need from the app (structurally the same as AppDeps, without the web). */
+export interface FlowDeps {
+  sql: Sql;
+  clock: Clock;
+  config: Config;
+  outbox: Outbox;
+}
+
+/** Who asked: for rate limits and the audit log. `rememberToken` is the browser's Remember Me token, if any. */
+export interface RequestMeta {
+  ip: string;
+  userAgent: string;
+  rememberToken?: string;
+}
+
+const STEP_PATHS: Record<Exclude<LoginState, "rotated" | "done">, string> = {
+  credentials: "/login/credentials",
+  use_email: "/login/use-email",
+  phone_choose: "/login/phone",
+  phone_code: "/login/phone/code",
+  phone_call: "/login/phone/call",
+  email_send: "/login/email",
+  email_code: "/login/email/code",
+  email_verified: "/login/email/verified",
+  terms: "/login/terms",
+};
+
+export const PHONE_STATES: LoginState[] = ["phone_choose", "phone_code", "phone_call"];
+export const EMAIL_SEND_STATES: LoginState[] = ["email_send", "email_code"];
+
+/** The URL of the step a flow is on (a flow that ended, or none, means the sign-in page). */
+export function loginStepPath(state: string | null | undefined): string {
+  return (state && STEP_PATHS[state as keyof typeof STEP_PATHS]) || "/login";
+}
+
+/** What a step's page shows, from the flow (no database read per page view). */
+export interface LoginView {
+  state: LoginState;
+  option: LoginOption;
+  remember: boolean;
+  email: string;
+  maskedPhone: string;
+  /** Email code: seconds until it expires (0 once it has), null before one was sent. */
+  secondsLeft: number | null;
+  /** Call Me: the code the person keys in during the call. */
+  keypadCode: string | null;
+  /** Email code: the code's life in words ("30 seconds"), for the explanation. */
+  codeLifetime: string;
+  /** When the flow arrived through Remember Me (only the Terms of Use step is left). */
+  remembered: boolean;
+}
+
+export type StepResult =
+  /** No such flow, or it is on another step: 303 there (the sign-in page when it is gone). */
+  | { kind: "moved"; path: string; expired?: boolean }
+  /** Moved on: 303 to `path`; a `token` replaces the flow cookie. */
+  | { kind: "next"; path: string; token?: string; clearRemember?: boolean }
+  /** The step again, with a message: `field` names the input it belongs to (else the form). */
+  | { kind: "error"; view: LoginView; message: string; field?: string; status: 400 | 401 | 409 | 422 | 429 }
+  /** A poll that found nothing new. */
+  | { kind: "pending"; view: LoginView }
+  /** Every factor passed: the route starts the session and writes the Remember Me cookie when a token is given. */
+  | { kind: "signed_in"; user: User; option: LoginOption; rememberToken: string | null; clearRemember?: boolean };
+
+interface LoginData {
+  email?: string;
+  maskedPhone?: string;
+  codeExpiresAt?: string;
+  keypadCode?: string;
+  remembered?: boolean;
+}
+
+function data(flow: Flow): LoginData {
+  return flow.data as LoginData;
+}
+
+export function loginView(flow: Flow, clock: Clock, config: Config): LoginView {
+  const d = data(flow);
+  const expires = d.codeExpiresAt ? new Date(d.codeExpiresAt).getTime() : null;
+  return {
+    state: flow.state as LoginState,
+    option: flow.loginOption ?? "email",
+    remember: flow.remember,
+    email: d.email ?? "",
+    maskedPhone: d.maskedPhone ?? "",
+    secondsLeft: expires === null ? null : Math.max(0, Math.ceil((expires - clock.now().getTime()) / 1000)),
+    keypadCode: flow.state === "phone_call" ? (d.keypadCode ?? null) : null,
+    codeLifetime: describeDuration(config.ttl.emailLoginCode),
+    remembered: d.remembered === true,
+  };
+}
+
+export function isStaffEmail(config: Config, email: string): boolean {
+  const domain = normalizeEmail(email).split("@").pop() ?? "";
+  return config.staffEmailDomains.some((staff) => domain === staff || domain.endsWith(`.${staff}`));
+}
+
+function audit(deps: FlowDeps, meta: RequestMeta, event: string, userId: string | null, detail: Record<string, unknown> = {}) {
+  return appendAudit(deps.sql, deps.clock, { event, userId, ip: meta.ip, userAgent: meta.userAgent, detail });
+}
+
+/** Loads the flow and checks it is on one of `states`; otherwise where the browser should go instead. */
+async function flowAt(deps: FlowDeps, token: string | undefined, states: LoginState[]): Promise<Flow | { kind: "moved"; path: string; expired?: boolean }> {
+  const flow = await loadFlow(deps.sql, deps.clock, token, "login");
+  if (!flow) return { kind: "moved", path: "/login", expired: token !== undefined };
+  if (!states.includes(flow.state as LoginState)) return { kind: "moved", path: loginStepPath(flow.state) };
+  return flow;
+}
+
+function isMoved(value: Flow | { kind: "moved" }): value is { kind: "moved"; path: string } {
+  return (value as { kind?: string }).kind === "moved";
+}
+
+/** A GET of a step: the view when the flow is on one of `states`, else where to go. */
+export async function showLoginStep(
+  deps: FlowDeps,
+  token: string | undefined,
+  states: LoginState[],
+): Promise<{ kind: "show"; view: LoginView } | { kind: "moved"; path: string; expired?: boolean }> {
+  const flow = await flowAt(deps, token, states);
+  if (isMoved(flow)) return flow;
+  return { kind: "show", view: loginView(flow, deps.clock, deps.config) };
+}
+
+/**
+ * A Login button was pressed. Box checked and a live Remember Me token for THIS option in the
+ * browser: signed in at once. Box unchecked: the browser's token is forgotten (row and cookie).
+ * Otherwise a new flow asks for everything.
+ */
+export async function startLogin(
+  deps: FlowDeps,
+  meta: RequestMeta,
+  input: { option: LoginOption; remember: boolean },
+): Promise<StepResult> {
+  const enabled = deps.config.ttl.rememberMe > 0;
+  const remember = enabled && input.remember;
+  let clearRemember = false;
+  if (meta.rememberToken && !remember) {
+    await deleteRememberToken(deps.sql, meta.rememberToken);
+    clearRemember = true;
+  }
+  if (remember && meta.rememberToken) {
+    const remembered = await validateRememberToken(deps.sql, deps.clock, meta.rememberToken, input.option);
+    const user = remembered ? await findUserById(deps.sql, remembered.userId) : null;
+    if (user && user.status === "active") {
+      if (user.termsVersion !== TERMS_VERSION) {
+        const { token } = await createFlow(deps.sql, deps.clock, {
+          kind: "login",
+          userId: user.id,
+          state: "terms",
+          ttlMs: LOGIN_FLOW_TTL,
+          loginOption: input.option,
+          remember: true,
+          data: { email: user.email, maskedPhone: maskPhone(user.phoneE164), remembered: true },
+        });
+        return { kind: "next", path: STEP_PATHS.terms, token };
+      }
+      await audit(deps, meta, "signin.remembered", user.id, { option: input.option });
+      return { kind: "signed_in", user, option: input.option, rememberToken: null };
+    }
+  }
+  const { token } = await createFlow(deps.sql, deps.clock, {
+    kind: "login",
+    userId: null,
+    state: "credentials",
+    ttlMs: LOGIN_FLOW_TTL,
+    loginOption: input.option,
+    remember,
+  });
+  return { kind: "next", path: STEP_PATHS.credentials, token, clearRemember };
+}
+
+export const SIGN_IN_REFUSED = "The email address or password is not right. Check both and try again.";
+export const STAFF_REFUSED =
+  "This is a staff email address. Staff do not sign in here: use the staff sign-in instead. This page is for customers and providers.";
+
+/**
+ * Email Address + Password → Sign in. Every refusal (unknown address, wrong password, locked,
+ * disabled, registration not finished) answers the same message and status after the same
+ * argon2 work, so the answer tells nothing about the account. A right password replaces the
+ * flow (new id and cookie token) before the second factor.
+ */
+export async function submitCredentials(
+  deps: FlowDeps,
+  meta: RequestMeta,
+  token: string | undefined,
+  input: { email: string; password: string },
+): Promise<StepResult> {
+  const flow = await flowAt(deps, token, ["credentials"]);
+  if (isMoved(flow)) return flow;
+  const view = { ...loginView(flow, deps.clock, deps.config), email: input.email };
+  const option = flow.loginOption ?? "email";
+  if (isStaffEmail(deps.config, input.email)) {
+    await audit(deps, meta, "signin.staff_refused", null, { option });
+    return { kind: "error", view, field: "email", message: STAFF_REFUSED, status: 400 };
+  }
+  const limit = await checkAttemptLimit(deps.sql, deps.clock, { ip: meta.ip, action: "password" });
+  if (!limit.ok) {
+    await audit(deps, meta, "signin.rate_limited", null, { option });
+    return { kind: "error", view, message: tooManyAttempts(limit.retryAfterSeconds), status: 429 };
+  }
+  const refused: StepResult = { kind: "error", view, message: SIGN_IN_REFUSED, status: 401 };
+
+  const user = await findUserByEmail(deps.sql, input.email);
+  const passwordHash = user ? await readPasswordHash(deps.sql, user.id) : null;
+  if (!user || !passwordHash || user.status !== "active") {
+    if (passwordHash) await verifyPassword(passwordHash, input.password);
+    else await verifyDummyPassword(input.password);
+    const reason = !user ? "unknown_account" : user.status === "disabled" ? "disabled" : "not_registered";
+    await audit(deps, meta, "signin.password_failed", user?.id ?? null, { option, reason });
+    return refused;
+  }
+  if (isLocked(user, deps.clock)) {
+    // The same argon2 work as any other answer, and the same answer: a lock must not be visible.
+    await verifyPassword(passwordHash, input.password);
+    await audit(deps, meta, "signin.password_failed", user.id, { option, reason: "locked" });
+    return refused;
+  }
+  if (!(await verifyPassword(passwordHash, input.password))) {
+    const { locked } = await recordFailure(deps.sql, deps.clock, user.id);
+    await audit(deps, meta, "signin.password_failed", user.id, { option, reason: "wrong_password" });
+    if (locked) await audit(deps, meta, "signin.locked", user.id, { option });
+    return refused;
+  }
+  if (passwordNeedsRehash(passwordHash)) {
+    const rehashed = await hashPassword(input.password);
+    await deps.sql`update users set password_hash = ${rehashed}, updated_at = ${deps.clock.now()} where id = ${user.id}`;
+    await audit(deps, meta, "password.rehashed", user.id);
+  }
+
+  const next: LoginState =
+    option === "email" ? "email_send" : user.mfaMethod === "phone" && user.phoneE164 ? "phone_choose" : "use_email";
+  const rotated = await deps.sql.begin(async (tx) => {
+    const old = await advanceFlow(tx, deps.clock, flow.id, "credentials", "rotated");
+    if (!old) return null;
+    const created = await createFlow(tx, deps.clock, {
+      kind: "login",
+      userId: user.id,
+      state: next,
+      ttlMs: LOGIN_FLOW_TTL,
+      loginOption: option,
+      remember: flow.remember,
+      data: { email: user.email, maskedPhone: maskPhone(user.phoneE164) },
+    });
+    await deleteFlow(tx, flow.id);
+    return created.token;
+  });
+  if (!rotated) return { kind: "moved", path: "/login" };
+  await audit(deps, meta, "signin.password_verified", user.id, { option });
+  if (next === "use_email") await audit(deps, meta, "signin.wrong_option", user.id, { option });
+  return { kind: "next", path: STEP_PATHS[next], token: rotated };
+}
+
+async function readPasswordHash(db: Sql, userId: string): Promise<string | null> {
+  const [row] = await db<{ passwordHash: string | null }[]>`select password_hash as "passwordHash" from users where id = ${userId}`;
+  return row?.passwordHash ?? null;
+}
+
+export function tooManyAttempts(seconds: number): string {
+  return `Too many attempts from this network. Wait ${describeWait(seconds)} and try again.`;
+}
+
+export function tooManySends(seconds: number): string {
+  return `Too many codes were sent. Wait ${describeWait(seconds)} before asking for another.`;
+}
+
+function describeWait(seconds: number): string {
+  if (seconds < 90) return `${seconds} second${seconds === 1 ? "" : "s"}`;
+  const minutes = Math.ceil(seconds / 60);
+  return `${minutes} minutes`;
+}
+
+/** An email-only account pressed Login with Phone: it may go on with the email code instead (the password was right). */
+export async function switchToEmail(deps: FlowDeps, meta: RequestMeta, token: string | undefined): Promise<StepResult> {
+  const flow = await flowAt(deps, token, ["use_email"]);
+  if (isMoved(flow)) return flow;
+  const moved = await advanceFlow(deps.sql, deps.clock, flow.id, "use_email", "email_send", { loginOption: "email" });
+  if (!moved) return { kind: "moved", path: "/login" };
+  await audit(deps, meta, "signin.option_switched", flow.userId, { option: "email" });
+  return { kind: "next", path: STEP_PATHS.email_send };
+}
+
+// ── The phone factor, shared with the password reset ─────────────────────────────────────────
+
+export interface PhoneSteps {
+  choose: string;
+  code: string;
+  call: string;
+}
+
+export type PhoneSendOutcome =
+  | { kind: "sent"; flow: Flow }
+  | { kind: "moved" }
+  | { kind: "rate_limited"; retryAfterSeconds: number }
+  | { kind: "no_phone" };
+
+/**
+ * Send Code (SMS) or Call Me: a new code for the flow (the earlier one dies), the message in the
+ * outbox in the same transaction, and the flow moved to the code or call step.
+ */
+export async function sendPhoneFactor(
+  deps: FlowDeps,
+  meta: RequestMeta,
+  flow: Flow,
+  user: User,
+  input: { channel: "sms" | "voice"; purpose: string; steps: PhoneSteps },
+): Promise<PhoneSendOutcome> {
+  if (!user.phoneE164) return { kind: "no_phone" };
+  const phone = user.phoneE164;
+  const limit = await checkSendLimits(deps.sql, deps.clock, { userId: user.id, channel: input.channel, destination: phone, ip: meta.ip });
+  if (!limit.ok) {
+    await audit(deps, meta, "code.send_limited", user.id, { purpose: input.purpose, channel: input.channel });
+    return { kind: "rate_limited", retryAfterSeconds: limit.retryAfterSeconds };
+  }
+  const from = [input.steps.choose, input.steps.code, input.steps.call];
+  const target = input.channel === "sms" ? input.steps.code : input.steps.call;
+  const moved = await deps.sql.begin(async (tx) => {
+    // The guarded move first: a second tab or a double submit finds the row moved and sends nothing.
+    const next = await advanceFlow(tx, deps.clock, flow.id, from, target, { data: { keypadCode: null } });
+    if (!next) return null;
+    const ttlMs = input.channel === "sms" ? deps.config.ttl.smsCode : deps.config.ttl.voiceCall;
+    const code = await createCode(tx, deps.clock, deps.config.secretKey, {
+      flowId: flow.id,
+      userId: user.id,
+      purpose: input.purpose,
+      channel: input.channel,
+      destination: phone,
+      ttlMs,
+    });
+    if (input.channel === "sms") {
+      await deps.outbox.enqueue(tx, { channel: "sms", to: phone, ...smsCode(code.code, describeDuration(ttlMs)) });
+      return next;
+    }
+    await deps.outbox.enqueue(tx, { channel: "voice", to: phone, codeId: code.id, ...voiceCallIntro(deps.config.portalName) });
+    // The keypad code is shown on the screen that asked for the call (whoever holds this browser
+    // sees it anyway); what proves the phone is that the call to it was answered with it.
+    return advanceFlow(tx, deps.clock, flow.id, target, target, { data: { keypadCode: code.code } });
+  });
+  if (!moved) return { kind: "moved" };
+  deps.outbox.kick();
+  await audit(deps, meta, "code.sent", user.id, { purpose: input.purpose, channel: input.channel });
+  return { kind: "sent", flow: moved };
+}
+
+export type CodeCheckOutcome =
+  | { kind: "passed" }
+  | { kind: "failed"; message: string; status: 400 | 401 | 429 }
+  | { kind: "pending" };
+
+const CODE_MESSAGES = {
+  wrong: "That code is not right. Check it and try again.",
+  expired: "That code has expired. Ask for a new code.",
+  exhausted: "That code was tried too many times. Ask for a new code.",
+  none: "There is no code to check. Ask for a new code.",
+} as const;
+
+export function codeFailureMessage(reason: keyof typeof CODE_MESSAGES): string {
+  return CODE_MESSAGES[reason];
+}
+
+/**
+ * Checks a typed code (SMS or email) for the flow. A wrong code counts toward the account's
+ * lockout; while the account is locked (and `respectLock`), no code is even tried and the answer
+ * is that of a wrong code.
+ */
+export async function checkTypedCode(
+  deps: FlowDeps,
+  meta: RequestMeta,
+  flow: Flow,
+  user: User,
+  input: { code: string; purpose: string; channel: CodeChannel; respectLock: boolean },
+): Promise<CodeCheckOutcome> {
+  const limit = await checkAttemptLimit(deps.sql, deps.clock, { ip: meta.ip, action: "code" });
+  if (!limit.ok) {
+    await audit(deps, meta, "code.rate_limited", user.id, { purpose: input.purpose, channel: input.channel });
+    return { kind: "failed", message: tooManyAttempts(limit.retryAfterSeconds), status: 429 };
+  }
+  if (input.respectLock && isLocked(user, deps.clock)) {
+    await audit(deps, meta, "code.failed", user.id, { purpose: input.purpose, channel: input.channel, reason: "locked" });
+    return { kind: "failed", message: CODE_MESSAGES.wrong, status: 401 };
+  }
+  const result = await verifyCode(deps.sql, deps.clock, deps.config.secretKey, { flowId: flow.id, purpose: input.purpose, code: input.code });
+  if (result.ok) return { kind: "passed" };
+  const { locked } = await recordFailure(deps.sql, deps.clock, user.id);
+  await audit(deps, meta, "code.failed", user.id, { purpose: input.purpose, channel: input.channel, reason: result.reason });
+  if (locked) await audit(deps, meta, "signin.locked", user.id, { purpose: input.purpose });
+  return { kind: "failed", message: CODE_MESSAGES[result.reason], status: result.reason === "wrong" ? 401 : 400 };
+}
+
+/** The Call Me step's poll or Continue: passed once the call confirmed the keypad code. */
+export async function checkCall(
+  deps: FlowDeps,
+  meta: RequestMeta,
+  flow: Flow,
+  user: User,
+  input: { purpose: string; respectLock: boolean },
+): Promise<CodeCheckOutcome> {
+  if (input.respectLock && isLocked(user, deps.clock)) {
+    return { kind: "failed", message: "The call could not verify your phone. Choose Call Me or Send Code to try again.", status: 401 };
+  }
+  const result = await takeConfirmedVoiceCode(deps.sql, deps.clock, { flowId: flow.id, purpose: input.purpose });
+  if (result.ok) return { kind: "passed" };
+  if (result.reason === "pending") return { kind: "pending" };
+  await audit(deps, meta, "code.failed", user.id, { purpose: input.purpose, channel: "voice", reason: result.reason });
+  const message =
+    result.reason === "expired"
+      ? "The call was not answered with the code in time. Choose Call Me to be called again, or Send Code."
+      : result.reason === "exhausted"
+        ? "The code was keyed in wrong too many times. Choose Call Me to be called again, or Send Code."
+        : "There is no call to wait for. Choose Call Me or Send Code.";
+  return { kind: "failed", message, status: 400 };
+}
+
+// ── Login steps ──────────────────────────────────────────────────────────────────────────────
+
+/** The flow and its account, for a step after the password; a gone or disabled account ends the flow. */
+async function flowAndUser(
+  deps: FlowDeps,
+  token: string | undefined,
+  states: LoginState[],
+): Promise<{ flow: Flow; user: User } | { kind: "moved"; path: string; expired?: boolean }> {
+  const flow = await flowAt(deps, token, states);
+  if (isMoved(flow)) return flow;
+  const user = flow.userId ? await findUserById(deps.sql, flow.userId) : null;
+  if (!user || user.status !== "active") {
+    await deleteFlow(deps.sql, flow.id);
+    return { kind: "moved", path: "/login", expired: true };
+  }
+  return { flow, user };
+}
+
+const LOGIN_PHONE_STEPS: PhoneSteps = { choose: "phone_choose", code: "phone_code", call: "phone_call" };
+
+/** Send Code / Call Me (also Send New Code and Call Me again from the code and call steps). */
+export async function sendLoginPhoneCode(
+  deps: FlowDeps,
+  meta: RequestMeta,
+  token: string | undefined,
+  channel: "sms" | "voice",
+): Promise<StepResult> {
+  const found = await flowAndUser(deps, token, PHONE_STATES);
+  if ("kind" in found) return found;
+  const { flow, user } = found;
+  const outcome = await sendPhoneFactor(deps, meta, flow, user, { channel, purpose: LOGIN_CODE_PURPOSE, steps: LOGIN_PHONE_STEPS });
+  if (outcome.kind === "sent") return { kind: "next", path: loginStepPath(outcome.flow.state) };
+  if (outcome.kind === "rate_limited") {
+    return { kind: "error", view: loginView(flow, deps.clock, deps.config), message: tooManySends(outcome.retryAfterSeconds), status: 429 };
+  }
+  return { kind: "moved", path: outcome.kind === "no_phone" ? STEP_PATHS.use_email : "/login" };
+}
+
+/** Verification Code → Verify Code (SMS). */
+export async function verifyLoginSmsCode(deps: FlowDeps, meta: RequestMeta, token: string | undefined, code: string): Promise<StepResult> {
+  const found = await flowAndUser(deps, token, ["phone_code"]);
+  if ("kind" in found) return found;
+  const { flow, user } = found;
+  const outcome = await checkTypedCode(deps, meta, flow, user, { code, purpose: LOGIN_CODE_PURPOSE, channel: "sms", respectLock: true });
+  if (outcome.kind === "failed") {
+    return { kind: "error", view: loginView(flow, deps.clock, deps.config), field: "code", message: outcome.message, status: outcome.status };
+  }
+  return finishLogin(deps, meta, flow, user, "phone_code");
+}
+
+/** Call Me: the poll (every 2 s with htmx) and the Continue button (without JavaScript). */
+export async function checkLoginCall(deps: FlowDeps, meta: RequestMeta, token: string | undefined): Promise<StepResult> {
+  const found = await flowAndUser(deps, token, ["phone_call"]);
+  if ("kind" in found) return found;
+  const { flow, user } = found;
+  const outcome = await checkCall(deps, meta, flow, user, { purpose: LOGIN_CODE_PURPOSE, respectLock: true });
+  if (outcome.kind === "pending") return { kind: "pending", view: loginView(flow, deps.clock, deps.config) };
+  if (outcome.kind === "failed") {
+    const back = await advanceFlow(deps.sql, deps.clock, flow.id, "phone_call", "phone_choose", { data: { keypadCode: null } });
+    const view = loginView(back ?? flow, deps.clock, deps.config);
+    return { kind: "error", view, message: outcome.message, status: outcome.status };
+  }
+  return finishLogin(deps, meta, flow, user, "phone_call");
+}
+
+/** Login with Email: Send Verification Code (and Send New Code). The code lives EMAIL_LOGIN_CODE_TTL. */
+export async function sendLoginEmailCode(deps: FlowDeps, meta: RequestMeta, token: string | undefined): Promise<StepResult> {
+  const found = await flowAndUser(deps, token, EMAIL_SEND_STATES);
+  if ("kind" in found) return found;
+  const { flow, user } = found;
+  const limit = await checkSendLimits(deps.sql, deps.clock, { userId: user.id, channel: "email", destination: user.email, ip: meta.ip });
+  if (!limit.ok) {
+    await audit(deps, meta, "code.send_limited", user.id, { purpose: LOGIN_CODE_PURPOSE, channel: "email" });
+    return { kind: "error", view: loginView(flow, deps.clock, deps.config), message: tooManySends(limit.retryAfterSeconds), status: 429 };
+  }
+  const ttlMs = deps.config.ttl.emailLoginCode;
+  const moved = await deps.sql.begin(async (tx) => {
+    const expiresAt = new Date(deps.clock.now().getTime() + ttlMs).toISOString();
+    const next = await advanceFlow(tx, deps.clock, flow.id, EMAIL_SEND_STATES, "email_code", { data: { codeExpiresAt: expiresAt } });
+    if (!next) return null;
+    const code = await createCode(tx, deps.clock, deps.config.secretKey, {
+      flowId: flow.id,
+      userId: user.id,
+      purpose: LOGIN_CODE_PURPOSE,
+      channel: "email",
+      destination: user.email,
+      ttlMs,
+    });
+    await deps.outbox.enqueue(tx, { channel: "email", to: user.email, ...emailLoginCode(code.code, describeDuration(ttlMs), deps.config.portalName) });
+    return next;
+  });
+  if (!moved) return { kind: "moved", path: "/login" };
+  deps.outbox.kick();
+  await audit(deps, meta, "code.sent", user.id, { purpose: LOGIN_CODE_PURPOSE, channel: "email" });
+  return { kind: "next", path: STEP_PATHS.email_code };
+}
+
+/** Verification Code → Verify Code (email): on to the confirmation. */
+export async function verifyLoginEmailCode(deps: FlowDeps, meta: RequestMeta, token: string | undefined, code: string): Promise<StepResult> {
+  const found = await flowAndUser(deps, token, ["email_code"]);
+  if ("kind" in found) return found;
+  const { flow, user } = found;
+  const outcome = await checkTypedCode(deps, meta, flow, user, { code, purpose: LOGIN_CODE_PURPOSE, channel: "email", respectLock: true });
+  if (outcome.kind === "failed") {
+    return { kind: "error", view: loginView(flow, deps.clock, deps.config), field: "code", message: outcome.message, status: outcome.status };
+  }
+  const moved = await advanceFlow(deps.sql, deps.clock, flow.id, "email_code", "email_verified", { data: { codeExpiresAt: null } });
+  if (!moved) return { kind: "moved", path: "/login" };
+  return { kind: "next", path: STEP_PATHS.email_verified };
+}
+
+/** The confirmation's Continue. */
+export async function continueAfterEmail(deps: FlowDeps, meta: RequestMeta, token: string | undefined): Promise<StepResult> {
+  const found = await flowAndUser(deps, token, ["email_verified"]);
+  if ("kind" in found) return found;
+  return finishLogin(deps, meta, found.flow, found.user, "email_verified");
+}
+
+export const TERMS_REQUIRED = "Select the box to agree to the Terms of Use.";
+
+/** Terms of Use → Continue, when the accepted version is not the current one. */
+export async function acceptLoginTerms(deps: FlowDeps, meta: RequestMeta, token: string | undefined, agreed: boolean): Promise<StepResult> {
+  const found = await flowAndUser(deps, token, ["terms"]);
+  if ("kind" in found) return found;
+  const { flow, user } = found;
+  if (!agreed) return { kind: "error", view: loginView(flow, deps.clock, deps.config), field: "agree", message: TERMS_REQUIRED, status: 400 };
+  await acceptTerms(deps, meta, user.id);
+  return finishLogin(deps, meta, flow, { ...user, termsVersion: TERMS_VERSION }, "terms");
+}
+
+/** Stores the acceptance of the current Terms of Use (shared with the password reset). */
+export async function acceptTerms(deps: FlowDeps, meta: RequestMeta, userId: string): Promise<void> {
+  const now = deps.clock.now();
+  await deps.sql`update users set terms_version = ${TERMS_VERSION}, terms_accepted_at = ${now}, updated_at = ${now} where id = ${userId}`;
+  await audit(deps, meta, "terms.accepted", userId, { version: TERMS_VERSION });
+}
+
+/**
+ * Every factor passed. The Terms of Use come first when the accepted version is old. Then the
+ * flow ends (guarded, so a double submit signs in once), the failure count restarts, and with
+ * Remember Me a token for this option replaces the browser's earlier one.
+ */
+async function finishLogin(deps: FlowDeps, meta: RequestMeta, flow: Flow, user: User, from: LoginState): Promise<StepResult> {
+  if (user.termsVersion !== TERMS_VERSION) {
+    const moved = await advanceFlow(deps.sql, deps.clock, flow.id, from, "terms", { data: { keypadCode: null } });
+    return moved ? { kind: "next", path: STEP_PATHS.terms } : { kind: "moved", path: "/login" };
+  }
+  const option = flow.loginOption ?? "email";
+  const remembered = data(flow).remembered === true;
+  const done = await advanceFlow(deps.sql, deps.clock, flow.id, from, "done");
+  if (!done) return { kind: "moved", path: "/login" };
+  await deleteFlow(deps.sql, flow.id);
+  if (remembered) {
+    await audit(deps, meta, "signin.remembered", user.id, { option });
+    return { kind: "signed_in", user, option, rememberToken: null };
+  }
+  await recordSuccess(deps.sql, user.id);
+  let rememberToken: string | null = null;
+  if (flow.remember && deps.config.ttl.rememberMe > 0) {
+    if (meta.rememberToken) await deleteRememberToken(deps.sql, meta.rememberToken);
+    rememberToken = await createRememberToken(deps.sql, deps.clock, user.id, option, deps.config.ttl.rememberMe);
+  }
+  await audit(deps, meta, "signin.success", user.id, { option, remember: rememberToken !== null });
+  return { kind: "signed_in", user, option, rememberToken };
+}
+
+/**
+ * Sign out: the route ends the session; here every Remember Me of the person ends too (a shared
+ * computer must not sign them in again from another tab's cookie), or, with nobody signed in,
+ * the browser's own token.
+ */
+export async function signOut(deps: FlowDeps, meta: RequestMeta, user: User | null): Promise<void> {
+  if (user) {
+    await forgetRememberTokens(deps.sql, user.id);
+    await audit(deps, meta, "signout", user.id);
+  } else if (meta.rememberToken) {
+    await deleteRememberToken(deps.sql, meta.rememberToken);
+  }
+}
+
+export interface SignInRecord {
+  at: Date;
+  option: LoginOption | null;
+  ip: string | null;
+  how: "credentials" | "remembered" | "password_reset";
+}
+
+/** The person's last sign-ins (completed ones only), newest first, for the home page. */
+export async function recentSignIns(deps: Pick<FlowDeps, "sql">, userId: string, limit = 10): Promise<SignInRecord[]> {
+  const [success, remembered] = await Promise.all([
+    listAudit(deps.sql, { userId, event: "signin.success", limit }),
+    listAudit(deps.sql, { userId, event: "signin.remembered", limit }),
+  ]);
+  return [...success, ...remembered]
+    .sort((a, b) => b.at.getTime() - a.at.getTime() || Number(b.id) - Number(a.id))
+    .slice(0, limit)
+    .map((event) => {
+      const option = event.detail.option;
+      return {
+        at: event.at,
+        option: option === "phone" || option === "email" ? option : null,
+        ip: event.ip,
+        how: event.event === "signin.remembered" ? "remembered" : event.detail.via === "password_reset" ? "password_reset" : "credentials",
+      };
+    });
+}

@@ -1,0 +1,69 @@
+import type { LoginOption, Role } from "../src/auth/users.ts";
+import { Heading } from "./components.tsx";
+
+export interface HomeSignIn {
+  at: Date;
+  option: LoginOption | null;
+  ip: string | null;
+  how: "credentials" | "remembered" | "password_reset";
+}
+
+const WHEN = new Intl.DateTimeFormat("en-US", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" });
+
+function describe(signIn: HomeSignIn): string {
+  const option = signIn.option === "phone" ? "Login with Phone" : signIn.option === "email" ? "Login with Email" : "Sign in";
+  if (signIn.how === "remembered") return `${option} (Remember Me)`;
+  if (signIn.how === "password_reset") return "Password reset";
+  return option;
+}
+
+/** The home page: heading Home, Sign out (a POST form), Administration for admins, and the last sign-ins. */
+export function HomePage(props: { name: string; email: string; role: Role; signIns: HomeSignIn[] }) {
+  return (
+    <section>
+      <Heading>Home</Heading>
+      <p>
+        You are signed in as <strong>{props.name || props.email}</strong>
+        {props.name ? ` (${props.email})` : ""}.
+      </p>
+      {props.role === "admin" ? (
+        <p>
+          <a href="/admin">Administration</a>
+        </p>
+      ) : null}
+      <form method="post" action="/logout">
+        <button type="submit" class="button secondary">
+          Sign out
+        </button>
+      </form>
+      <h2 id="recent-heading">Your last sign-ins</h2>
+      {props.signIns.length === 0 ? (
+        <p>No sign-ins recorded yet.</p>
+      ) : (
+        <div class="table-wrap">
+          <table aria-labelledby="recent-heading">
+            <thead>
+              <tr>
+                <th scope="col">When (UTC)</th>
+                <th scope="col">How</th>
+                <th scope="col">From address</th>
+              </tr>
+            </thead>
+            <tbody>
+              {props.signIns.map((signIn) => (
+                <tr>
+                  <td>
+                    <time datetime={signIn.at.toISOString()}>{WHEN.format(signIn.at)}</time>
+                  </td>
+                  <td>{describe(signIn)}</td>
+                  <td>{signIn.ip ?? "unknown"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <p>If you do not recognise a sign-in, change your password now and tell your portal administrator.</p>
+    </section>
+  );
+}

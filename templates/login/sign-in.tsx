@@ -1,0 +1,64 @@
+import { Button, Checkbox, Heading, Status } from "../components.tsx";
+
+/**
+ * The sign-in page. The Customer/Provider section (on the right on wide screens, as the guide
+ * shows it) holds Remember Me and the two Login buttons: one form, the pressed button names the
+ * option. Staff addresses have their own sign-in elsewhere.
+ */
+export function SignInPage(props: { rememberEnabled: boolean; rememberHours: string; notice?: string; signedOut?: boolean }) {
+  return (
+    <section>
+      <Heading>Sign in</Heading>
+      <Status message={props.signedOut ? "You are signed out." : null} />
+      {props.notice ? (
+        <div class="error-summary" role="alert">
+          <p>{props.notice}</p>
+        </div>
+      ) : null}
+      <div class="login-layout">
+        <section class="provider panel" aria-labelledby="provider-heading">
+          <h2 id="provider-heading">Customer/Provider</h2>
+          <p>Sign in with the email address and password you created during registration, then confirm it is you by phone or by email.</p>
+          <form method="post" action="/login" hx-post="/login" hx-target="#main" hx-swap="innerHTML" novalidate aria-labelledby="provider-heading">
+            {props.rememberEnabled ? (
+              <>
+                <Checkbox name="remember" label="Remember Me" />
+                <p class="hint" id="remember-hint">
+                  Skips signing in on this browser for {props.rememberHours} when you use the same Login button. Do not use it on a
+                  shared device. <a href="/help/remember-me">How Remember Me works</a>
+                </p>
+              </>
+            ) : null}
+            <div class="actions">
+              <Button name="option" value="phone">
+                Login with Phone
+              </Button>
+              <Button name="option" value="email">
+                Login with Email
+              </Button>
+            </div>
+          </form>
+          <ul>
+            <li>
+              <a href="/trouble">Having trouble logging in?</a>
+            </li>
+            <li>
+              <a href="/help/mfa">Multi-Factor Authentication Help</a>
+            </li>
+          </ul>
+        </section>
+        <section class="about" aria-labelledby="about-heading">
+          <h2 id="about-heading">Who signs in here</h2>
+          <p>
+            Customers and providers use the <strong>Customer/Provider</strong> login. Choose <strong>Login with Phone</strong> if you
+            registered a direct phone line, or <strong>Login with Email</strong> if you registered for email codes.
+          </p>
+          <p>Staff members with a staff email address do not sign in here; they use the staff sign-in.</p>
+          <p>
+            New to multi-factor authentication? Read <a href="/help/what-is-mfa">What is MFA and how it works</a>.
+          </p>
+        </section>
+      </div>
+    </section>
+  );
+}

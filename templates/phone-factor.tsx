@@ -1,0 +1,118 @@
+import type { Child } from "hono/jsx";
+import { Button, ErrorSummary, Field, Form, Heading, Status } from "./components.tsx";
+
+/**
+ * The phone factor's three screens (choose Send Code or Call Me, type the SMS code, wait for the
+ * call), shared by sign-in and the password reset; each caller passes its own URLs. Every
+ * screen works without JavaScript; with htmx the call screen checks by itself every 2 seconds.
+ */
+export interface PhoneActions {
+  /** POST: send an SMS code. */
+  send: string;
+  /** POST: place a verification call. */
+  call: string;
+  /** POST: check the typed SMS code. */
+  verify: string;
+  /** POST: has the call confirmed the keypad code? (the poll and the Continue button) */
+  check: string;
+}
+
+export interface StepError {
+  message: string;
+  /** The input the message belongs to; else it is about the whole form. */
+  field?: string;
+}
+
+/** Confirm the number on file, then Send Code (SMS) or Call Me (voice). */
+export function PhoneChoice(props: { heading: string; maskedPhone: string; actions: PhoneActions; error?: StepError; intro?: Child }) {
+  return (
+    <section>
+      <Heading>{props.heading}</Heading>
+      <ErrorSummary message={props.error?.message} />
+      {props.intro}
+      <p>
+        The phone number on file is <strong>{props.maskedPhone}</strong>. Select <strong>Send Code</strong> for a
+        verification code by text message, or <strong>Call Me</strong> for a voice call to that number.
+      </p>
+      <div class="actions">
+        <Form action={props.actions.send} label="Send a code by text message">
+          <Button>Send Code</Button>
+        </Form>
+        <Form action={props.actions.call} label="Verify by a voice call">
+          <Button variant="secondary">Call Me</Button>
+        </Form>
+      </div>
+    </section>
+  );
+}
+
+/** SMS: Verification Code → Verify Code, with a new code or a call when the text does not arrive. */
+export function SmsCodeEntry(props: { heading: string; maskedPhone: string; actions: PhoneActions; error?: StepError; sent?: boolean }) {
+  const fieldError = props.error?.field === "code" ? props.error.message : undefined;
+  return (
+    <section>
+      <Heading>{props.heading}</Heading>
+      <ErrorSummary message={props.error && !fieldError ? props.error.message : undefined} />
+      <Status message={props.sent && !props.error ? `We sent a verification code by text message to ${props.maskedPhone}.` : null} />
+      <Form action={props.actions.verify}>
+        <Field
+          name="code"
+          label="Verification Code"
+          hint={`Enter the 6-digit code from the text message sent to ${props.maskedPhone}.`}
+          inputmode="numeric"
+          autocomplete="one-time-code"
+          maxlength={6}
+          error={fieldError}
+          autofocus={fieldError !== undefined}
+        />
+        <Button>Verify Code</Button>
+      </Form>
+      <h2>No text message?</h2>
+      <div class="actions">
+        <Form action={props.actions.send} label="Send a new code by text message">
+          <Button variant="secondary">Send New Code</Button>
+        </Form>
+        <Form action={props.actions.call} label="Verify by a voice call instead">
+          <Button variant="secondary">Call Me</Button>
+        </Form>
+      </div>
+    </section>
+  );
+}
+
+/**
+ * Call Me: the code to key in during the call, in <output name="keypad-code">. With htmx a hidden
+ * poller asks every 2 seconds (a pending answer is 204, so nothing on screen moves); without
+ * JavaScript the Continue button asks.
+ */
+export function CallWaiting(props: { heading: string; maskedPhone: string; keypadCode: string; actions: PhoneActions; notYet?: boolean }) {
+  return (
+    <section>
+      <Heading>{props.heading}</Heading>
+      <p>
+        We are calling <strong>{props.maskedPhone}</strong>. Answer the call; when it asks, key in this code on the phone's
+        keypad, then press <strong>#</strong>:
+      </p>
+      <p>
+        <output name="keypad-code" class="keypad-code" aria-label="Code to key in">
+          {props.keypadCode}
+        </output>
+      </p>
+      <div hx-post={props.actions.check} hx-trigger="every 2s" hx-target="#main" hx-swap="innerHTML" hx-vals='{"poll": "1"}' hidden></div>
+      <Form action={props.actions.check}>
+        <Status message={props.notYet ? "The call has not confirmed the code yet. Answer the call, key in the code and press #, then select Continue." : null} />
+        <p>This page moves on by itself once the call confirms the code. If it does not, select Continue after the call.</p>
+        <Button>Continue</Button>
+      </Form>
+      <h2>No call?</h2>
+      <div class="actions">
+        <Form action={props.actions.call} label="Call again">
+          <Button variant="secondary">Call Me</Button>
+        </Form>
+        <Form action={props.actions.send} label="Send a code by text message instead">
+          <Button variant="secondary">Send Code</Button>
+        </Form>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,95 @@
+/**
+ * Signing in through HTTP the way a person follows the guide: press a Login button, type the
+ * email address and password, then the second factor from the dev outbox. For the tests of
+ * sign-in itself and of everything behind it (home, admin).
+ */
+import * as assert from "uvu/assert";
+import type { Browser, Page, TestContext } from "./harness.ts";
+import type { ActiveUser } from "./users.ts";
+import type { LoginOption } from "../../src/auth/users.ts";
+
+export interface OutboxEntry {
+  id: number;
+  channel: "email" | "sms" | "voice";
+  to: string;
+  subject: string | null;
+  text: string;
+  createdAt: string;
+}
+
+/** Newest first, as /dev/outbox.json lists them, optionally for one recipient. */
+export async function outboxFor(ctx: TestContext, to: string): Promise<OutboxEntry[]> {
+  const response = await ctx.app.request(`/dev/outbox.json?to=${encodeURIComponent(to)}`);
+  assert.is(response.status, 200, "the dev outbox answers");
+  return (await response.json()) as OutboxEntry[];
+}
+
+/** The newest message to `to` (of a channel), failing the test when there is none. */
+export async function latestMessage(ctx: TestContext, to: string, channel?: OutboxEntry["channel"]): Promise<OutboxEntry> {
+  const entries = (await outboxFor(ctx, to)).filter((entry) => !channel || entry.channel === channel);
+  assert.ok(entries[0], `a ${channel ?? "message"} to ${to} is in the dev outbox`);
+  return entries[0]!;
+}
+
+/** The 6-digit code in a message's text. */
+export function codeIn(entry: OutboxEntry): string {
+  const match = /\b(\d{6})\b/.exec(entry.text);
+  assert.ok(match, `the message holds a 6-digit code: ${entry.text}`);
+  return match![1]!;
+}
+
+/** Answers a dev-outbox call as a person keying digits would. */
+export async function answerCall(ctx: TestContext, callId: number, digits: string): Promise<string> {
+  const response = await ctx.app.request(`/dev/outbox/${callId}/answer`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+    body: new URLSearchParams({ digits }).toString(),
+  });
+  assert.is(response.status, 200, "the dev outbox took the answer");
+  return ((await response.json()) as { result: string }).result;
+}
+
+/** Sign-in page → a Login button (with or without Remember Me) → wherever that leads. */
+export async function pressLogin(browser: Browser, option: LoginOption, options: { remember?: boolean; htmx?: boolean } = {}): Promise<Page> {
+  const fields: Record<string, string> = { option };
+  if (options.remember) fields.remember = "on";
+  return browser.post("/login", fields, { htmx: options.htmx });
+}
+
+/** Email Address + Password → Sign in. */
+export async function submitPassword(browser: Browser, email: string, password: string, options: { htmx?: boolean } = {}): Promise<Page> {
+  return browser.post("/login/credentials", { email, password }, { htmx: options.htmx });
+}
+
+/**
+ * A whole sign-in, ending on the home page: Login with Email (the emailed code) or Login with
+ * Phone (an SMS code). Pass `remember` to check the box.
+ */
+export async function signIn(
+  ctx: TestContext,
+  browser: Browser,
+  account: Pick<ActiveUser, "email" | "password" | "phone">,
+  options: { option?: LoginOption; remember?: boolean } = {},
+): Promise<Page> {
+  const option = options.option ?? (account.phone ? "phone" : "email");
+  let page = await pressLogin(browser, option, { remember: options.remember });
+  assert.is(page.url, "/login/credentials", "a Login button leads to the credentials step");
+  page = await submitPassword(browser, account.email, account.password);
+  if (option === "phone") {
+    assert.is(page.url, "/login/phone", "a right password leads to the phone step");
+    page = await browser.post("/login/phone/send");
+    assert.is(page.url, "/login/phone/code");
+    const sms = await latestMessage(ctx, account.phone!, "sms");
+    page = await browser.post("/login/phone/code", { code: codeIn(sms) });
+  } else {
+    assert.is(page.url, "/login/email", "a right password leads to the email step");
+    page = await browser.post("/login/email/send");
+    assert.is(page.url, "/login/email/code");
+    const email = await latestMessage(ctx, account.email, "email");
+    page = await browser.post("/login/email/code", { code: codeIn(email) });
+    assert.is(page.url, "/login/email/verified");
+    page = await browser.post("/login/email/verified");
+  }
+  assert.is(page.url, "/home", "the sign-in ends on the home page");
+  return page;
+}
