@@ -99,6 +99,8 @@ export function requestLog(deps: AppDeps): Mw {
     const started = performance.now();
     await next();
     if (!deps.config.logRequests) return;
+    // Probes hit these every few seconds; only their failures are worth a line.
+    if ((c.req.path === "/healthz" || c.req.path === "/readyz") && c.res.status < 400) return;
     deps.log.info("request", {
       method: c.req.method,
       path: redactPath(c.req.path),

@@ -11,7 +11,7 @@ import { openDatabase, type Database } from "../../src/db/client.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { createManualClock, type ManualClock } from "../../src/clock.ts";
 import { silentLogger } from "../../src/log.ts";
-import { loadAssets } from "../../src/web/assets.ts";
+import { loadAssets, type Assets } from "../../src/web/assets.ts";
 import { createApp, type App } from "../../src/app.tsx";
 import { createOutbox } from "../../src/delivery/outbox.ts";
 import type { Outbox } from "../../src/delivery/outbox.ts";
@@ -19,6 +19,8 @@ import type { AppDeps } from "../../src/web/env.ts";
 import type { Sql } from "../../src/db/client.ts";
 
 let shared: Promise<Database> | null = null;
+// Hashing and brotli-compressing the static files once per run, not once per test file.
+let assets: Assets | undefined;
 
 /** The run's database: TEST_DATABASE_URL (made fresh by test/run.ts) or an in-memory embedded Postgres. */
 export function getTestDatabase(): Promise<Database> {
@@ -64,7 +66,7 @@ export async function createTestContext(options: { env?: Record<string, string>;
   const config = testConfig(options.env);
   const clock = createManualClock(new Date());
   const outbox = options.outbox ?? createOutbox({ sql: db.sql, clock, config, log: silentLogger, print: () => {} });
-  const deps: AppDeps = { config, sql: db.sql, clock, outbox, assets: loadAssets(), log: silentLogger };
+  const deps: AppDeps = { config, sql: db.sql, clock, outbox, assets: (assets ??= loadAssets()), log: silentLogger };
   const app = createApp(deps);
   return { app, deps, sql: db.sql, clock, outbox, config, browser: () => new Browser(app) };
 }
