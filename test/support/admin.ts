@@ -74,3 +74,29 @@ export async function press(browser: Browser, page: Page, name: string, options:
   const form = formOfButton(page, name);
   return browser.post(form.action, form.fields, options);
 }
+
+/** The newest 6-digit code emailed to an address. */
+export async function latestCode(browser: Browser, to: string): Promise<string> {
+  for (const message of await messagesTo(browser, to)) {
+    const match = /Your code is: (\d{6})/.exec(message.text);
+    if (match) return match[1]!;
+  }
+  throw new Error(`no code was emailed to ${to}`);
+}
+
+/**
+ * Login with Email the way a person does it (sign-in page, password, emailed code, Continue).
+ * Returns the page after the password when it was refused (status 401 and the generic
+ * message), else the page the sign-in ended on (/home).
+ */
+export async function signInWithEmail(browser: Browser, email: string, password: string): Promise<Page> {
+  const start = await browser.post("/login", { option: "email" });
+  if (start.url !== "/login/credentials") throw new Error(`Login with Email did not reach the password step (${start.url})`);
+  const credentials = await browser.post("/login/credentials", { email, password });
+  if (credentials.url !== "/login/email") return credentials;
+  const sent = await browser.post("/login/email/send", {});
+  if (sent.url !== "/login/email/code") throw new Error(`no code step after Send Verification Code (${sent.url})`);
+  const verified = await browser.post("/login/email/code", { code: await latestCode(browser, email) });
+  if (verified.url !== "/login/email/verified") throw new Error(`the emailed code was not accepted (${verified.url})`);
+  return browser.post("/login/email/verified", {});
+}
