@@ -196,6 +196,14 @@ export function adminRoutes(deps: AppDeps) {
       }
     }
     const code: Outcome = result.ok ? done : result.reason;
+    if (result.ok && userId === actor.actorId && (action === "disable" || (action === "role" && form.role !== "admin"))) {
+      // They gave up their own access: the admin page would only answer 403 (or the sign-in page) now.
+      if (wantsFragment(c)) {
+        c.header("HX-Redirect", "/home");
+        return c.body(null, 204);
+      }
+      return redirectTo(c, "/home");
+    }
     const listQuery = parseListQuery(Object.fromEntries(new URLSearchParams(form.return ?? "")));
 
     if (from === "list" && wantsFragment(c)) {
