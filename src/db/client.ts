@@ -29,7 +29,8 @@ export async function openDatabase(options: { url?: string; dataDir?: string; me
   if (!options.memory && options.dataDir) {
     const running = await findRunningEmbedded(options.dataDir);
     if (running) {
-      const sql = postgres({ host: "127.0.0.1", port: running.port, database: "postgres", username: "postgres", ...POOL, max: 2 });
+      // Unnamed statements: this short-lived client's prepared ones would outlive it in the app's PGlite session.
+      const sql = postgres({ host: "127.0.0.1", port: running.port, database: "postgres", username: "postgres", ...POOL, max: 2, prepare: false });
       return { sql, kind: "embedded", close: () => sql.end({ timeout: 5 }) };
     }
   }
@@ -50,7 +51,10 @@ async function openEmbedded(dataDir: string | undefined): Promise<Database> {
   const marker = dataDir ? join(dataDir, "embedded.json") : undefined;
   if (marker) writeFileSync(marker, JSON.stringify({ pid: process.pid, port }));
   // PGlite runs one statement at a time; a few connections let a transaction wait behind another.
-  const sql = postgres({ host: "127.0.0.1", port, database: "postgres", username: "postgres", ...POOL, max: 4 });
+  // They are never closed for idleness or age: all share PGlite's one backend session, which keeps
+  // a closed connection's prepared statements (about 20 KB each) for good, so every reconnect
+  // would re-prepare the app's queries into it and grow the process.
+  const sql = postgres({ host: "127.0.0.1", port, database: "postgres", username: "postgres", ...POOL, max: 4, idle_timeout: 0, max_lifetime: null });
   return {
     sql,
     kind: "embedded",
