@@ -1,0 +1,30 @@
+import { Heading } from "../components.tsx";
+
+/** /help: every help page, and the pages that fix the common problems. */
+export function HelpIndex() {
+  return (
+    <section>
+      <Heading>Help</Heading>
+      <ul>
+        <li>
+          <a href="/help/what-is-mfa">What is MFA and how it works</a>
+        </li>
+        <li>
+          <a href="/help/remember-me">Remember Me and setting up your browser</a>
+        </li>
+        <li>
+          <a href="/help/mfa">Multi-Factor Authentication Help</a>: tell us what went wrong and we show you what to do.
+        </li>
+        <li>
+          <a href="/trouble">Having trouble logging in?</a>: you started registering but did not finish.
+        </li>
+        <li>
+          <a href="/forgot-password">Forgot your password?</a>
+        </li>
+      </ul>
+      <p>
+        <a href="/login">Go to the sign-in page</a>
+      </p>
+    </section>
+  );
+}

@@ -1,0 +1,111 @@
+import { Button, ErrorSummary, Field, Form, Heading, Status } from "../components.tsx";
+import type { StepError } from "../phone-factor.tsx";
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../../src/auth/passwords.ts";
+
+/** Forgot your password?: Email Address → Send verification code. */
+export function ResetStart(props: { email: string; error?: StepError; notice?: string }) {
+  const fieldError = props.error?.field === "email" ? props.error.message : undefined;
+  return (
+    <section>
+      <Heading>Forgot your password?</Heading>
+      <ErrorSummary message={props.notice ?? (props.error && !fieldError ? props.error.message : fieldError ? "Check the highlighted field." : undefined)} />
+      <p>Enter the email address of your account and select Send verification code. We will email you a 6-digit code.</p>
+      <Form action="/forgot-password">
+        <Field
+          name="email"
+          label="Email Address"
+          type="email"
+          inputmode="email"
+          autocomplete="username"
+          value={props.email}
+          error={fieldError}
+          autofocus={fieldError !== undefined}
+        />
+        <Button>Send verification code</Button>
+      </Form>
+      <p>
+        <a href="/login">Back to the sign-in page</a>
+      </p>
+    </section>
+  );
+}
+
+/**
+ * The emailed 6-digit code → Verify code. The words are the same whether or not the address has
+ * an account (nothing on this page may tell the two apart).
+ */
+export function ResetCodeStep(props: { email: string; codeLifetime: string; error?: StepError }) {
+  const fieldError = props.error?.field === "code" ? props.error.message : undefined;
+  return (
+    <section>
+      <Heading>Enter the verification code</Heading>
+      <ErrorSummary message={props.error && !fieldError ? props.error.message : undefined} />
+      <Status message={props.error ? null : `If ${props.email} belongs to an account, we sent a 6-digit code to it.`} />
+      <p>The code works once, for {props.codeLifetime}. Check your email, including the junk or spam folder.</p>
+      <Form action="/forgot-password/code">
+        <Field
+          name="code"
+          label="Verification code"
+          hint="Enter the 6-digit code from the email."
+          inputmode="numeric"
+          autocomplete="one-time-code"
+          maxlength={6}
+          error={fieldError}
+          autofocus={fieldError !== undefined}
+        />
+        <Button>Verify code</Button>
+      </Form>
+      <p>
+        No email? <a href="/forgot-password">Start again</a> and check the address.
+      </p>
+    </section>
+  );
+}
+
+/** The code was right → Continue. */
+export function ResetVerifiedStep() {
+  return (
+    <section>
+      <Heading>Email verified</Heading>
+      <p class="status" role="status">
+        Your email address has been verified.
+      </p>
+      <Form action="/forgot-password/verified">
+        <Button>Continue</Button>
+      </Form>
+    </section>
+  );
+}
+
+/** New Password + Confirm New Password → Continue. */
+export function NewPasswordStep(props: { error?: StepError }) {
+  const passwordError = props.error?.field === "password" ? props.error.message : undefined;
+  const confirmError = props.error?.field === "confirm" ? props.error.message : undefined;
+  const other = props.error && !passwordError && !confirmError ? props.error.message : undefined;
+  return (
+    <section>
+      <Heading>Choose a new password</Heading>
+      <ErrorSummary message={other ?? (passwordError || confirmError ? "Check the highlighted fields." : undefined)} />
+      <Form action="/forgot-password/new-password">
+        <Field
+          name="password"
+          label="New Password"
+          type="password"
+          autocomplete="new-password"
+          hint={`At least ${MIN_PASSWORD_LENGTH} and at most ${MAX_PASSWORD_LENGTH} characters. A few unrelated words make a strong password; do not use your email address or the portal's name.`}
+          error={passwordError}
+          autofocus={passwordError !== undefined}
+        />
+        <Field
+          name="confirm"
+          label="Confirm New Password"
+          type="password"
+          autocomplete="new-password"
+          error={confirmError}
+          autofocus={passwordError === undefined && confirmError !== undefined}
+        />
+        <Button>Continue</Button>
+      </Form>
+    </section>
+  );
+}
