@@ -8,3 +8,40 @@ document.addEventListener("htmx:after:settle", function () {
   var target = main.querySelector("[autofocus]") || main.querySelector("[data-step-heading]") || main;
   target.focus();
 });
+
+// The Login with Email code's time left. The server renders "This code expires in N seconds." in an
+// aria-live="polite" element; this refreshes the words every 10 seconds (so a screen reader hears
+// them now and then, never every second) and once more when the code expires. Without JavaScript
+// the server's words stay.
+(function () {
+  function describe(left) {
+    if (left <= 0) return "This code has expired. Select Send New Code to get a new one.";
+    return "This code expires in " + left + " second" + (left === 1 ? "" : "s") + ".";
+  }
+  function start(element) {
+    if (element.getAttribute("data-countdown-started")) return;
+    element.setAttribute("data-countdown-started", "1");
+    var seconds = Number(element.getAttribute("data-countdown"));
+    if (!(seconds > 0)) return;
+    var deadline = Date.now() + seconds * 1000;
+    function update() {
+      if (!element.isConnected) return stop();
+      var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+      element.textContent = describe(left);
+      if (left <= 0) stop();
+    }
+    var timer = setInterval(update, 10000);
+    var last = setTimeout(update, seconds * 1000);
+    function stop() {
+      clearInterval(timer);
+      clearTimeout(last);
+    }
+  }
+  function scan() {
+    var elements = document.querySelectorAll("[data-countdown]");
+    for (var i = 0; i < elements.length; i++) start(elements[i]);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", scan);
+  else scan();
+  document.addEventListener("htmx:after:settle", scan);
+})();
