@@ -196,6 +196,10 @@ export async function listUsers(db: Db, clock: Clock, query: UserQuery = {}): Pr
   const now = clock.now();
   const { sql, size, backward, cursor } = usersPageQuery(db, now, query);
   const rows = (await sql) as unknown as UserRow[];
+  if (!rows.length && cursor && !(await findAdminUser(db, clock, cursor))) {
+    // The cursor's user is gone (or never was): start from the first page rather than show nothing.
+    return listUsers(db, clock, { ...query, after: undefined, before: undefined });
+  }
   const more = rows.length > size;
   const page = rows.slice(0, size);
   if (backward) page.reverse();
