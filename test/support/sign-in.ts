@@ -93,3 +93,16 @@ export async function signIn(
   assert.is(page.url, "/home", "the sign-in ends on the home page");
   return page;
 }
+
+let addresses = 0;
+/**
+ * Gives the app a client address of its own from now on. Rate limits are kept per client address
+ * in the run's shared database, so a test that makes many attempts must not drain the buckets of
+ * every other test (they would all be 127.0.0.1).
+ */
+export function useFreshAddress(ctx: TestContext): string {
+  addresses += 1;
+  const address = `fd00::${(process.pid & 0xffff).toString(16)}:${Date.now().toString(16).slice(-4)}:${addresses.toString(16)}`;
+  ctx.deps.remoteAddress = () => address;
+  return address;
+}
