@@ -265,7 +265,8 @@ export function adminRoutes(deps: AppDeps) {
       if (user) userId = user.id;
       else errors.user = "No user has this email address.";
     }
-    if (filter.event && !/^[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?$/.test(filter.event)) errors.event = "Choose an event type from the list.";
+    // The select only offers names from the log; anything else was not typed by a person: drop it.
+    if (filter.event && !/^[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?$/.test(filter.event)) filter.event = "";
     const from = parseDay(filter.from);
     const to = parseDay(filter.to);
     if (filter.from && !from) errors.from = "Enter a date like 2026-01-31.";
