@@ -389,7 +389,7 @@ export async function sendPhoneFactor(
 
 export type CodeCheckOutcome =
   | { kind: "passed" }
-  | { kind: "failed"; message: string; status: 400 | 401 | 429 }
+  | { kind: "failed"; message: string; status: 400 | 401 | 429; reason: "wrong" | "expired" | "exhausted" | "none" | "rate_limited" }
   | { kind: "pending" };
 
 const CODE_MESSAGES = {
@@ -418,18 +418,18 @@ export async function checkTypedCode(
   const limit = await checkAttemptLimit(deps.sql, deps.clock, { ip: meta.ip, action: "code" });
   if (!limit.ok) {
     await audit(deps, meta, "code.rate_limited", user.id, { purpose: input.purpose, channel: input.channel });
-    return { kind: "failed", message: tooManyAttempts(limit.retryAfterSeconds), status: 429 };
+    return { kind: "failed", message: tooManyAttempts(limit.retryAfterSeconds), status: 429, reason: "rate_limited" };
   }
   if (input.respectLock && isLocked(user, deps.clock)) {
     await audit(deps, meta, "code.failed", user.id, { purpose: input.purpose, channel: input.channel, reason: "locked" });
-    return { kind: "failed", message: CODE_MESSAGES.wrong, status: 401 };
+    return { kind: "failed", message: CODE_MESSAGES.wrong, status: 401, reason: "wrong" };
   }
   const result = await verifyCode(deps.sql, deps.clock, deps.config.secretKey, { flowId: flow.id, purpose: input.purpose, code: input.code });
   if (result.ok) return { kind: "passed" };
   const { locked } = await recordFailure(deps.sql, deps.clock, user.id);
   await audit(deps, meta, "code.failed", user.id, { purpose: input.purpose, channel: input.channel, reason: result.reason });
   if (locked) await audit(deps, meta, "signin.locked", user.id, { purpose: input.purpose });
-  return { kind: "failed", message: CODE_MESSAGES[result.reason], status: result.reason === "wrong" ? 401 : 400 };
+  return { kind: "failed", message: CODE_MESSAGES[result.reason], status: result.reason === "wrong" ? 401 : 400, reason: result.reason };
 }
 
 /** The Call Me step's poll or Continue: passed once the call confirmed the keypad code. */
@@ -441,7 +441,7 @@ export async function checkCall(
   input: { purpose: string; respectLock: boolean },
 ): Promise<CodeCheckOutcome> {
   if (input.respectLock && isLocked(user, deps.clock)) {
-    return { kind: "failed", message: "The call could not verify your phone. Choose Call Me or Send Code to try again.", status: 401 };
+    return { kind: "failed", message: "The call could not verify your phone. Choose Call Me or Send Code to try again.", status: 401, reason: "wrong" };
   }
   const result = await takeConfirmedVoiceCode(deps.sql, deps.clock, { flowId: flow.id, purpose: input.purpose });
   if (result.ok) return { kind: "passed" };
@@ -453,7 +453,7 @@ export async function checkCall(
       : result.reason === "exhausted"
         ? "The code was keyed in wrong too many times. Choose Call Me to be called again, or Send Code."
         : "There is no call to wait for. Choose Call Me or Send Code.";
-  return { kind: "failed", message, status: 400 };
+  return { kind: "failed", message, status: 400, reason: result.reason };
 }
 
 // ── Login steps ──────────────────────────────────────────────────────────────────────────────
