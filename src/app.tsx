@@ -1,6 +1,5 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { compress } from "hono/compress";
 import type { AppDeps, AppEnv } from "./web/env.ts";
 import { clientInfo, originCheck, requestLog, securityHeaders, sessionMiddleware } from "./web/middleware.ts";
 import { render } from "./web/render.tsx";
@@ -17,6 +16,7 @@ import { homeRoutes } from "./web/routes/home.tsx";
 import { helpRoutes } from "./web/routes/help.tsx";
 import { adminRoutes } from "./web/routes/admin.tsx";
 import { usesDevOutbox } from "./config.ts";
+import { compressResponses } from "./web/compress.ts";
 
 export const BODY_LIMIT = 64 * 1024;
 
@@ -26,7 +26,7 @@ export function createApp(deps: AppDeps) {
 
   app.use(requestLog(deps));
   app.use(securityHeaders(deps));
-  app.use(compress());
+  app.use(compressResponses());
   app.use(clientInfo(deps));
   app.use(
     bodyLimit({

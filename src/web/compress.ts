@@ -1,0 +1,67 @@
+import type { MiddlewareHandler } from "hono";
+import { parseAccept } from "hono/utils/accept";
+import { brotliCompressSync, constants, gzipSync } from "node:zlib";
+
+const COMPRESSIBLE = /^(text\/(html|plain|css|javascript|xml)|application\/(json|javascript|xml|xhtml\+xml))\b/i;
+// Below this the saving is smaller than the headers that announce it.
+const MIN_BYTES = 1024;
+// Brotli 5 is near the size of 11 on a few KB of HTML at a tenth of the time; gzip 6 is zlib's default.
+const BROTLI = { params: { [constants.BROTLI_PARAM_QUALITY]: 5 } };
+
+function pickEncoding(header: string | undefined): "br" | "gzip" | null {
+  if (!header) return null;
+  const accepted = parseAccept(header);
+  const q = (name: string) => accepted.find((a) => a.type.toLowerCase() === name)?.q ?? accepted.find((a) => a.type === "*")?.q ?? 0;
+  const br = q("br");
+  const gzip = q("gzip");
+  if (br > 0 && br >= gzip) return "br";
+  return gzip > 0 ? "gzip" : null;
+}
+
+/**
+ * The body of a response that is still held as a string or bytes. @hono/node-server's Response
+ * keeps it so (under the symbol "cache": [status, body, headers]) and writes it straight to the
+ * socket; reading `.body` or `.arrayBuffer()` would turn it into a web stream first, and the
+ * Response built from the result would go out by the slow, streaming path. Elsewhere (Deno,
+ * app.request in tests) this finds nothing and the caller reads the body the standard way.
+ */
+function heldBody(res: Response): string | Uint8Array | undefined {
+  const key = Object.getOwnPropertySymbols(res).find((symbol) => symbol.description === "cache");
+  const body = key ? (res as unknown as Record<symbol, unknown[] | undefined>)[key]?.[1] : undefined;
+  return typeof body === "string" || body instanceof Uint8Array ? body : undefined;
+}
+
+/**
+ * Compresses pages, fragments and JSON in one synchronous zlib call. Every such answer here is a
+ * few KB already whole in memory; hono/compress streams each one through a CompressionStream,
+ * which in Node costs more CPU than rendering the page, and runs on libuv's thread pool, where
+ * it queues behind argon2id hashes during a sign-in burst. Brotli when the browser takes it (all
+ * current ones do), else gzip. Static assets arrive precompressed and are left alone.
+ */
+export function compressResponses(): MiddlewareHandler {
+  return async (c, next) => {
+    await next();
+    const res = c.res;
+    if (c.req.method === "HEAD" || res.status === 204 || res.status === 304 || res.headers.has("Content-Encoding")) return;
+    const type = res.headers.get("Content-Type");
+    if (!type || !COMPRESSIBLE.test(type) || /\bno-transform\b/i.test(res.headers.get("Cache-Control") ?? "")) return;
+    const vary = res.headers.get("Vary");
+    if (!vary) res.headers.set("Vary", "Accept-Encoding");
+    else if (vary !== "*" && !/\baccept-encoding\b/i.test(vary)) res.headers.set("Vary", `${vary}, Accept-Encoding`);
+    const encoding = pickEncoding(c.req.header("Accept-Encoding"));
+    if (!encoding) return;
+    const held = heldBody(res);
+    let body: Uint8Array;
+    if (held !== undefined) body = typeof held === "string" ? Buffer.from(held) : held;
+    else if (res.body === null) return;
+    else body = new Uint8Array(await res.arrayBuffer());
+    if (body.byteLength < MIN_BYTES) {
+      if (held === undefined) c.res = new Response(body as Uint8Array<ArrayBuffer>, { status: res.status, headers: res.headers });
+      return;
+    }
+    const compressed = encoding === "br" ? brotliCompressSync(body, BROTLI) : gzipSync(body);
+    c.res = new Response(new Uint8Array(compressed.buffer, compressed.byteOffset, compressed.byteLength), { status: res.status, headers: res.headers });
+    c.res.headers.set("Content-Encoding", encoding);
+    c.res.headers.delete("Content-Length");
+  };
+}
