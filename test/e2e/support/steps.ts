@@ -1,0 +1,127 @@
+/**
+ * The wizard's steps as a person does them, by role and accessible name (product.md's bold words).
+ * Each function starts where the previous step left the page and checks the step it reaches.
+ */
+import type { Journey } from "./journey.ts";
+import { answerCall, type Inbox } from "./outbox.ts";
+
+export const TERMS = "I have read and agree to these terms of use.";
+
+export interface Person {
+  email: string;
+  inbox: Inbox;
+  link: string;
+  password?: string;
+  phone?: string;
+}
+
+/** An invited person (npm run invite) with their registration link. */
+export async function invited(j: Journey, options: { tag?: string; name?: string; admin?: boolean } = {}): Promise<Person> {
+  return j.invite(options);
+}
+
+/** Opens the registration link: the method step (Phone or Email). */
+export async function openRegistrationLink(j: Journey, link: string): Promise<void> {
+  await j.goto(link, "registration link: choose a method", j.button("Email"));
+  await j.see(j.button("Phone"), 'the button "Phone"');
+}
+
+/** Email Address → Send Verification Code → Verification Code → Verify Code → the password fields. */
+export async function verifyEmail(j: Journey, person: Person): Promise<void> {
+  const address = j.field("Email Address");
+  await j.see(address, 'the field "Email Address"');
+  const shown = await address.inputValue();
+  if (shown.toLowerCase() !== person.email.toLowerCase()) throw new Error(`Email Address is prefilled with "${shown}", not the invited ${person.email}`);
+  await j.press("Send Verification Code", "email code sent", j.field("Verification Code"));
+  const code = await person.inbox.code("email");
+  await j.fill("Verification Code", code);
+  await j.press("Verify Code", "email verified: create a password", j.field("New Password"));
+}
+
+/** New Password + Confirm New Password → Create. */
+export async function createPassword(j: Journey, person: Person, expectNext: "phone" | "terms"): Promise<void> {
+  person.password ??= j.password();
+  await j.fill("New Password", person.password);
+  await j.fill("Confirm New Password", person.password);
+  const next = expectNext === "phone" ? j.field("Phone Number") : j.page.getByRole("checkbox", { name: TERMS, exact: true });
+  await j.press("Create", expectNext === "phone" ? "password created: phone step" : "password created: terms of use", next);
+}
+
+/** Terms of Use: the checkbox and Continue → Home. */
+export async function acceptTerms(j: Journey): Promise<void> {
+  await j.see(j.heading("Terms of Use"), 'the heading "Terms of Use"');
+  await j.check(TERMS);
+  await j.press("Continue", "terms accepted: home", j.heading("Home"));
+  await j.see(j.button("Sign out"), 'the button "Sign out"');
+}
+
+/** Phone Number → Send Code → the SMS code → Verify Code → Terms of Use. */
+export async function verifyPhoneBySms(j: Journey, person: Person, next: "terms" | "none" = "terms"): Promise<void> {
+  person.phone ??= j.phone();
+  await j.fill("Phone Number", person.phone);
+  const phoneInbox = j.inbox(person.phone);
+  await phoneInbox.mark();
+  await j.press("Send Code", "text message sent", j.field("Verification Code"));
+  const code = await phoneInbox.code("sms");
+  await j.fill("Verification Code", code);
+  await j.press("Verify Code", "phone verified", next === "terms" ? j.heading("Terms of Use") : undefined);
+}
+
+/**
+ * Call Me: the page shows the keypad code in <output name="keypad-code">; the call is answered
+ * with that code and #. With JavaScript the page moves on by itself (htmx polling); without it
+ * Continue checks. `expectNext` is what the step after the call shows.
+ */
+export async function answerCallMe(j: Journey, phone: string, expectNext: { what: string; locator: ReturnType<Journey["heading"]> }): Promise<void> {
+  const phoneInbox = j.inbox(phone);
+  await phoneInbox.mark();
+  await j.press("Call Me", "calling: key in the code", j.button("Continue"));
+  const output = j.page.locator('output[name="keypad-code"]');
+  await j.see(output, 'the keypad code in <output name="keypad-code">');
+  const keypad = ((await output.textContent()) ?? "").replace(/\D/g, "");
+  if (!/^\d{4,8}$/.test(keypad)) throw new Error(`the keypad code on the call page is "${keypad}"`);
+  const call = await phoneInbox.expect("voice");
+  const answered = await answerCall(j.env.app, call, `${keypad}#`);
+  if (!/confirmed/i.test(answered)) throw new Error(`answering the call with ${keypad}# gave "${answered}"`);
+  if (j.js) {
+    // No click: the page's own polling must bring the next step.
+    await j.see(expectNext.locator, `${expectNext.what} (the page should move on by itself after the call)`, 20_000);
+    await j.checkpoint("call confirmed: the page moved on by itself");
+  } else {
+    await j.press("Continue", "call confirmed: Continue", expectNext.locator);
+  }
+}
+
+/** Sign out from Home → the sign-in page. */
+export async function signOut(j: Journey): Promise<void> {
+  await j.press("Sign out", "signed out", j.button("Login with Email"));
+}
+
+/** A complete registration by email, as set-up for another path (no checks). */
+export async function registeredByEmail(j: Journey, options: { tag?: string; admin?: boolean } = {}): Promise<Person> {
+  const person = await invited(j, options);
+  await j.quietly(async () => {
+    await openRegistrationLink(j, person.link);
+    await j.press("Email", "method: email", j.field("Email Address"));
+    await verifyEmail(j, person);
+    await createPassword(j, person, "terms");
+    await acceptTerms(j);
+    await signOut(j);
+  });
+  return person;
+}
+
+/** A complete registration by phone (SMS), as set-up for another path (no checks). */
+export async function registeredByPhone(j: Journey, options: { tag?: string } = {}): Promise<Person> {
+  const person = await invited(j, options);
+  await j.quietly(async () => {
+    await openRegistrationLink(j, person.link);
+    await j.press("Phone", "method: phone", j.field("Email Address"));
+    await verifyEmail(j, person);
+    await createPassword(j, person, "phone");
+    await verifyPhoneBySms(j, person);
+    await acceptTerms(j);
+    await signOut(j);
+  });
+  return person;
+}
