@@ -21,7 +21,9 @@ export interface OutboxEntry {
 export async function outboxFor(ctx: TestContext, to: string): Promise<OutboxEntry[]> {
   const response = await ctx.app.request(`/dev/outbox.json?to=${encodeURIComponent(to)}`);
   assert.is(response.status, 200, "the dev outbox answers");
-  return (await response.json()) as OutboxEntry[];
+  const entries = (await response.json()) as OutboxEntry[];
+  // Newest first by id as a number (the JSON's own order is not relied on: "10" < "9" as text).
+  return entries.sort((a, b) => b.id - a.id);
 }
 
 /** The newest message to `to` (of a channel), failing the test when there is none. */
