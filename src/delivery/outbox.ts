@@ -68,6 +68,8 @@ interface ClaimedRow {
   body: string | null;
   code_id: string | null;
   attempts: number;
+  /** Voice: whether the call's code can still be confirmed (not expired, used or confirmed). */
+  code_live: boolean | null;
 }
 
 export function retryDelay(attempts: number): number {
@@ -105,7 +107,9 @@ export function createOutbox(options: OutboxOptions): Outbox {
           order by next_attempt_at, id
           for update skip locked
           limit ${CLAIM_BATCH})
-      returning id::text as id, channel, recipient, subject, body, code_id::text as code_id, attempts`;
+      returning id::text as id, channel, recipient, subject, body, code_id::text as code_id, attempts,
+        (select c.expires_at > ${now} and c.consumed_at is null and c.confirmed_at is null
+           from codes c where c.id = outbox.code_id) as code_live`;
   }
 
   async function deliver(row: ClaimedRow): Promise<void> {
@@ -113,7 +117,9 @@ export function createOutbox(options: OutboxOptions): Outbox {
     const id = Number(row.id);
     try {
       if (row.body === null) throw new OutboxGiveUp("message text missing");
+      // A retry must not ring someone's phone for a code that can no longer be keyed in.
       if (row.channel === "voice" && row.code_id === null) throw new OutboxGiveUp("the call's code no longer exists");
+      if (row.channel === "voice" && row.code_live === false) throw new OutboxGiveUp("the call's code expired or was used before the call");
       const message: OutgoingMessage = { id, channel: row.channel, to: row.recipient, subject: row.subject, text: row.body, codeId: row.code_id };
       const { providerId } = await transport.send(message);
       const now = clock.now();

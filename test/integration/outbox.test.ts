@@ -14,7 +14,7 @@ import { describeDuration, emailLoginCode } from "../../src/delivery/messages.ts
 import { SECOND, MINUTE, HOUR, DAY } from "../../src/clock.ts";
 import { silentLogger, type Logger } from "../../src/log.ts";
 import type { Sql } from "../../src/db/client.ts";
-import { isolatedClock, startStub } from "../contract/delivery-support.ts";
+import { createVoiceCode, isolatedClock, startStub } from "../contract/delivery-support.ts";
 
 let sql: Sql;
 const config = testConfig();
@@ -274,6 +274,24 @@ test("a call whose code is gone is given up instead of ringing for nothing", asy
   await outbox.drain();
   const state = await row(Number(inserted!.id));
   assert.is(state.status, "failed");
+  assert.is(sent.length, 0);
+});
+
+test("a call whose code expired while the provider was failing is given up, not placed late", async () => {
+  const clock = isolatedClock();
+  const { transport, sent } = recordingTransport((_message, call) => call === 1);
+  const outbox = outboxWith({ clock, transports: { voice: transport } });
+  const voice = await createVoiceCode(sql, clock, config.secretKey, "+14155550102");
+  const id = await sql.begin((tx) => outbox.enqueue(tx, { channel: "voice", to: "+14155550102", codeId: voice.codeId, text: "Hello" }));
+  outbox.kick();
+  await outbox.drain();
+  assert.is((await row(id)).status, "pending");
+  clock.advance(6 * MINUTE); // the code lives 5 minutes
+  outbox.kick();
+  await outbox.drain();
+  const state = await row(id);
+  assert.is(state.status, "failed");
+  assert.match(String(state.last_error), /expired or was used/);
   assert.is(sent.length, 0);
 });
 
