@@ -36,7 +36,7 @@ interface DevMessage {
 export async function messagesTo(browser: Browser, to: string): Promise<DevMessage[]> {
   const page = await browser.get(`/dev/outbox.json?to=${encodeURIComponent(to)}`);
   const all = JSON.parse(page.text) as DevMessage[];
-  return all.filter((message) => message.to.toLowerCase() === to.toLowerCase());
+  return all.filter((message) => message.to.toLowerCase() === to.toLowerCase()).sort((a, b) => b.id - a.id);
 }
 
 /** The newest emailed link to an address (path only), e.g. /register/link/abc…; throws when there is none. */
