@@ -28,17 +28,18 @@ export function createApp(deps: AppDeps) {
   app.use(securityHeaders(deps));
   app.use(compressResponses());
   app.use(clientInfo(deps));
-  app.use(
-    bodyLimit({
-      maxSize: BODY_LIMIT,
-      onError: (c) =>
-        render(c, deps, {
-          title: "Request too large",
-          status: 413,
-          body: <ErrorPage heading="Request too large" message="What was sent is larger than any form of the portal accepts. Go back and try again." />,
-        }),
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: BODY_LIMIT,
+    onError: (c) =>
+      render(c, deps, {
+        title: "Request too large",
+        status: 413,
+        body: <ErrorPage heading="Request too large" message="What was sent is larger than any form of the portal accepts. Go back and try again." />,
+      }),
+  });
+  // Only requests that may carry a body: bodyLimit reads c.req.raw.body, which on Node builds a
+  // whole web Request (and AbortController) for every GET that would otherwise never need one.
+  app.use((c, next) => (c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitBody(c, next)));
   app.use(originCheck(deps));
 
   app.route("/", healthRoutes(deps));

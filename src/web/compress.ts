@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { parseAccept } from "hono/utils/accept";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 
@@ -32,6 +32,16 @@ function heldBody(res: Response): string | Uint8Array | undefined {
 }
 
 /**
+ * Puts `res` (which already carries every header of the answer it replaces) in place of c.res.
+ * Assigning over a response makes Hono merge the two, reading `.body` of the new one, which
+ * turns a held body into a stream again; clearing first skips that merge.
+ */
+function replace(c: Context, res: Response): void {
+  c.res = undefined;
+  c.res = res;
+}
+
+/**
  * Compresses pages, fragments and JSON in one synchronous zlib call. Every such answer here is a
  * few KB already whole in memory; hono/compress streams each one through a CompressionStream,
  * which in Node costs more CPU than rendering the page, and runs on libuv's thread pool, where
@@ -56,12 +66,13 @@ export function compressResponses(): MiddlewareHandler {
     else if (res.body === null) return;
     else body = new Uint8Array(await res.arrayBuffer());
     if (body.byteLength < MIN_BYTES) {
-      if (held === undefined) c.res = new Response(body as Uint8Array<ArrayBuffer>, { status: res.status, headers: res.headers });
+      if (held === undefined) replace(c, new Response(body as Uint8Array<ArrayBuffer>, { status: res.status, headers: res.headers }));
       return;
     }
     const compressed = encoding === "br" ? brotliCompressSync(body, BROTLI) : gzipSync(body);
-    c.res = new Response(new Uint8Array(compressed.buffer, compressed.byteOffset, compressed.byteLength), { status: res.status, headers: res.headers });
-    c.res.headers.set("Content-Encoding", encoding);
-    c.res.headers.delete("Content-Length");
+    const headers = res.headers;
+    headers.set("Content-Encoding", encoding);
+    headers.delete("Content-Length");
+    replace(c, new Response(new Uint8Array(compressed.buffer, compressed.byteOffset, compressed.byteLength), { status: res.status, headers }));
   };
 }
