@@ -12,8 +12,10 @@ import { describeDuration, mfaResetLink } from "../delivery/messages.ts";
 import { inviteUser, resendRegistrationLink } from "./invitation.ts";
 
 /**
- * Administration: the users list and what an administrator may do to an account. Every action
- * runs in one transaction that also writes its audit event, so an action never happens unrecorded.
+ * Administration: the users list and what an administrator may do to an account. Reset MFA,
+ * unlock, disable, enable and role changes each run in one transaction that also writes their
+ * admin.* audit event. Create and resend go through invitation.ts, whose own transaction writes
+ * `registration.invited` with the acting admin; their admin.* event follows it after the commit.
  * Knows nothing of Hono or HTML; the route turns each result into a row, a page or a redirect.
  */
 
