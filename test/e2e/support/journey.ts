@@ -22,8 +22,13 @@ const REFLOW = { width: 320, height: 800 };
 
 /** Runs in the page before its own scripts: counts htmx requests and swaps, names the document. */
 const INIT_SCRIPT = `(() => {
-  const state = { doc: Math.random().toString(36).slice(2), done: 0, settles: 0 };
+  const state = { doc: Math.random().toString(36).slice(2), done: 0, settles: 0, leaving: false };
   Object.defineProperty(window, "__e2e", { value: state });
+  // HX-Redirect (and friends) make htmx load another page after the request finished.
+  document.addEventListener("htmx:after:request", (event) => {
+    const headers = event.detail && event.detail.ctx && event.detail.ctx.response && event.detail.ctx.response.headers;
+    if (headers && (headers.get("hx-redirect") || headers.get("hx-refresh") === "true" || headers.get("hx-location"))) state.leaving = true;
+  });
   document.addEventListener("htmx:finally:request", () => { state.done++; });
   document.addEventListener("htmx:after:settle", () => { state.settles++; });
 })();`;
@@ -235,12 +240,16 @@ export class Journey {
     let navigated = false;
     for (;;) {
       try {
-        const now = await this.page.evaluate(() => ({ doc: (window as any).__e2e?.doc as string, done: (window as any).__e2e?.done as number }));
+        const now = await this.page.evaluate(() => ({
+          doc: (window as any).__e2e?.doc as string,
+          done: (window as any).__e2e?.done as number,
+          leaving: (window as any).__e2e?.leaving as boolean,
+        }));
         if (now.doc !== before.doc) {
           navigated = true;
           break;
         }
-        if (now.done > before.done) break;
+        if (now.done > before.done && !now.leaving) break;
       } catch {
         // the document changed under the evaluation; look again
       }
@@ -357,6 +366,7 @@ export class Journey {
     const key = options.back ? "Shift+Tab" : "Tab";
     const max = options.max ?? 40;
     const focused = target.and(this.page.locator(":focus"));
+    if ((await focused.count()) > 0) return; // already there (the step put focus on it)
     for (let i = 0; i < max; i++) {
       await this.page.keyboard.press(key);
       const info = await this.focus();
@@ -389,14 +399,16 @@ export class Journey {
 
   /** A key that submits (Enter on a button or link, Space on a button), then the step's checks. */
   async key(key: "Enter" | "Space", label: string, expect?: Locator): Promise<void> {
-    await this.act(() => this.page.keyboard.press(key), label, expect);
+    await this.act(() => this.page.keyboard.press(key === "Space" ? " " : key), label, expect);
   }
 
   /* ───────────── the end ───────────── */
 
   assertClean(): void {
     if (this.problems.length) {
-      throw new Error(`${this.problems.length} accessibility problem(s):\n    - ${this.problems.join("\n    - ")}`);
+      const error = new Error(`${this.problems.length} accessibility problem(s):\n    - ${this.problems.join("\n    - ")}`);
+      error.stack = "Error";
+      throw error;
     }
   }
 
@@ -414,7 +426,7 @@ export class Journey {
     const wrapped = new Error(
       `${message}\n  at ${this.url} (heading "${heading}") after step ${this.step} "${this.lastLabel}"` + (shot ? `\n  screenshot: ${shot}` : "") + more,
     );
-    wrapped.stack = wrapped.message;
+    wrapped.stack = "Error"; // the message says where; a stack of the harness would only repeat it
     return wrapped;
   }
 

@@ -2,6 +2,7 @@
  * The wizard's steps as a person does them, by role and accessible name (product.md's bold words).
  * Each function starts where the previous step left the page and checks the step it reaches.
  */
+import type { Locator } from "playwright-core";
 import type { Journey } from "./journey.ts";
 import { answerCall, type Inbox } from "./outbox.ts";
 
@@ -92,13 +93,23 @@ export async function answerCallMe(j: Journey, phone: string, expectNext: { what
   }
 }
 
+/** From the sign-in page: a Login button, then Email Address + Password → Sign in, up to `next`. */
+export async function signInWith(j: Journey, person: Person, option: "Login with Phone" | "Login with Email", next: Locator) {
+  await j.goto("/login", "sign-in page", j.button(option));
+  await j.see(j.heading("Customer/Provider", 2), 'the heading "Customer/Provider"');
+  await j.press(option, `${option}: credentials`, j.field("Password"));
+  await j.fill("Email Address", person.email);
+  await j.fill("Password", person.password!);
+  await j.press("Sign in", "password accepted", next);
+}
+
 /** Sign out from Home → the sign-in page. */
 export async function signOut(j: Journey): Promise<void> {
   await j.press("Sign out", "signed out", j.button("Login with Email"));
 }
 
 /** A complete registration by email, as set-up for another path (no checks). */
-export async function registeredByEmail(j: Journey, options: { tag?: string; admin?: boolean } = {}): Promise<Person> {
+export async function registeredByEmail(j: Journey, options: { tag?: string; admin?: boolean; staySignedIn?: boolean } = {}): Promise<Person> {
   const person = await invited(j, options);
   await j.quietly(async () => {
     await openRegistrationLink(j, person.link);
@@ -106,7 +117,7 @@ export async function registeredByEmail(j: Journey, options: { tag?: string; adm
     await verifyEmail(j, person);
     await createPassword(j, person, "terms");
     await acceptTerms(j);
-    await signOut(j);
+    if (!options.staySignedIn) await signOut(j);
   });
   return person;
 }
