@@ -32,7 +32,7 @@ export async function listDevOutbox(db: Db, config: Config, filter: { to?: strin
       from outbox
      where channel in ${db(channels)} and body is not null
        ${filter.to ? db`and recipient = ${filter.to}` : db``}
-     order by id desc
+     order by outbox.id desc
      limit ${LIST_LIMIT}`;
   return rows.map((row) => ({
     id: Number(row.id),

@@ -49,6 +49,10 @@ async function sendThree() {
 }
 
 test("/dev/outbox.json lists every message newest first with exactly id, channel, to, subject, text, createdAt", async () => {
+  // Enough messages that ids cross a power of ten: "newest first" is numeric, not textual.
+  await ctx.sql.begin(async (tx) => {
+    for (let i = 0; i < 12; i++) await ctx.outbox.enqueue(tx, { channel: "email", to: uniqueEmail("filler"), subject: "Filler", text: "Filler" });
+  });
   const { email, phone, voice, ids } = await sendThree();
   const entries = await list();
   const all = entries.map((e) => e.id);
