@@ -76,6 +76,8 @@ export interface ReplayPlan {
 export interface Walk {
   steps: StepTiming[];
   plan: ReplayPlan | null;
+  /** Why the walk stopped before the home page (the steps before it are still timed). */
+  error?: string;
 }
 
 /**
@@ -83,8 +85,18 @@ export interface Walk {
  * does not go on (a missing feature shows up here as "no next button").
  */
 export async function walkLoginWithEmail(client: Client, user: BenchUser, codeFor: (email: string) => Promise<string | null>): Promise<Walk> {
+  const walk: Walk = { steps: [], plan: null };
+  try {
+    await walkSteps(client, user, codeFor, walk);
+  } catch (error) {
+    walk.error = error instanceof Error ? error.message : String(error);
+  }
+  return walk;
+}
+
+async function walkSteps(client: Client, user: BenchUser, codeFor: (email: string) => Promise<string | null>, walk: Walk): Promise<void> {
   const jar = new CookieJar();
-  const steps: StepTiming[] = [];
+  const steps = walk.steps;
   const get = async (path: string) => {
     const reply = await send(client.agent, { port: client.port, path, headers: headersFor(client, jar) });
     jar.take(reply.headers);
@@ -132,6 +144,8 @@ export async function walkLoginWithEmail(client: Client, user: BenchUser, codeFo
     if (name === PASSWORD_BUTTON) {
       credentials = { action, form: found.form, button: found.button };
       nextPath = stepPath(reply.headers.location);
+      // Enough for the throughput phase, even if a later step fails.
+      if (start) walk.plan = { start, credentials, nextPath, actionPerFlow: stepPath(credentials.action) !== credentials.action };
     }
     path = new URL(reply.headers.location, client.origin).pathname + new URL(reply.headers.location, client.origin).search;
     reply = await get(path);
@@ -146,11 +160,6 @@ export async function walkLoginWithEmail(client: Client, user: BenchUser, codeFo
   if (!/^\/home\b/.test(path) || !/<h1[^>]*>\s*Home\s*</.test(html)) {
     throw new Error(`Login with Email ended on ${stepPath(path)}, not the home page: ${summarize(html)}`);
   }
-  const plan =
-    start && credentials
-      ? { start, credentials, nextPath, actionPerFlow: stepPath(credentials.action) !== credentials.action }
-      : null;
-  return { steps, plan };
 }
 
 /**
