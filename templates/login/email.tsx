@@ -66,7 +66,7 @@ export function EmailVerifiedStep() {
       <p class="status" role="status">
         Your email address has been verified.
       </p>
-      <Form action="/login/email/continue">
+      <Form action="/login/email/verified">
         <Button>Continue</Button>
       </Form>
     </section>

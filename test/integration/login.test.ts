@@ -9,7 +9,7 @@ import * as assert from "uvu/assert";
 import { hash } from "@node-rs/argon2";
 import { createTestContext, texts, buttonNames, type TestContext, type Page, type Browser } from "../support/harness.ts";
 import { createActiveUser } from "../support/users.ts";
-import { answerCall, codeIn, latestMessage, pressLogin, signIn, submitPassword, useFreshAddress } from "../support/sign-in.ts";
+import { answerCall, codeIn, latestMessage, press, pressLogin, signIn, submitPassword, useFreshAddress } from "../support/sign-in.ts";
 import { SECOND, MINUTE } from "../../src/clock.ts";
 import { passwordNeedsRehash } from "../../src/auth/passwords.ts";
 import { TERMS_VERSION } from "../../src/terms.ts";
@@ -80,33 +80,30 @@ test("/ sends a visitor to the sign-in page and a signed-in person home; a signe
 test("Login with Email without JavaScript: Sign in → the prefilled address → Send Verification Code → Verify Code → confirmation → Continue → home", async () => {
   const account = await createActiveUser(ctx.sql, { method: "email" });
   const browser = ctx.browser();
-  let page = await pressLogin(browser, "email");
+  let page = await press(browser, await browser.get("/login"), "Login with Email");
   assert.is(page.url, "/login/credentials");
   assert.is(heading(page), "Login with Email");
   assert.ok(page.document.querySelector("label[for=field-email]")?.textContent === "Email Address");
   assert.ok(page.document.querySelector("label[for=field-password]")?.textContent === "Password");
-  assert.ok(buttonNames(page).includes("Sign in"));
   assert.ok(texts(page, "a").includes("Forgot your password?"));
 
-  page = await submitPassword(browser, account.email, account.password);
+  page = await press(browser, page, "Sign in", { email: account.email, password: account.password });
   assert.is(page.url, "/login/email");
   assert.is((page.document.querySelector("#field-email") as HTMLInputElement).getAttribute("value"), account.email, "the address is prefilled");
-  assert.ok(buttonNames(page).includes("Send Verification Code"));
   assert.is(await sessionRows(account.id), 0, "no session before the second factor");
 
-  page = await browser.post("/login/email/send");
+  page = await press(browser, page, "Send Verification Code");
   assert.is(page.url, "/login/email/code");
   assert.ok(page.document.querySelector("label[for=field-code]")?.textContent === "Verification Code");
-  assert.ok(buttonNames(page).includes("Verify Code"));
   assert.ok(buttonNames(page).includes("Send New Code"));
   const email = await latestMessage(ctx, account.email, "email");
-  page = await browser.post("/login/email/code", { code: codeIn(email) });
+  page = await press(browser, page, "Verify Code", { code: codeIn(email) });
   assert.is(page.url, "/login/email/verified");
   assert.match(main(page), "Your email address has been verified.");
   assert.equal(buttonNames(page), ["Continue"]);
   assert.is(await sessionRows(account.id), 0, "still no session before Continue");
 
-  page = await browser.post("/login/email/verified");
+  page = await press(browser, page, "Continue");
   assert.is(page.url, "/home");
   assert.is(heading(page), "Home");
   assert.is(await sessionRows(account.id), 1);
@@ -151,7 +148,7 @@ test("Login with Phone, Send Code: the masked number on file → SMS code → Ve
     assert.match(main(page), `(•••) •••-${account.phone!.slice(-4)}`, "the number on file, masked");
     assert.not.match(page.text, account.phone!.slice(2, 8), "never the whole number");
     assert.equal(buttonNames(page), ["Send Code", "Call Me"]);
-    page = await browser.post("/login/phone/send", {}, { htmx });
+    page = await press(browser, page, "Send Code", {}, { htmx });
     assert.is(page.url, "/login/phone/code");
     assert.ok(page.document.querySelector("label[for=field-code]")?.textContent === "Verification Code");
     const sms = await latestMessage(ctx, account.phone!, "sms");
@@ -159,7 +156,7 @@ test("Login with Phone, Send Code: the masked number on file → SMS code → Ve
     assert.is(page.status, 401, "a wrong code is refused");
     assert.match(main(page), "That code is not right");
     assert.is(page.document.querySelector("#field-code")?.getAttribute("aria-invalid"), "true");
-    page = await browser.post("/login/phone/code", { code: codeIn(sms) }, { htmx });
+    page = await press(browser, page, "Verify Code", { code: codeIn(sms) }, { htmx });
     if (htmx) {
       assert.is(page.headers.get("hx-redirect"), "/home");
       page = await browser.get("/home");
@@ -205,10 +202,10 @@ test("Login with Phone, Call Me without JavaScript: Continue before the call con
   const browser = ctx.browser();
   await pressLogin(browser, "phone");
   await submitPassword(browser, account.email, account.password);
-  let page = await browser.post("/login/phone/call");
+  let page = await press(browser, await browser.get("/login/phone"), "Call Me");
   assert.is(page.url, "/login/phone/call");
   const keypad = page.document.querySelector("output[name=keypad-code]")!.textContent!.trim();
-  page = await browser.post("/login/phone/call/check");
+  page = await press(browser, page, "Continue");
   assert.is(page.status, 200);
   assert.match(main(page), "has not confirmed the code yet");
   assert.is(page.document.querySelector("output[name=keypad-code]")?.textContent?.trim(), keypad, "the code is still shown");
@@ -216,7 +213,7 @@ test("Login with Phone, Call Me without JavaScript: Continue before the call con
   assert.is(page.document.querySelector("output[name=keypad-code]")?.textContent?.trim(), keypad, "and after a reload");
   const call = await latestMessage(ctx, account.phone!, "voice");
   assert.is(await answerCall(ctx, call.id, keypad), "confirmed");
-  page = await browser.post("/login/phone/call/check");
+  page = await press(browser, page, "Continue");
   assert.is(page.url, "/home");
 });
 
@@ -358,7 +355,7 @@ test("an email-only account that picks Login with Phone is told to use Login wit
   assert.match(main(page), "Use Login with Email to sign in.");
   assert.equal(buttonNames(page), ["Login with Email"]);
   assert.is(await sessionRows(account.id), 0);
-  page = await browser.post("/login/use-email");
+  page = await press(browser, page, "Login with Email");
   assert.is(page.url, "/login/email", "pressing it goes on with the email code (the password was already right)");
   await browser.post("/login/email/send");
   await browser.post("/login/email/code", { code: codeIn(await latestMessage(ctx, account.email, "email")) });
@@ -386,7 +383,7 @@ test("Terms of Use changed since the person agreed: shown before home; Continue 
   page = await browser.post("/login/terms", {});
   assert.is(page.status, 400);
   assert.match(main(page), "Select the box to agree to the Terms of Use.");
-  page = await browser.post("/login/terms", { agree: "on" });
+  page = await press(browser, page, "Continue", { agree: "on" });
   assert.is(page.url, "/home");
   const [row] = await ctx.sql<{ termsVersion: string }[]>`select terms_version as "termsVersion" from users where id = ${account.id}`;
   assert.is(row!.termsVersion, TERMS_VERSION);

@@ -8,7 +8,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createTestContext, buttonNames, texts, uniqueEmail, type TestContext, type Page, type Browser } from "../support/harness.ts";
 import { createActiveUser, type ActiveUser } from "../support/users.ts";
-import { answerCall, codeIn, latestMessage, outboxFor, pressLogin, signIn, submitPassword, useFreshAddress } from "../support/sign-in.ts";
+import { answerCall, codeIn, latestMessage, outboxFor, press, pressLogin, signIn, submitPassword, useFreshAddress } from "../support/sign-in.ts";
 import { PASSWORDS_DIFFER } from "../../src/flows/password-reset.ts";
 import { STAFF_REFUSED } from "../../src/flows/login.ts";
 import { LOCKOUT_THRESHOLD } from "../../src/auth/lockout.ts";
@@ -37,25 +37,24 @@ async function verifyEmail(browser: Browser, account: ActiveUser, options: { htm
   let page = await browser.get("/forgot-password", { htmx: options.htmx });
   assert.ok(labels(page).includes("Email Address"));
   assert.ok(buttonNames(page).includes("Send verification code"));
-  page = await browser.post("/forgot-password", { email: account.email }, { htmx: options.htmx });
+  page = await press(browser, page, "Send verification code", { email: account.email }, { htmx: options.htmx });
   assert.is(page.url, "/forgot-password/code");
   assert.ok(labels(page).includes("Verification code"));
   assert.ok(buttonNames(page).includes("Verify code"));
   const email = await latestMessage(ctx, account.email, "email");
   assert.match(email.subject ?? "", "password reset");
-  page = await browser.post("/forgot-password/code", { code: codeIn(email) }, { htmx: options.htmx });
+  page = await press(browser, page, "Verify code", { code: codeIn(email) }, { htmx: options.htmx });
   assert.is(page.url, "/forgot-password/verified");
   assert.match(main(page), "Your email address has been verified.");
   assert.equal(buttonNames(page), ["Continue"]);
-  return browser.post("/forgot-password/verified", {}, { htmx: options.htmx });
+  return press(browser, page, "Continue", {}, { htmx: options.htmx });
 }
 
 async function choosePassword(browser: Browser, options: { htmx?: boolean } = {}): Promise<Page> {
   const page = await browser.get("/forgot-password/new-password", { htmx: options.htmx });
   assert.ok(labels(page).includes("New Password"));
   assert.ok(labels(page).includes("Confirm New Password"));
-  assert.ok(buttonNames(page).includes("Continue"));
-  return browser.post("/forgot-password/new-password", { password: NEW_PASSWORD, confirm: NEW_PASSWORD }, { htmx: options.htmx });
+  return press(browser, page, "Continue", { password: NEW_PASSWORD, confirm: NEW_PASSWORD }, { htmx: options.htmx });
 }
 
 async function count(query: Promise<Array<{ n: number }>>): Promise<number> {
@@ -87,9 +86,9 @@ test("a phone account: email code → Continue → Send Code (SMS) → new passw
   assert.match(main(page), account.phone!.slice(-4));
   page = await browser.get("/forgot-password/new-password");
   assert.is(page.url, "/forgot-password/phone", "the new password cannot be reached before the phone");
-  page = await browser.post("/forgot-password/phone/send");
+  page = await press(browser, await browser.get("/forgot-password/phone"), "Send Code");
   assert.is(page.url, "/forgot-password/phone/code");
-  page = await browser.post("/forgot-password/phone/code", { code: codeIn(await latestMessage(ctx, account.phone!, "sms")) });
+  page = await press(browser, page, "Verify Code", { code: codeIn(await latestMessage(ctx, account.phone!, "sms")) });
   assert.is(page.url, "/forgot-password/new-password");
   page = await choosePassword(browser);
   assert.is(page.url, "/home");
