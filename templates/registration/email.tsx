@@ -1,0 +1,72 @@
+import type { FieldErrors } from "../components.tsx";
+import { Button, ErrorSummary, Field, Form, Heading, Status } from "../components.tsx";
+import { PasswordForm } from "./password.tsx";
+
+export interface EmailStepProps {
+  email: string;
+  /** send: no code yet; verify: a code was sent; verified: the address is proved, password next. */
+  stage: "send" | "verify" | "verified";
+  errors?: FieldErrors;
+  /** A message about the whole step (rate limit, lock). */
+  problem?: string;
+  status?: string;
+}
+
+/**
+ * Step 2: the email address. Codes go only to the invited address, so the field is read-only.
+ * The password fields appear only after the address is verified.
+ */
+export function EmailStep(props: EmailStepProps) {
+  const errors = props.errors ?? {};
+  return (
+    <section>
+      <Heading>Verify your email address</Heading>
+      <ErrorSummary message={props.problem} />
+      <Status message={props.status} />
+      {props.stage === "verified" ? (
+        <>
+          <p>
+            Your email address <strong>{props.email}</strong> is verified.
+          </p>
+          <PasswordForm errors={errors} autofocus />
+        </>
+      ) : (
+        <>
+          <Form action="/register/email/send" label="Send a verification code">
+            <Field
+              name="email"
+              label="Email Address"
+              type="email"
+              value={props.email}
+              readonly
+              autocomplete="email"
+              hint="The code goes to the address your portal administrator registered for you."
+            />
+            {props.stage === "send" ? <Button>Send Verification Code</Button> : null}
+          </Form>
+          {props.stage === "verify" ? (
+            <>
+              <Form action="/register/email/verify" label="Verify the code">
+                <Field
+                  name="code"
+                  label="Verification Code"
+                  inputmode="numeric"
+                  autocomplete="one-time-code"
+                  maxlength={6}
+                  hint="Enter the 6-digit code from the email we sent you."
+                  error={errors.code}
+                  autofocus
+                />
+                <Button>Verify Code</Button>
+              </Form>
+              <Form action="/register/email/send" label="Send a new code">
+                <p>No email? A new code replaces the one sent before.</p>
+                <Button variant="secondary">Send New Code</Button>
+              </Form>
+            </>
+          ) : null}
+        </>
+      )}
+    </section>
+  );
+}
