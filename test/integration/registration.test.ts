@@ -20,6 +20,7 @@ import {
   flowOf,
   invite,
   lastMessage,
+  pressButton,
   registrationContext,
   startWizard,
   userRow,
@@ -74,7 +75,7 @@ for (const htmx of [false, true]) {
     assertShape(landing, htmx, "method step");
     assert.ok(texts(landing, "button").includes("Phone") && texts(landing, "button").includes("Email"));
 
-    const emailStep = await browser.post("/register/method", { method: "email" }, { htmx });
+    const emailStep = await pressButton(browser, landing, "Email", {}, { htmx });
     assert.equal(emailStep.url, "/register/email");
     assertShape(emailStep, htmx, "email step");
     const address = emailStep.document.querySelector<HTMLInputElement>("#field-email")!;
@@ -82,14 +83,14 @@ for (const htmx of [false, true]) {
     assert.ok(address.hasAttribute("readonly"), "and read-only");
     assert.not.ok(emailStep.document.querySelector("input[type=password]"), "no password fields before the email is verified");
 
-    const sent = await browser.post("/register/email/send", {}, { htmx });
+    const sent = await pressButton(browser, emailStep, "Send Verification Code", {}, { htmx });
     assert.equal(sent.url, "/register/email?sent=1");
     assert.ok(texts(sent, "label").includes("Verification Code"));
     assert.ok(texts(sent, "button").includes("Verify Code") && texts(sent, "button").includes("Send New Code"));
     const mail = await lastMessage(ctx, invited.email);
     assert.equal(mail.channel, "email");
 
-    const verified = await browser.post("/register/email/verify", { code: codeIn(mail.body) }, { htmx });
+    const verified = await pressButton(browser, sent, "Verify Code", { code: codeIn(mail.body) }, { htmx });
     assert.equal(verified.url, "/register/email");
     assertShape(verified, htmx, "password step");
     assert.ok(texts(verified, "label").includes("New Password") && texts(verified, "label").includes("Confirm New Password"));
@@ -98,7 +99,7 @@ for (const htmx of [false, true]) {
     }
     assert.equal((await flowOf(ctx, invited.userId))?.state, "email_verified");
 
-    const terms = await browser.post("/register/password", { password: GOOD_PASSWORD, confirm: GOOD_PASSWORD }, { htmx });
+    const terms = await pressButton(browser, verified, "Create", { password: GOOD_PASSWORD, confirm: GOOD_PASSWORD }, { htmx });
     assert.equal(terms.url, "/register/terms", "the email method goes from the password to the Terms of Use");
     assertShape(terms, htmx, "terms step");
     assert.ok(texts(terms, "label").includes("I have read and agree to these terms of use."));
@@ -106,7 +107,7 @@ for (const htmx of [false, true]) {
     assert.equal((await userRow(ctx, invited.userId)).status, "invited", "nothing active before the last step");
     assert.not.ok(browser.cookies.has("session"), "no session before the last step");
 
-    const home = await browser.post("/register/terms", { agree: "on" }, { htmx });
+    const home = await pressButton(browser, terms, "Continue", { agree: "on" }, { htmx });
     await assertSignedInHome(browser, home, mode);
     const user = await userRow(ctx, invited.userId);
     assert.equal(user.status, "active");
@@ -141,17 +142,17 @@ for (const htmx of [false, true]) {
     assert.ok(texts(phoneStep, "button").includes("Send Code") && texts(phoneStep, "button").includes("Call Me"));
 
     const phone = uniquePhone();
-    const sent = await browser.post("/register/phone/send", { phone: nationalOf(phone), channel: "sms" }, { htmx });
+    const sent = await pressButton(browser, phoneStep, "Send Code", { phone: nationalOf(phone) }, { htmx });
     assert.equal(sent.url, "/register/phone?sent=1");
     assert.ok(texts(sent, "label").includes("Verification Code"));
     const sms = await lastMessage(ctx, phone);
     assert.equal(sms.channel, "sms");
 
-    const terms = await browser.post("/register/phone/verify", { code: codeIn(sms.body) }, { htmx });
+    const terms = await pressButton(browser, sent, "Verify Code", { code: codeIn(sms.body) }, { htmx });
     assert.equal(terms.url, "/register/terms");
     assert.equal((await flowOf(ctx, invited.userId))?.state, "phone_verified");
 
-    const home = await browser.post("/register/terms", { agree: "on" }, { htmx });
+    const home = await pressButton(browser, terms, "Continue", { agree: "on" }, { htmx });
     await assertSignedInHome(browser, home, mode);
     const user = await userRow(ctx, invited.userId);
     assert.equal(user.status, "active");
@@ -164,9 +165,9 @@ for (const htmx of [false, true]) {
     const invited = await invite(ctx);
     const browser = new ClientBrowser(ctx);
     await startWizard(ctx, browser, invited, "phone", htmx);
-    await verifyEmailAndCreatePassword(ctx, browser, invited, htmx);
+    const phoneStep = await verifyEmailAndCreatePassword(ctx, browser, invited, htmx);
     const phone = uniquePhone();
-    const call = await browser.post("/register/phone/send", { phone, channel: "voice" }, { htmx });
+    const call = await pressButton(browser, phoneStep, "Call Me", { phone }, { htmx });
     assert.equal(call.status, 200);
     assertShape(call, htmx, "call step");
     const keypad = call.document.querySelector('output[name="keypad-code"]')?.textContent?.trim() ?? "";
@@ -182,7 +183,7 @@ for (const htmx of [false, true]) {
     // Before the call is answered: the poll changes nothing, Continue says "not yet" and shows the code again.
     const pending = await browser.post("/register/phone/call/check", { poll: "1" }, { htmx: true });
     assert.equal(pending.status, 204);
-    const notYet = await browser.post("/register/phone/call/check", { keypad }, { htmx });
+    const notYet = await pressButton(browser, call, "Continue", {}, { htmx });
     assert.equal(notYet.status, 200);
     assert.equal(notYet.document.querySelector('output[name="keypad-code"]')?.textContent?.trim(), keypad);
     assert.match(texts(notYet, "[role=status]").join(" "), /not confirmed/);
@@ -194,10 +195,10 @@ for (const htmx of [false, true]) {
 
     const terms = htmx
       ? await browser.post("/register/phone/call/check", { poll: "1" }, { htmx })
-      : await browser.post("/register/phone/call/check", { keypad }, { htmx });
+      : await pressButton(browser, notYet, "Continue", {}, { htmx });
     assert.equal(terms.url, "/register/terms", "once confirmed the check moves to the Terms of Use");
     assertShape(terms, htmx, "terms after call");
-    const home = await browser.post("/register/terms", { agree: "on" }, { htmx });
+    const home = await pressButton(browser, terms, "Continue", { agree: "on" }, { htmx });
     await assertSignedInHome(browser, home, mode);
     const user = await userRow(ctx, invited.userId);
     assert.equal(user.mfaMethod, "phone");

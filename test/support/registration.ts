@@ -6,6 +6,7 @@
 import * as assert from "uvu/assert";
 import { Browser, createTestContext, uniqueEmail, type Page, type TestContext } from "./harness.ts";
 import { inviteUser } from "../../src/flows/invitation.ts";
+import { press } from "./sign-in.ts";
 import type { Role } from "../../src/auth/users.ts";
 
 /** Registration tests run with TRUST_PROXY=1 so each browser can speak from its own address. */
@@ -39,6 +40,21 @@ export class ClientBrowser {
   post(path: string, fields: Parameters<Browser["post"]>[1] = {}, options: Parameters<Browser["post"]>[2] = {}): Promise<Page> {
     return this.inner.post(path, fields, { ...options, headers: { "x-forwarded-for": this.ip, ...options.headers } });
   }
+}
+
+/**
+ * Presses the button named `name` through its own form (action, method, other fields, the
+ * button's name/value), so a template that posts where no route answers fails the test.
+ */
+export function pressButton(
+  browser: ClientBrowser,
+  page: Page,
+  name: string,
+  fields: Record<string, string> = {},
+  options: { htmx?: boolean; follow?: boolean } = {},
+): Promise<Page> {
+  // press() only calls get() and post(), which ClientBrowser has with the same shapes.
+  return press(browser as unknown as Browser, page, name, fields, options);
 }
 
 export interface Invited {
@@ -99,7 +115,7 @@ export function linkIn(text: string): string {
 export async function startWizard(ctx: TestContext, browser: ClientBrowser, invited: Invited, method: "phone" | "email", htmx = false): Promise<Page> {
   const landing = await browser.get(invited.path, { htmx });
   assert.equal(landing.url, "/register/method");
-  const page = await browser.post("/register/method", { method }, { htmx });
+  const page = await pressButton(browser, landing, method === "phone" ? "Phone" : "Email", {}, { htmx });
   assert.equal(page.url, "/register/email");
   return page;
 }
@@ -108,11 +124,12 @@ export const GOOD_PASSWORD = "copper-lantern-meadow-42-quartz";
 
 /** Email code, then the password: the browser ends on the phone step or the terms. */
 export async function verifyEmailAndCreatePassword(ctx: TestContext, browser: ClientBrowser, invited: Invited, htmx = false): Promise<Page> {
-  await browser.post("/register/email/send", {}, { htmx });
+  const step = await browser.get("/register/email", { htmx });
+  const sent = await pressButton(browser, step, "Send Verification Code", {}, { htmx });
   const code = codeIn((await lastMessage(ctx, invited.email)).body);
-  const verified = await browser.post("/register/email/verify", { code }, { htmx });
+  const verified = await pressButton(browser, sent, "Verify Code", { code }, { htmx });
   assert.equal(verified.status, 200);
-  return browser.post("/register/password", { password: GOOD_PASSWORD, confirm: GOOD_PASSWORD }, { htmx });
+  return pressButton(browser, verified, "Create", { password: GOOD_PASSWORD, confirm: GOOD_PASSWORD }, { htmx });
 }
 
 /** State and data of the user's newest registration flow. */
