@@ -86,12 +86,3 @@ export async function createVoiceCode(sql: Sql, clock: Clock, secretKey: string,
 export function isolatedClock(): ManualClock {
   return createManualClock(new Date("2001-02-03T04:05:06Z"));
 }
-
-/** Waits for a condition that a background pass brings about (bounded, for the few tests that need it). */
-export async function waitFor(check: () => Promise<boolean>, timeoutMs = 3000): Promise<void> {
-  const start = Date.now();
-  while (!(await check())) {
-    if (Date.now() - start > timeoutMs) throw new Error("condition not reached in time");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
