@@ -1,6 +1,6 @@
 import postgres from "postgres";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { createConnection } from "node:net";
 
 export type Sql = postgres.Sql<{}>;
@@ -26,15 +26,70 @@ export async function openDatabase(options: { url?: string; dataDir?: string; me
     const sql = postgres(options.url, POOL);
     return { sql, kind: "server", close: () => sql.end({ timeout: 5 }) };
   }
-  if (!options.memory && options.dataDir) {
-    const running = await findRunningEmbedded(options.dataDir);
+  if (options.memory || !options.dataDir) return openEmbedded(undefined);
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    const running = await findRunningEmbedded(dataDir);
     if (running) {
       // Unnamed statements: this short-lived client's prepared ones would outlive it in the app's PGlite session.
       const sql = postgres({ host: "127.0.0.1", port: running.port, database: "postgres", username: "postgres", ...POOL, max: 2, prepare: false });
       return { sql, kind: "embedded", close: () => sql.end({ timeout: 5 }) };
     }
+    // Only one process may open the directory: a second PGlite on it would corrupt it.
+    if (takeLock(dataDir)) {
+      openHere.add(dataDir);
+      try {
+        const db = await openEmbedded(dataDir);
+        return { ...db, close: () => db.close().finally(() => openHere.delete(dataDir)) };
+      } catch (error) {
+        openHere.delete(dataDir);
+        rmSync(join(dataDir, LOCK_FILE), { force: true });
+        throw error;
+      }
+    }
+    // Another process is opening it right now; its server appears in a moment.
+    if (Date.now() > deadline) {
+      throw new Error(`${join(dataDir, LOCK_FILE)} is held by a running process that serves no database; stop it (or delete the file if no such process exists)`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  return openEmbedded(options.memory ? undefined : options.dataDir);
+}
+
+const LOCK_FILE = "embedded.lock";
+const openHere = new Set<string>();
+const LOCK_WAIT_MS = 60_000;
+
+/** Creates DATA_DIR/embedded.lock holding our pid; a lock whose process is gone is taken over. */
+function takeLock(dataDir: string): boolean {
+  const file = join(dataDir, LOCK_FILE);
+  try {
+    writeFileSync(file, String(process.pid), { flag: "wx" });
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code !== "EEXIST") throw error;
+  }
+  if (openHere.has(dataDir)) throw new Error(`${dataDir} is already open in this process`);
+  const holder = Number(readFileSync(file, "utf8").trim());
+  // Our own pid in the file, yet not open here: left from an earlier life (containers reuse pids).
+  if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && processExists(holder)) return false;
+  rmSync(file, { force: true });
+  try {
+    writeFileSync(file, String(process.pid), { flag: "wx" });
+    return true;
+  } catch {
+    return false; // another process took it over first
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: string }).code === "EPERM";
+  }
 }
 
 async function openEmbedded(dataDir: string | undefined): Promise<Database> {
@@ -49,6 +104,7 @@ async function openEmbedded(dataDir: string | undefined): Promise<Database> {
   const server = await serveEmbedded(db);
   const port = server.port;
   const marker = dataDir ? join(dataDir, "embedded.json") : undefined;
+  const lock = dataDir ? join(dataDir, LOCK_FILE) : undefined;
   if (marker) writeFileSync(marker, JSON.stringify({ pid: process.pid, port }));
   // PGlite runs one statement at a time; a few connections let a transaction wait behind another.
   // They are never closed for idleness or age: all share PGlite's one backend session, which keeps
@@ -63,6 +119,7 @@ async function openEmbedded(dataDir: string | undefined): Promise<Database> {
       await server.stop();
       await db.close();
       if (marker && existsSync(marker)) rmSync(marker, { force: true });
+      if (lock) rmSync(lock, { force: true });
     },
   };
 }
@@ -72,8 +129,7 @@ async function findRunningEmbedded(dataDir: string): Promise<{ port: number } | 
   if (!existsSync(marker)) return null;
   try {
     const { pid, port } = JSON.parse(readFileSync(marker, "utf8")) as { pid: number; port: number };
-    if (pid === process.pid) return null;
-    process.kill(pid, 0);
+    if (pid === process.pid || !processExists(pid)) return null;
     await new Promise<void>((resolve, reject) => {
       const socket = createConnection({ host: "127.0.0.1", port }, () => {
         socket.end();

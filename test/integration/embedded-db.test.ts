@@ -7,6 +7,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import postgres from "postgres";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { openDatabase, type Database } from "../../src/db/client.ts";
 
 let db: Database;
@@ -124,6 +128,39 @@ test("errors inside an extended-protocol group release the backend to other conn
     assert.is(row!.ok, 1);
   } finally {
     await other.end({ timeout: 5 });
+  }
+});
+
+test("a data directory another live process is opening is waited for, never opened twice; a dead holder's lock is taken over", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "mfa-portal-lock-"));
+  // A live process holds the lock but serves nothing yet, as an app does while PGlite starts.
+  const holder = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
+  try {
+    writeFileSync(join(dir, "embedded.lock"), String(holder.pid));
+    let opened: Database | null = null;
+    const opening = openDatabase({ dataDir: dir }).then((db) => (opened = db));
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    assert.is(opened, null, "opened a directory whose lock a live process holds");
+    assert.not.ok(existsSync(join(dir, "pglite")), "touched the directory while it was held");
+    holder.kill("SIGKILL"); // the holder dies without cleaning up: its lock is stale now
+    const db = await opening;
+    try {
+      assert.is(db.kind, "embedded");
+      const [row] = await db.sql<{ ok: number }[]>`select 1 as ok`;
+      assert.is(row!.ok, 1);
+      const second = await openDatabase({ dataDir: dir }).then(
+        (extra) => extra.close().then(() => "opened twice"),
+        (error: Error) => error.message,
+      );
+      assert.match(second, /already open in this process/);
+    } finally {
+      await db.close();
+    }
+    assert.not.ok(existsSync(join(dir, "embedded.lock")), "close releases the lock");
+    assert.not.ok(existsSync(join(dir, "embedded.json")), "close removes the marker");
+  } finally {
+    holder.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
