@@ -117,6 +117,8 @@ for (const htmx of [false, true]) {
     assert.ok(user.termsAcceptedAt instanceof Date);
     assert.ok(await verifyPassword(user.passwordHash!, GOOD_PASSWORD), "the created password is the user's");
     assert.equal((await flowOf(ctx, invited.userId))?.state, "done");
+    const back = await browser.get("/register/terms", { htmx });
+    assert.equal(back.url, "/home", "a wizard page after finishing leads home, not to an error");
     const events = await auditEvents(ctx, invited.userId);
     for (const event of [
       "registration.invited",

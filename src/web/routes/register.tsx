@@ -134,7 +134,9 @@ export function registerRoutes(deps: AppDeps) {
   /** The registration this browser holds, or a 303 to the Registration error page. */
   async function held(c: C): Promise<Registration | Response> {
     const loaded = await loadRegistration(deps, readCookie(c, deps.config, "flow"));
-    return loaded.ok ? loaded.registration : redirectTo(c, STEP_PATHS.error);
+    if (loaded.ok) return loaded.registration;
+    // Back to a wizard page after finishing: the flow cookie went with the sign-in; home is where they belong.
+    return redirectTo(c, c.get("user") ? "/home" : STEP_PATHS.error);
   }
 
   /** The registration, if it is on `step`; otherwise a 303 to the step it is on. */
