@@ -1,6 +1,6 @@
 /** Child processes of the bench (the app, the bare Hono baseline, the argon2 probe) and what /proc says about them. */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import http from "node:http";
@@ -95,6 +95,33 @@ export async function waitFor200(child: Child, path: string, since: number, time
 export function rssMb(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return match ? Number(match[1]) / 1024 : NaN;
+}
+
+/** The process and all its descendants (from /proc/<pid>/task/<tid>/children), parents first. */
+export function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      for (const tid of readdirSync(`/proc/${out[i]}/task`)) {
+        const children = readFileSync(`/proc/${out[i]}/task/${tid}/children`, "utf8").trim();
+        if (children) out.push(...children.split(/\s+/).map(Number));
+      }
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/** The largest resident set among a process and its descendants: the server under `npm start`. */
+export function largestRssMb(pid: number): number {
+  return Math.max(...processTree(pid).map((p) => {
+    try {
+      return rssMb(p);
+    } catch {
+      return 0;
+    }
+  }));
 }
 
 /** CPU seconds (user + system) a process has used so far. */
