@@ -28,7 +28,7 @@ export function EmailStep(props: EmailStepProps) {
           <p>
             Your email address <strong>{props.email}</strong> is verified.
           </p>
-          <PasswordForm errors={errors} autofocus />
+          <PasswordForm errors={errors} />
         </>
       ) : (
         <>
@@ -55,7 +55,7 @@ export function EmailStep(props: EmailStepProps) {
                   maxlength={6}
                   hint="Enter the 6-digit code from the email we sent you."
                   error={errors.code}
-                  autofocus
+                  autofocus={!!errors.code}
                 />
                 <Button>Verify Code</Button>
               </Form>

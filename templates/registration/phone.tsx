@@ -30,7 +30,7 @@ export function PhoneStep(props: PhoneStepProps) {
           value={props.phone}
           hint="A 10-digit US direct line (landline or mobile), such as (202) 555-0143. Extensions are not supported."
           error={errors.phone}
-          autofocus={!!errors.phone || !props.smsSent}
+          autofocus={!!errors.phone}
         />
         <p>
           Select <strong>Send Code</strong> for a code by text message, or <strong>Call Me</strong> for a call that asks
@@ -55,7 +55,7 @@ export function PhoneStep(props: PhoneStepProps) {
             maxlength={6}
             hint={`Enter the 6-digit code from the text message sent to ${props.maskedPhone ?? "your phone"}.`}
             error={errors.code}
-            autofocus={!errors.phone}
+            autofocus={!errors.phone && !!errors.code}
           />
           <Button>Verify Code</Button>
         </Form>
