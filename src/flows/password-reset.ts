@@ -2,14 +2,13 @@ import { MINUTE } from "../clock.ts";
 import { advanceFlow, createFlow, deleteFlow, loadFlow, type Flow } from "./flow-store.ts";
 import { findUserByEmail, findUserById, maskPhone, type User } from "../auth/users.ts";
 import { checkPasswordPolicy, hashPassword } from "../auth/passwords.ts";
-import { createCode } from "../auth/codes.ts";
+import { createCode, verifyCode } from "../auth/codes.ts";
 import { checkAttemptLimit, checkSendLimits } from "../auth/rate-limit.ts";
 import { unlockUser } from "../auth/lockout.ts";
 import { appendAudit } from "../auth/audit.ts";
 import { invalidateUserSessions } from "../auth/sessions.ts";
 import { forgetRememberTokens } from "../auth/remember-me.ts";
 import { describeDuration, passwordChangedNotice, passwordResetCode } from "../delivery/messages.ts";
-import { MAX_CODE_ATTEMPTS } from "../auth/codes.ts";
 import { TERMS_VERSION } from "../terms.ts";
 import {
   acceptTerms,
@@ -30,8 +29,8 @@ import type { LoginOption } from "../auth/users.ts";
 /**
  * Forgot your password?: Email Address → Send verification code → the emailed code → Verify
  * code → Continue → (phone accounts) Send Code or Call Me → New Password + Confirm New Password
- * → Continue → signed in. An address without an account gets a flow too (no user, no email), so
- * every answer looks the same whether or not the address has an account. A reset works while
+ * → Continue → signed in. An address without an account gets a flow and a code too (neither a
+ * user nor an email), so every answer looks the same whether or not the address has an account. A reset works while
  * the account is locked and clears the lock; it ends every other session and Remember Me.
  */
 export type ResetState =
@@ -78,9 +77,6 @@ interface ResetData {
   email?: string;
   maskedPhone?: string;
   keypadCode?: string | null;
-  /** For an address without an account: the look-alike code's expiry and tries. */
-  codeExpiresAt?: string;
-  attempts?: number;
 }
 
 export type ResetResult =
@@ -160,41 +156,43 @@ export async function startPasswordReset(deps: FlowDeps, meta: RequestMeta, inpu
   const found = await findUserByEmail(deps.sql, input.email);
   const user = canReset(found) ? found : null;
   const ttlMs = deps.config.ttl.passwordResetCode;
-  const codeExpiresAt = new Date(deps.clock.now().getTime() + ttlMs).toISOString();
-  // Over the send limits the page still says the same thing; only the audit log knows.
-  const sendable = user ? await checkSendLimits(deps.sql, deps.clock, { userId: user.id, channel: "email", destination: user.email, ip: meta.ip }) : null;
+  const destination = user?.email ?? input.email;
+  // The same work whether or not the address has an account (ASVS 6.3.8): the send limits, the
+  // flow, a code; only an account's code is sent. Over a limit the page still says the same thing.
+  const sendable = await checkSendLimits(deps.sql, deps.clock, { userId: user?.id ?? null, channel: "email", destination, ip: meta.ip });
+  const send = user !== null && sendable.ok;
   const token = await deps.sql.begin(async (tx) => {
     const created = await createFlow(tx, deps.clock, {
       kind: "password_reset",
       userId: user?.id ?? null,
       state: "code",
       ttlMs: RESET_FLOW_TTL,
-      data: { email: input.email, maskedPhone: user ? maskPhone(user.phoneE164) : "", codeExpiresAt, attempts: 0 },
+      data: { email: input.email, maskedPhone: user ? maskPhone(user.phoneE164) : "" },
     });
-    if (user) {
-      // The newest reset wins: an older one in another browser cannot go on.
-      await tx`delete from flows where user_id = ${user.id} and kind = 'password_reset' and id <> ${created.flow.id}`;
-      if (sendable?.ok) {
-        const code = await createCode(tx, deps.clock, deps.config.secretKey, {
-          flowId: created.flow.id,
-          userId: user.id,
-          purpose: RESET_CODE_PURPOSE,
-          channel: "email",
-          destination: user.email,
-          ttlMs,
-        });
-        await deps.outbox.enqueue(tx, { channel: "email", to: user.email, ...passwordResetCode(code.code, describeDuration(ttlMs), deps.config.portalName) });
-      }
+    // The newest reset wins: an older one in another browser cannot go on (matches nothing without an account).
+    await tx`delete from flows where user_id = ${user?.id ?? null} and kind = 'password_reset' and id <> ${created.flow.id}`;
+    // An address without an account gets a code too, never sent: its answers to typed codes
+    // (wrong, too many tries, expired) are then those of a real code.
+    const code = await createCode(tx, deps.clock, deps.config.secretKey, {
+      flowId: created.flow.id,
+      userId: user?.id ?? null,
+      purpose: RESET_CODE_PURPOSE,
+      channel: "email",
+      destination,
+      ttlMs,
+    });
+    if (send) {
+      await deps.outbox.enqueue(tx, { channel: "email", to: user!.email, ...passwordResetCode(code.code, describeDuration(ttlMs), deps.config.portalName) });
+    } else {
+      await tx`select 1 from outbox where id = 0`; // stands in for the enqueue's round trip
     }
     return created.token;
   });
-  if (user && sendable?.ok) {
-    deps.outbox.kick();
-    await audit(deps, meta, "code.sent", user.id, { purpose: RESET_CODE_PURPOSE, channel: "email" });
-  } else if (user) {
-    await audit(deps, meta, "code.send_limited", user.id, { purpose: RESET_CODE_PURPOSE, channel: "email" });
-  }
+  const event = !user ? "password_reset.no_account" : send ? "code.sent" : "code.send_limited";
+  await audit(deps, meta, event, user?.id ?? null, { purpose: RESET_CODE_PURPOSE, channel: "email" });
   await audit(deps, meta, "password_reset.requested", user?.id ?? null, { account: user ? "known" : "unknown" });
+  // After the answer's own work, so the dispatch does not lengthen only the known address's answer.
+  if (send) deps.outbox.kick();
   return { kind: "next", path: STEP_PATHS.code, token };
 }
 
@@ -211,7 +209,7 @@ export async function verifyResetCode(deps: FlowDeps, meta: RequestMeta, token: 
   if (isMoved(flow)) return flow;
   const view = resetView(flow, deps);
   const user = flow.userId ? await findUserById(deps.sql, flow.userId) : null;
-  if (!user || user.status !== "active") return lookAlikeFailure(deps, meta, flow, view);
+  if (!user || user.status !== "active") return unsentCodeFailure(deps, meta, flow, view, code);
   const outcome = await checkTypedCode(deps, meta, flow, user, { code, purpose: RESET_CODE_PURPOSE, channel: "email", respectLock: false });
   if (outcome.kind === "failed") {
     const message = outcome.reason === "rate_limited" ? outcome.message : RESET_CODE_MESSAGES[outcome.reason];
@@ -225,19 +223,14 @@ export async function verifyResetCode(deps: FlowDeps, meta: RequestMeta, token: 
 }
 
 /**
- * An address without an account: no code exists, so every code is wrong, but the answers follow
- * a real code's (wrong, then too many tries after MAX_CODE_ATTEMPTS, expired after its life).
+ * An address without an account: its code was never sent, so the typed code is checked against
+ * it (taking an attempt, expiring, as any code) and refused whatever it is.
  */
-async function lookAlikeFailure(deps: FlowDeps, meta: RequestMeta, flow: Flow, view: ResetView): Promise<ResetResult> {
+async function unsentCodeFailure(deps: FlowDeps, meta: RequestMeta, flow: Flow, view: ResetView, code: string): Promise<ResetResult> {
   const limit = await checkAttemptLimit(deps.sql, deps.clock, { ip: meta.ip, action: "code" });
   if (!limit.ok) return { kind: "error", view, field: "code", message: tooManyAttempts(limit.retryAfterSeconds), status: 429 };
-  const d = flow.data as ResetData;
-  const attempts = d.attempts ?? 0;
-  const expired = !d.codeExpiresAt || new Date(d.codeExpiresAt).getTime() <= deps.clock.now().getTime();
-  let reason: "wrong" | "expired" | "exhausted" = "wrong";
-  if (attempts >= MAX_CODE_ATTEMPTS) reason = "exhausted";
-  else if (expired) reason = "expired";
-  else await advanceFlow(deps.sql, deps.clock, flow.id, "code", "code", { data: { attempts: attempts + 1 } });
+  const result = await verifyCode(deps.sql, deps.clock, deps.config.secretKey, { flowId: flow.id, purpose: RESET_CODE_PURPOSE, code });
+  const reason = result.ok ? "wrong" : result.reason;
   await audit(deps, meta, "code.failed", null, { purpose: RESET_CODE_PURPOSE, channel: "email", reason });
   return { kind: "error", view, field: "code", message: RESET_CODE_MESSAGES[reason], status: reason === "wrong" ? 401 : 400 };
 }
