@@ -1,4 +1,4 @@
-import { Button, Checkbox, Heading, Status } from "../components.tsx";
+import { Button, Heading, Status } from "../components.tsx";
 
 /**
  * The sign-in page. The Customer/Provider section (on the right on wide screens, as the guide
@@ -22,7 +22,10 @@ export function SignInPage(props: { rememberEnabled: boolean; rememberHours: str
           <form method="post" action="/login" hx-post="/login" hx-target="#main" hx-swap="innerHTML" novalidate aria-labelledby="provider-heading">
             {props.rememberEnabled ? (
               <>
-                <Checkbox name="remember" label="Remember Me" />
+                <div class="field checkbox">
+                  <input type="checkbox" id="field-remember" name="remember" value="on" aria-describedby="remember-hint" />
+                  <label for="field-remember">Remember Me</label>
+                </div>
                 <p class="hint" id="remember-hint">
                   Skips signing in on this browser for {props.rememberHours} when you use the same Login button. Do not use it on a
                   shared device. <a href="/help/remember-me">How Remember Me works</a>
