@@ -17,7 +17,10 @@ function describe(signIn: HomeSignIn): string {
   return option;
 }
 
-/** The home page: heading Home, Sign out (a POST form), Administration for admins, and the last sign-ins. */
+/**
+ * The home page: heading Home, Sign out (a POST form) and the last sign-ins. The Administration
+ * link for admins is the layout's (in the header of every page), so the page has exactly one.
+ */
 export function HomePage(props: { name: string; email: string; role: Role; signIns: HomeSignIn[] }) {
   return (
     <section>
@@ -26,11 +29,7 @@ export function HomePage(props: { name: string; email: string; role: Role; signI
         You are signed in as <strong>{props.name || props.email}</strong>
         {props.name ? ` (${props.email})` : ""}.
       </p>
-      {props.role === "admin" ? (
-        <p>
-          <a href="/admin">Administration</a>
-        </p>
-      ) : null}
+      {props.role === "admin" ? <p>As an administrator, you manage users from Administration, linked at the top of every page.</p> : null}
       <form method="post" action="/logout">
         <button type="submit" class="button secondary">
           Sign out
