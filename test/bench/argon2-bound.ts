@@ -1,19 +1,21 @@
 /**
  * The physical limit of a sign-in: how many argon2id verifications per second this machine does
- * at a given concurrency, with the portal's own parameters. Runs as its own process (started by
- * run.ts while nothing else of the bench is working) so its main thread is not the load
- * generator's; the hashing itself runs on libuv's thread pool, as in the app.
+ * at a given concurrency, with the portal's own parameters (the app's own hashPassword and
+ * verifyPassword when src/auth/passwords.ts exists). A process of its own, so its main thread is
+ * not the load generator's; the hashing runs on libuv's thread pool, as in the app (same
+ * UV_THREADPOOL_SIZE, inherited from the environment).
  *
- *   node --import tsx test/bench/argon2-bound.ts <concurrency> <milliseconds>
- * prints one JSON line: { perSecond, verifications, seconds, source, params }.
+ *   node --import tsx test/bench/argon2-bound.ts <concurrency>
+ * then one line per measurement on stdin, the milliseconds to run ("3000"); each answers one JSON
+ * line on stdout: { perSecond, verifications, seconds, source, params, threadpool }. run.ts keeps
+ * it alive between rounds so each round measures only hashing, not a process start.
  */
+import { createInterface } from "node:readline";
 import { verify as rawVerify, hash as rawHash } from "@node-rs/argon2";
 
 const concurrency = Number(process.argv[2] ?? 4);
-const durationMs = Number(process.argv[3] ?? 4000);
 const PASSWORD = "correct horse battery staple 42";
 
-// The app's own module when it exists, so the parameters are the ones the app uses.
 let hashPassword: (pw: string) => Promise<string>;
 let verifyPassword: (hash: string, pw: string) => Promise<boolean>;
 let source = "src/auth/passwords.ts";
@@ -30,19 +32,28 @@ try {
 
 const stored = await hashPassword(PASSWORD);
 const params = /\$argon2id\$v=\d+\$([^$]+)\$/.exec(stored)?.[1] ?? "?";
-// Warm-up: one round at full concurrency (first use allocates the thread pool and memory).
+// Warm-up: one round at full concurrency (the first use starts the pool's threads and maps memory).
 await Promise.all(Array.from({ length: concurrency }, () => verifyPassword(stored, PASSWORD)));
 
-let count = 0;
-const started = performance.now();
-const deadline = started + durationMs;
-await Promise.all(
-  Array.from({ length: concurrency }, async () => {
-    while (performance.now() < deadline) {
-      if (!(await verifyPassword(stored, PASSWORD))) throw new Error("verify returned false for the right password");
-      count++;
-    }
-  }),
-);
-const seconds = (performance.now() - started) / 1000;
-console.log(JSON.stringify({ perSecond: count / seconds, verifications: count, seconds, source, params, threadpool: process.env.UV_THREADPOOL_SIZE ?? "4 (default)" }));
+async function measure(durationMs: number) {
+  let count = 0;
+  const started = performance.now();
+  const deadline = started + durationMs;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        if (!(await verifyPassword(stored, PASSWORD))) throw new Error("verify returned false for the right password");
+        count++;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return { perSecond: count / seconds, verifications: count, seconds, source, params, threadpool: process.env.UV_THREADPOOL_SIZE ?? "4 (default)" };
+}
+
+console.log(JSON.stringify({ ready: true }));
+for await (const line of createInterface({ input: process.stdin })) {
+  const ms = Number(line.trim());
+  if (!Number.isFinite(ms) || ms <= 0) break;
+  console.log(JSON.stringify(await measure(ms)));
+}
