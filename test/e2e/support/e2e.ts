@@ -70,24 +70,68 @@ export function e2eSuite(name: string): Test {
 export const MODES: Mode[] = ["js", "nojs"];
 
 /**
+ * Path runs are independent (own context, own people, own client address), so a small pool runs
+ * a few at once, in the order uvu will ask for them; each uvu test just waits for its own run.
+ */
+const CONCURRENCY = Math.max(1, Number(process.env.E2E_CONCURRENCY ?? 3));
+
+interface Job {
+  title: string;
+  mode: Mode;
+  run: (j: Journey) => Promise<void>;
+  result: Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+const jobs: Job[] = [];
+let nextJob = 0;
+let poolStarted = false;
+
+function startPool() {
+  if (poolStarted) return;
+  poolStarted = true;
+  for (let i = 0; i < CONCURRENCY; i++) void worker();
+}
+
+async function worker() {
+  while (nextJob < jobs.length) {
+    const job = jobs[nextJob++]!;
+    await execute(job).then(job.resolve, job.reject);
+  }
+}
+
+async function execute(job: Job): Promise<void> {
+  const env = await e2e();
+  const journey = await Journey.open(env, job.title, job.mode);
+  try {
+    await withTimeout(job.run(journey), 240_000, `${job.title} (${job.mode}) took longer than 240 s`);
+    journey.assertClean();
+  } catch (error) {
+    throw await journey.explain(error);
+  } finally {
+    env.stats.paths++;
+    await journey.close();
+  }
+}
+
+/**
  * Registers `title` twice, with JavaScript enabled and disabled. Each run gets its own browser
  * context (own cookies, own client address), and fails with every axe, reflow and focus problem
  * found on the way, as well as with the first step that did not work.
  */
 export function path(s: Test, title: string, run: (j: Journey) => Promise<void>, modes: Mode[] = MODES) {
   for (const mode of modes) {
+    const job = { title, mode, run } as Job;
+    job.result = new Promise<void>((resolve, reject) => {
+      job.resolve = resolve;
+      job.reject = reject;
+    });
+    job.result.catch(() => {}); // reported by its uvu test, which awaits it
+    jobs.push(job);
     s(`${title} (${mode === "js" ? "JavaScript on" : "JavaScript off"})`, async () => {
-      const env = await e2e();
-      const journey = await Journey.open(env, title, mode);
-      try {
-        await withTimeout(run(journey), 180_000, `${title} (${mode}) took longer than 180 s`);
-        journey.assertClean();
-      } catch (error) {
-        throw await journey.explain(error);
-      } finally {
-        env.stats.paths++;
-        await journey.close();
-      }
+      startPool();
+      await job.result;
     });
   }
 }

@@ -34,6 +34,8 @@ const INIT_SCRIPT = `(() => {
 })();`;
 
 let addressCounter = 0;
+const PHONE_AREAS = ["202", "212", "312", "415", "617", "646", "713", "206", "303", "404", "503", "602"];
+let phoneCounter = 0;
 
 export function slug(text: string): string {
   return text.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 60);
@@ -124,9 +126,10 @@ export class Journey {
 
   /** A fresh, valid 10-digit US direct line (the fictional 555-01xx range, accepted by the app). */
   phone(): string {
-    const areas = ["202", "212", "312", "415", "617", "646", "713", "206", "303", "404", "503", "602"];
-    const area = areas[randomBytes(1)[0]! % areas.length]!;
-    return `${area}55501${String(randomBytes(1)[0]! % 100).padStart(2, "0")}`;
+    // A counter, not a random pick: two runs going at once must never share a number (each would read the other's code).
+    const i = phoneCounter++;
+    const area = PHONE_AREAS[Math.floor(i / 100) % PHONE_AREAS.length]!;
+    return `${area}55501${String(i % 100).padStart(2, "0")}`;
   }
 
   password(): string {
@@ -141,8 +144,11 @@ export class Journey {
   async invite(options: { tag?: string; name?: string; admin?: boolean } = {}) {
     const email = this.email(options.tag);
     const inbox = this.inbox(email);
+    this.trace("invite…");
     const link = await invite(this.env.app, { email, name: options.name ?? "Pat Example", admin: options.admin });
+    this.trace("invited");
     await inbox.expect("email"); // the invitation email, so later expects see only newer mail
+    this.trace("invitation email seen");
     return { email, inbox, link };
   }
 
@@ -291,7 +297,16 @@ export class Journey {
   }
 
   /** axe, reflow at 320 px and screenshots of what the page shows now. */
+  private lastTime = Date.now();
+  trace(what: string) {
+    if (!process.env.E2E_TRACE) return;
+    const now = Date.now();
+    console.log(`    [${this.mode}] +${now - this.lastTime} ms ${what}`);
+    this.lastTime = now;
+  }
+
   async checkpoint(label: string): Promise<void> {
+    this.trace(`reached "${label}"`);
     if (this.quiet) {
       this.lastLabel = `(set-up) ${label}`;
       return;
@@ -324,6 +339,7 @@ export class Journey {
       this.problems.push(`reflow at ${where}: scrollWidth ${width.scroll} > 320 at 320 CSS px wide (screenshot ${name}-320-overflow.png)`);
     }
     await this.page.setViewportSize(WIDE);
+    this.trace(`checked "${label}"`);
   }
 
   private async shoot(name: string): Promise<string> {
