@@ -4,7 +4,7 @@ import { MINUTE } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { Outbox } from "../delivery/outbox.ts";
 import { advanceFlow, createFlow, deleteFlow, loadFlow, type Flow } from "./flow-store.ts";
-import { findUserByEmail, findUserById, maskPhone, normalizeEmail, type LoginOption, type User } from "../auth/users.ts";
+import { findUserById, maskPhone, normalizeEmail, userColumns, type LoginOption, type User } from "../auth/users.ts";
 import { hashPassword, passwordNeedsRehash, verifyDummyPassword, verifyPassword } from "../auth/passwords.ts";
 import { createCode, takeConfirmedVoiceCode, verifyCode, type CodeChannel } from "../auth/codes.ts";
 import { checkAttemptLimit, checkSendLimits } from "../auth/rate-limit.ts";
@@ -215,6 +215,8 @@ export async function startLogin(
   return { kind: "next", path: STEP_PATHS.credentials, token, clearRemember };
 }
 
+const NO_USER = "00000000-0000-0000-0000-000000000000";
+
 export const SIGN_IN_REFUSED = "The email address or password is not right. Check both and try again.";
 export const STAFF_REFUSED =
   "This is a staff email address. Staff do not sign in here: use the staff sign-in instead. This page is for customers and providers.";
@@ -246,27 +248,34 @@ export async function submitCredentials(
   }
   const refused: StepResult = { kind: "error", view, message: SIGN_IN_REFUSED, status: 401 };
 
-  const user = await findUserByEmail(deps.sql, input.email);
-  const passwordHash = user ? await readPasswordHash(deps.sql, user.id) : null;
+  // One read and, for every refusal, one write transaction, whether or not the address has an
+  // account, so neither the work nor the commits tell the two apart (ASVS 6.3.8).
+  const [found] = await deps.sql<(User & { passwordHash: string | null })[]>`
+    select ${userColumns(deps.sql)}, password_hash as "passwordHash" from users where email_normalized = ${normalizeEmail(input.email)}`;
+  const { passwordHash = null, ...account } = found ?? {};
+  const user = found ? (account as User) : null;
+  const refuse = async (reason: string, failure: boolean) => {
+    await deps.sql.begin(async (tx) => {
+      let locked = false;
+      if (failure && user) locked = (await recordFailure(tx, deps.clock, user.id)).locked;
+      // Stands in for the failure count's UPDATE (an index lookup that changes nothing).
+      else await tx`update users set failed_attempts = failed_attempts where id = ${NO_USER}`;
+      await appendAudit(tx, deps.clock, { event: "signin.password_failed", userId: user?.id ?? null, ip: meta.ip, userAgent: meta.userAgent, detail: { option, reason } });
+      if (locked) await appendAudit(tx, deps.clock, { event: "signin.locked", userId: user!.id, ip: meta.ip, userAgent: meta.userAgent, detail: { option } });
+    });
+    return refused;
+  };
   if (!user || !passwordHash || user.status !== "active") {
     if (passwordHash) await verifyPassword(passwordHash, input.password);
     else await verifyDummyPassword(input.password);
-    const reason = !user ? "unknown_account" : user.status === "disabled" ? "disabled" : "not_registered";
-    await audit(deps, meta, "signin.password_failed", user?.id ?? null, { option, reason });
-    return refused;
+    return refuse(!user ? "unknown_account" : user.status === "disabled" ? "disabled" : "not_registered", false);
   }
   if (isLocked(user, deps.clock)) {
     // The same argon2 work as any other answer, and the same answer: a lock must not be visible.
     await verifyPassword(passwordHash, input.password);
-    await audit(deps, meta, "signin.password_failed", user.id, { option, reason: "locked" });
-    return refused;
+    return refuse("locked", false);
   }
-  if (!(await verifyPassword(passwordHash, input.password))) {
-    const { locked } = await recordFailure(deps.sql, deps.clock, user.id);
-    await audit(deps, meta, "signin.password_failed", user.id, { option, reason: "wrong_password" });
-    if (locked) await audit(deps, meta, "signin.locked", user.id, { option });
-    return refused;
-  }
+  if (!(await verifyPassword(passwordHash, input.password))) return refuse("wrong_password", true);
   if (passwordNeedsRehash(passwordHash)) {
     const rehashed = await hashPassword(input.password);
     await deps.sql`update users set password_hash = ${rehashed}, updated_at = ${deps.clock.now()} where id = ${user.id}`;
@@ -294,11 +303,6 @@ export async function submitCredentials(
   await audit(deps, meta, "signin.password_verified", user.id, { option });
   if (next === "use_email") await audit(deps, meta, "signin.wrong_option", user.id, { option });
   return { kind: "next", path: STEP_PATHS[next], token: rotated };
-}
-
-async function readPasswordHash(db: Sql, userId: string): Promise<string | null> {
-  const [row] = await db<{ passwordHash: string | null }[]>`select password_hash as "passwordHash" from users where id = ${userId}`;
-  return row?.passwordHash ?? null;
 }
 
 export function tooManyAttempts(seconds: number): string {

@@ -1,6 +1,6 @@
 import { MINUTE } from "../clock.ts";
 import { advanceFlow, createFlow, deleteFlow, loadFlow, type Flow } from "./flow-store.ts";
-import { findUserByEmail, findUserById, maskPhone, type User } from "../auth/users.ts";
+import { findUserByEmail, findUserById, maskPhone, normalizeEmail, type User } from "../auth/users.ts";
 import { checkPasswordPolicy, hashPassword } from "../auth/passwords.ts";
 import { createCode, verifyCode } from "../auth/codes.ts";
 import { checkAttemptLimit, checkSendLimits } from "../auth/rate-limit.ts";
@@ -157,11 +157,15 @@ export async function startPasswordReset(deps: FlowDeps, meta: RequestMeta, inpu
   const user = canReset(found) ? found : null;
   const ttlMs = deps.config.ttl.passwordResetCode;
   const destination = user?.email ?? input.email;
-  // The same work whether or not the address has an account (ASVS 6.3.8): the send limits, the
-  // flow, a code; only an account's code is sent. Over a limit the page still says the same thing.
-  const sendable = await checkSendLimits(deps.sql, deps.clock, { userId: user?.id ?? null, channel: "email", destination, ip: meta.ip });
-  const send = user !== null && sendable.ok;
+  // The same work, in one transaction (one commit), whether or not the address has an account
+  // (ASVS 6.3.8): the send limits, the flow, a code, the audit; only an account's code is sent.
+  // Over a send limit the page still says the same thing; only the audit log knows.
+  let send = false;
   const token = await deps.sql.begin(async (tx) => {
+    // An unknown address fills a bucket of its own where an account's would be: the same upserts.
+    const bucket = user?.id ?? `unknown:${normalizeEmail(input.email)}`;
+    const sendable = await checkSendLimits(tx, deps.clock, { userId: bucket, channel: "email", destination, ip: meta.ip });
+    send = user !== null && sendable.ok;
     const created = await createFlow(tx, deps.clock, {
       kind: "password_reset",
       userId: user?.id ?? null,
@@ -186,11 +190,12 @@ export async function startPasswordReset(deps: FlowDeps, meta: RequestMeta, inpu
     } else {
       await tx`select 1 from outbox where id = 0`; // stands in for the enqueue's round trip
     }
+    const event = !user ? "password_reset.no_account" : send ? "code.sent" : "code.send_limited";
+    const who = { userId: user?.id ?? null, ip: meta.ip, userAgent: meta.userAgent };
+    await appendAudit(tx, deps.clock, { event, ...who, detail: { purpose: RESET_CODE_PURPOSE, channel: "email" } });
+    await appendAudit(tx, deps.clock, { event: "password_reset.requested", ...who, detail: { account: user ? "known" : "unknown" } });
     return created.token;
   });
-  const event = !user ? "password_reset.no_account" : send ? "code.sent" : "code.send_limited";
-  await audit(deps, meta, event, user?.id ?? null, { purpose: RESET_CODE_PURPOSE, channel: "email" });
-  await audit(deps, meta, "password_reset.requested", user?.id ?? null, { account: user ? "known" : "unknown" });
   // After the answer's own work, so the dispatch does not lengthen only the known address's answer.
   if (send) deps.outbox.kick();
   return { kind: "next", path: STEP_PATHS.code, token };
