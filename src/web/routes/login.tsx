@@ -66,7 +66,8 @@ export const codeSchema = z.object({
 
 const startSchema = z.object({
   option: z.enum(["phone", "email"]),
-  remember: z.string().max(10).optional(),
+  // The checkbox sends "on" when checked and nothing otherwise; any other value is no box of ours.
+  remember: z.literal("on").optional(),
 });
 
 const credentialsSchema = z.object({
@@ -303,7 +304,8 @@ export function loginRoutes(deps: AppDeps) {
   app.post("/login/terms", async (c) => {
     const form = await readForm(c);
     if (!form) return unreadable(c, ["terms"]);
-    return answer(c, await acceptLoginTerms(deps, requestMeta(c, deps), flowToken(c), form.agree !== undefined));
+    // Only the checkbox's own value agrees; an empty or forged value is not a tick.
+    return answer(c, await acceptLoginTerms(deps, requestMeta(c, deps), flowToken(c), form.agree === "on"));
   });
 
   return app;

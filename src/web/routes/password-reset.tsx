@@ -195,7 +195,8 @@ export function passwordResetRoutes(deps: AppDeps) {
   app.post("/forgot-password/terms", async (c) => {
     const form = await readForm(c);
     if (!form) return unreadable(c, ["terms"]);
-    return answer(c, await acceptResetTerms(deps, requestMeta(c, deps), flowToken(c), form.agree !== undefined));
+    // Only the checkbox's own value agrees; an empty or forged value is not a tick.
+    return answer(c, await acceptResetTerms(deps, requestMeta(c, deps), flowToken(c), form.agree === "on"));
   });
 
   return app;
