@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppDeps, AppEnv } from "./web/env.ts";
-import { clientInfo, originCheck, requestLog, securityHeaders, sessionMiddleware } from "./web/middleware.ts";
+import { clientInfo, originCheck, requestDeadline, requestLog, securityHeaders, sessionMiddleware } from "./web/middleware.ts";
 import { render } from "./web/render.tsx";
 import { isDatabaseUnavailable } from "./db/client.ts";
 import { healthRoutes } from "./web/routes/health.ts";
@@ -19,6 +19,8 @@ import { usesDevOutbox } from "./config.ts";
 import { compressResponses } from "./web/compress.ts";
 
 export const BODY_LIMIT = 64 * 1024;
+/** Longer than any real request takes (argon2 under load included), shorter than a client gives up. */
+export const REQUEST_DEADLINE_MS = 10_000;
 
 /** Builds the app from its dependencies: middleware in order, then each feature mounted. No I/O here. */
 export function createApp(deps: AppDeps) {
@@ -27,6 +29,7 @@ export function createApp(deps: AppDeps) {
   app.use(requestLog(deps));
   app.use(securityHeaders(deps));
   app.use(compressResponses());
+  app.use(requestDeadline(REQUEST_DEADLINE_MS));
   app.use(clientInfo(deps));
   const limitBody = bodyLimit({
     maxSize: BODY_LIMIT,
@@ -74,6 +77,14 @@ export function createApp(deps: AppDeps) {
         body: <ErrorPage heading="Temporarily unavailable" message="The portal cannot reach its database just now. Nothing you entered was lost; try again in a minute." />,
       });
     }
+    if (isUnstorableText(error)) {
+      // A NUL byte (or other text Postgres refuses) that a route passed on unchecked: the request's fault, a 400.
+      return render(c, deps, {
+        title: "Request not understood",
+        status: 400,
+        body: <ErrorPage heading="Request not understood" message="Something you sent holds characters the portal cannot take. Go back, check what you typed and try again." />,
+      });
+    }
     deps.log.error("unhandled_error", { name: error.name, message: error.message, stack: error.stack?.split("\n").slice(0, 6).join(" | ") });
     return render(c, deps, {
       title: "Something went wrong",
@@ -83,6 +94,12 @@ export function createApp(deps: AppDeps) {
   });
 
   return app;
+}
+
+/** invalid byte sequence (a NUL in text) or untranslatable character: Postgres refusing text itself. */
+function isUnstorableText(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "22021" || code === "22P05";
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -26,6 +26,7 @@ async function main() {
     throw error;
   }
   const log = createLogger();
+  if (!isDeno) keepRunningThroughLostConnections(log);
   const db: Database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   const applied = await migrate(db.sql);
   if (applied.length) log.info("migrations_applied", { names: applied });
@@ -86,6 +87,24 @@ async function main() {
     process.on("SIGTERM", () => void stop("SIGTERM"));
     process.on("SIGINT", () => void stop("SIGINT"));
   }
+}
+
+/**
+ * postgres.js 3.4.9 can throw from a timer when the database drops a connection under load: a
+ * buffered write runs after the socket is gone (porsager/postgres#1154, #1208). That connection's
+ * queries were already rejected (each request answered 503), so this one error must not take the
+ * process and every other request down with it; anything else still ends the process.
+ */
+function keepRunningThroughLostConnections(log: ReturnType<typeof createLogger>): void {
+  process.on("uncaughtException", (error) => {
+    const stack = error instanceof Error ? (error.stack ?? "") : "";
+    if (error instanceof TypeError && /reading 'write'/.test(error.message) && /postgres[\\/]src[\\/]connection\.js/.test(stack) && /nextWrite/.test(stack)) {
+      log.error("database_connection_lost", { error: error.message });
+      return;
+    }
+    console.error(error);
+    process.exit(1);
+  });
 }
 
 type Fetch = (request: Request, env?: any) => Response | Promise<Response>;

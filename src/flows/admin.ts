@@ -290,6 +290,8 @@ export function isUserId(id: string): boolean {
  * the administrator resends its link from its row instead.
  */
 export async function createUser(deps: AdminDeps, actor: Actor, input: { email: string; name: string; role: Role }): Promise<CreateResult> {
+  // Control characters (a NUL above all) are no address, and Postgres refuses a NUL in any query.
+  if (/\p{Cc}/u.test(input.email)) return { ok: false, reason: "invalid_email" };
   if (await findUserByEmail(deps.sql, input.email)) return { ok: false, reason: "duplicate" };
   const invited = await inviteUser(deps, { ...input, actorId: actor.actorId, ip: actor.ip, userAgent: actor.userAgent });
   if (!invited.ok) return invited;

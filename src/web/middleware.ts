@@ -59,6 +59,25 @@ export function originCheck(deps: AppDeps): Mw {
   };
 }
 
+/**
+ * A request still unanswered after `ms` fails as the database being unreachable (the app's 503
+ * page), instead of hanging: a query on a connection the database dropped can be lost inside
+ * postgres.js (porsager/postgres#1208) and would otherwise never settle.
+ */
+export function requestDeadline(ms: number): Mw {
+  return async (_c, next) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${ms} ms`), { code: "ETIMEDOUT" })), ms);
+    });
+    try {
+      await Promise.race([next(), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
 /** Client address from the socket; with TRUST_PROXY=n, the n-th address from the right of X-Forwarded-For. */
 export function clientInfo(deps: AppDeps): Mw {
   return async (c, next) => {
