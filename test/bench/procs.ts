@@ -14,6 +14,8 @@ export interface Child {
   port: number;
   /** The last lines the child printed (for a useful message when it dies). */
   tail(): string;
+  /** Calls `watch` with every later line the child prints. */
+  onLine(watch: (line: string) => void): void;
   stop(): Promise<void>;
 }
 
@@ -32,8 +34,8 @@ export function freePort(): Promise<number> {
  * Runs a TypeScript entry under this same Node with tsx's loader (`node --import tsx`), so the pid
  * we hold is the server itself (the `tsx` CLI would put a second process between us and it).
  */
-export function spawnTs(entry: string, args: string[], env: Record<string, string | undefined>, port: number): Child {
-  return wrap(spawn(process.execPath, ["--import", "tsx", entry, ...args], { cwd: ROOT, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] }), port);
+export function spawnTs(entry: string, args: string[], env: Record<string, string | undefined>, port: number, nodeArgs: string[] = []): Child {
+  return wrap(spawn(process.execPath, [...nodeArgs, "--import", "tsx", entry, ...args], { cwd: ROOT, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] }), port);
 }
 
 /** `npm start` in its own process group, so stop() ends npm, tsx and node together. */
@@ -43,8 +45,13 @@ export function spawnNpmStart(env: Record<string, string | undefined>, port: num
 
 function wrap(proc: ChildProcess, port: number, group = false): Child {
   const lines: string[] = [];
+  const watchers: Array<(line: string) => void> = [];
+  let partial = "";
   const keep = (chunk: Buffer) => {
-    lines.push(...chunk.toString().split("\n"));
+    const parts = (partial + chunk.toString()).split("\n");
+    partial = parts.pop()!;
+    for (const line of parts) for (const watch of watchers) watch(line);
+    lines.push(...parts);
     if (lines.length > 40) lines.splice(0, lines.length - 40);
   };
   proc.stdout?.on("data", keep);
@@ -55,6 +62,7 @@ function wrap(proc: ChildProcess, port: number, group = false): Child {
     pid: proc.pid!,
     port,
     tail: () => lines.filter(Boolean).slice(-15).join("\n"),
+    onLine: (watch) => void watchers.push(watch),
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       const signal = (s: NodeJS.Signals) => {
