@@ -2,7 +2,7 @@
  * Account enumeration (ASVS 6.3.8): sign-in, Forgot your password?, Having trouble logging in?
  * and the registration Reset answer with the same status, body, cookie names and time whether
  * the account exists or not. Timing is measured against a real server process (node, the real
- * HTTP stack, a private Postgres cluster), 30 interleaved pairs per round, the
+ * HTTP stack, a private Postgres cluster), 24 interleaved pairs per round (after 3 warm-up pairs), the
  * known side's median shift from the unknown side's within 10% (see support/timing.ts).
  */
 import { test } from "uvu";

@@ -51,8 +51,9 @@ const ERROR_REASONS = ["expired", "used", "invalid", "unavailable", "completed",
 
 /* ───────────── form parsing at the edge ───────────── */
 
-// C0 controls other than tab, newline and carriage return, DEL and C1 controls: never typed by a person.
-const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
+// C0 controls other than tab, newline and carriage return, DEL and C1 controls: never typed by a
+// person; and U+FFFD, which stands where the body held bytes that are not UTF-8.
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\uFFFD]/;
 
 type Parsed<T> = { ok: true; data: T } | { ok: false; errors: FieldErrors; fields: Record<string, string> };
 

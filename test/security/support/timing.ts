@@ -39,7 +39,7 @@ export async function compareTimings(
   prepareUnknown: () => Promise<() => Promise<unknown>>,
   options: { samples?: number; warmup?: number; tolerance?: number; rounds?: number } = {},
 ): Promise<TimingResult> {
-  const samples = options.samples ?? 30;
+  const samples = options.samples ?? 24;
   const warmup = options.warmup ?? 3;
   const tolerance = options.tolerance ?? 0.1;
   const rounds = options.rounds ?? 3;
