@@ -83,7 +83,7 @@ async function waitFor(check: () => Promise<boolean>, limitMs: number, what: str
   }
 }
 
-test("two instances: a session made on A is honoured on B; a code sent by A is taken by B; a rate limit counted on A holds on B", async () => {
+test("ASVS 6.6.3, 6.5.1 (security.md: limits in Postgres): two instances: a session made on A is honoured on B; a code sent by A is taken by B; a rate limit counted on A holds on B", async () => {
   const account = await user("phone");
   const [onA, onB] = pair();
   await onA.post("/login", { option: "phone" });
@@ -101,7 +101,7 @@ test("two instances: a session made on A is honoured on B; a code sent by A is t
   assert.is((await x.post("/login/phone/send")).status, 429, "and on A");
 });
 
-test("two instances: Call Me asked on A, the call answered through B, A's poll signs in", async () => {
+test("ASVS 6.6.2: two instances: Call Me asked on A, the call answered through B, A's poll signs in", async () => {
   const account = await user("phone");
   const [onA, onB] = pair();
   await onA.post("/login", { option: "phone" });
@@ -113,10 +113,9 @@ test("two instances: Call Me asked on A, the call answered through B, A's poll s
   const answered = await onB.post(`/dev/outbox/${call!.id}/answer`, { digits: keypad }, { origin: null, headers: { accept: "application/json" } });
   assert.match(answered.text, /confirmed/);
   assert.is((await onA.post("/login/phone/call/check")).url, "/home");
-  void onB;
 });
 
-test("two instances: 40 messages queued through both at once are each sent exactly once", async () => {
+test("ASVS 16.5.2: two instances: 40 messages queued through both at once are each sent exactly once", async () => {
   const accounts = await Promise.all(Array.from({ length: 40 }, () => user("email")));
   await Promise.all(
     accounts.map((account, i) => (i % 2 ? b : a).browser(ip()).post("/forgot-password", { email: account.email }, { follow: false })),
@@ -136,7 +135,7 @@ test("two instances: 40 messages queued through both at once are each sent exact
   }
 });
 
-test("the database stopped under load: clean 503s, no 500, no hung request; full recovery without restarting the app", async () => {
+test("ASVS 16.5.2, 16.5.3: the database stopped under load: clean 503s, no 500, no hung request; full recovery without restarting the app", async () => {
   const account = await user("email");
   const signedIn = a.browser(ip());
   await signedIn.post("/login", { option: "email" });
@@ -203,7 +202,7 @@ test("the database stopped under load: clean 503s, no 500, no hung request; full
   console.log(`\n    outage: ${outage.length} requests, ${unavailable.length} answered 503, slowest ${Math.max(...results.map((r) => r.ms))} ms`);
 });
 
-test("SIGKILL between two steps: the flow resumes after the restart; a queued and a half-sent message go out after it", async () => {
+test("ASVS 16.5.3: SIGKILL between two steps: the flow resumes after the restart; a queued and a half-sent message go out after it", async () => {
   const account = await user("email");
   const browser = a.browser(ip());
   await browser.post("/login", { option: "email" });
@@ -238,7 +237,7 @@ test("SIGKILL between two steps: the flow resumes after the restart; a queued an
   for (const id of [queued!.id, halfSent!.id]) assert.is(a.output().split(`[dev outbox #${id}] `).length - 1, 1, `message ${id} sent once after the restart`);
 });
 
-test("a provider failing: the stub answers 500 twice, then accepts: the SMS goes out once", async () => {
+test("ASVS 16.5.2: a provider failing: the stub answers 500 twice, then accepts: the SMS goes out once", async () => {
   const stub = await startStub(() => ({ status: 201, json: { sid: "SM" + "9".repeat(32), status: "queued" } }));
   try {
     stub.replies.push({ status: 500, json: { message: "down" } }, { status: 500, json: { message: "down" } });
