@@ -1,6 +1,6 @@
 import { e2eSuite, path } from "./support/e2e.ts";
 import type { Journey } from "./support/journey.ts";
-import { registeredByEmail, registeredByPhone, signOut, type Person } from "./support/steps.ts";
+import { registeredByEmail, registeredByPhone, signOut, type Person, signedInBanner } from "./support/steps.ts";
 
 const s = e2eSuite("e2e: forgot password");
 
@@ -21,6 +21,7 @@ async function chooseNewPassword(j: Journey, person: Person) {
   await j.fill("New Password", person.password);
   await j.fill("Confirm New Password", person.password);
   await j.press("Continue", "password changed: home", j.heading("Home"));
+  await signedInBanner(j);
 }
 
 /** The new password works: Sign out, then it passes the password step. */

@@ -5,7 +5,7 @@
  * must start on that field.
  */
 import { e2eSuite, path } from "./support/e2e.ts";
-import { TERMS, invited, registeredByEmail } from "./support/steps.ts";
+import { TERMS, invited, registeredByEmail, signedInBanner } from "./support/steps.ts";
 
 const s = e2eSuite("e2e: keyboard only");
 
@@ -42,6 +42,7 @@ path(s, "registration by email, keyboard only", async (j) => {
   if (!(await agree.isChecked())) throw new Error("Space did not check the terms checkbox");
   await j.tabToButton("Continue");
   await j.key("Enter", "terms accepted: home", j.heading("Home"));
+  await signedInBanner(j);
 });
 
 path(s, "login with email, keyboard only", async (j) => {
@@ -60,6 +61,7 @@ path(s, "login with email, keyboard only", async (j) => {
   await j.key("Enter", "email verified", j.button("Continue"));
   await j.tabToButton("Continue");
   await j.key("Enter", "signed in: home", j.heading("Home"));
+  await signedInBanner(j);
 });
 
 s.run();

@@ -1,5 +1,5 @@
 import { e2eSuite, path } from "./support/e2e.ts";
-import { answerCallMe, registeredByEmail, registeredByPhone, signInWith } from "./support/steps.ts";
+import { answerCallMe, registeredByEmail, registeredByPhone, signInWith, signedInBanner } from "./support/steps.ts";
 
 const s = e2eSuite("e2e: sign in");
 
@@ -12,6 +12,7 @@ path(s, "login with phone (SMS)", async (j) => {
   await j.press("Send Code", "text message sent", j.field("Verification Code"));
   await j.fill("Verification Code", await phoneInbox.code("sms"));
   await j.press("Verify Code", "signed in: home", j.heading("Home"));
+  await signedInBanner(j);
 });
 
 path(s, "login with phone (Call Me)", async (j) => {
@@ -19,6 +20,7 @@ path(s, "login with phone (Call Me)", async (j) => {
   await signInWith(j, person, "Login with Phone", j.button("Call Me"));
   await answerCallMe(j, person.phone!, { what: 'the heading "Home"', locator: j.heading("Home") });
   await j.see(j.button("Sign out"), 'the button "Sign out"');
+  await signedInBanner(j);
 });
 
 path(s, "login with email", async (j) => {
@@ -31,6 +33,7 @@ path(s, "login with email", async (j) => {
   await j.press("Verify Code", "email verified", j.button("Continue"));
   await j.see(j.page.getByRole("status").filter({ hasText: /verified/i }), "a message confirming verification");
   await j.press("Continue", "signed in: home", j.heading("Home"));
+  await signedInBanner(j);
 });
 
 s.run();

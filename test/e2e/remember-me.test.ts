@@ -1,6 +1,6 @@
 import { e2eSuite, path } from "./support/e2e.ts";
 import type { Journey } from "./support/journey.ts";
-import { registeredByPhone } from "./support/steps.ts";
+import { registeredByPhone, signedInBanner } from "./support/steps.ts";
 
 const s = e2eSuite("e2e: Remember Me");
 
@@ -38,6 +38,7 @@ path(s, "Remember Me: the same option skips, the other option asks", async (j) =
   await j.check("Remember Me");
   await phoneInbox.mark();
   await j.press("Login with Phone", "Remember Me, same option: home at once", j.heading("Home"));
+  await signedInBanner(j);
   const sent = await phoneInbox.expect("sms", 1_000).then(
     () => true,
     () => false,

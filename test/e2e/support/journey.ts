@@ -268,6 +268,11 @@ export class Journey {
     else await this.checkFocusAfterSwap(label);
   }
 
+  /** Notes something wrong that does not stop the path (reported, with the rest, when it ends). */
+  problem(what: string): void {
+    if (!this.quiet) this.problems.push(`${what} at ${this.url} [after step ${this.step} "${this.lastLabel}"]`);
+  }
+
   /** Runs `work` without step checks (set-up that another path already tests). */
   async quietly<T>(work: () => Promise<T>): Promise<T> {
     const was = this.quiet;
@@ -422,7 +427,7 @@ export class Journey {
 
   assertClean(): void {
     if (this.problems.length) {
-      const error = new Error(`${this.problems.length} accessibility problem(s):\n    - ${this.problems.join("\n    - ")}`);
+      const error = new Error(`${this.problems.length} problem(s) found on the way:\n    - ${this.problems.join("\n    - ")}`);
       error.stack = "Error";
       throw error;
     }
@@ -430,7 +435,7 @@ export class Journey {
 
   async explain(error: unknown): Promise<Error> {
     const message = error instanceof Error ? error.message : String(error);
-    if (message.includes("accessibility problem(s)")) return error as Error;
+    if (message.includes("problem(s) found on the way")) return error as Error;
     let shot = "";
     try {
       shot = await this.shoot(`${String(this.step + 1).padStart(2, "0")}-FAILED`);
@@ -438,7 +443,7 @@ export class Journey {
       // the page is gone
     }
     const heading = await this.headingText().catch(() => "?");
-    const more = this.problems.length ? `\n  also ${this.problems.length} accessibility problem(s):\n    - ${this.problems.join("\n    - ")}` : "";
+    const more = this.problems.length ? `\n  also ${this.problems.length} problem(s) found on the way:\n    - ${this.problems.join("\n    - ")}` : "";
     const wrapped = new Error(
       `${message}\n  at ${this.url} (heading "${heading}") after step ${this.step} "${this.lastLabel}"` + (shot ? `\n  screenshot: ${shot}` : "") + more,
     );

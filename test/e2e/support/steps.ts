@@ -54,6 +54,14 @@ export async function acceptTerms(j: Journey): Promise<void> {
   await j.check(TERMS);
   await j.press("Continue", "terms accepted: home", j.heading("Home"));
   await j.see(j.button("Sign out"), 'the button "Sign out"');
+  await signedInBanner(j);
+}
+
+/** A signed-in page's banner has the Account navigation (Home, and Administration for admins). */
+export async function signedInBanner(j: Journey): Promise<void> {
+  if ((await j.page.getByRole("navigation", { name: "Account" }).count()) === 0) {
+    j.problem("signed in, but the banner has no Account navigation (the header of the signed-out page stayed: the sign-in ended with an htmx swap of <main> instead of a page load)");
+  }
 }
 
 /** Phone Number → Send Code → the SMS code → Verify Code → Terms of Use. */
