@@ -573,7 +573,7 @@ console.log("|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|");
 for (const r of rows) console.log(line(r));
 for (const f of figures.filter((f) => f.note)) console.log(`  ${f.figure}: ${f.note}`);
 console.log(`\n${CORES} cores (${cpuModel}), node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}; run took ${totalSeconds.toFixed(0)} s.`);
-if (details.phases) {
+if (details.phases && Object.keys(details.phases).length) {
   console.log(
     "Machine busy (cores in use, all processes) per phase: " +
       Object.entries(details.phases as Record<string, { machineBusyCores: number }>)
@@ -592,6 +592,24 @@ const gitHead = (() => {
     return "?";
   }
 })();
+// The same table as Markdown, for docs/performance.md.
+const md = [
+  "| Figure | Value | Goal | Met? |",
+  "|---|---|---|---|",
+  ...rows.map((r) => `| ${r.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`),
+  "",
+  ...figures.filter((f) => f.note).map((f) => `- ${f.figure}: ${f.note}`),
+  "",
+  `${CORES} cores (${cpuModel}), Node ${process.version}, load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}; the run took ${totalSeconds.toFixed(0)} s.` +
+    (details.phases && Object.keys(details.phases).length
+      ? " Machine busy (cores in use by all processes) per phase: " +
+        Object.entries(details.phases as Record<string, { machineBusyCores: number }>)
+          .map(([k, v]) => `${k} ${v.machineBusyCores}`)
+          .join(", ") +
+        "."
+      : ""),
+].join("\n");
+writeFileSync(join(resultsDir, "latest.md"), md + "\n");
 writeFileSync(
   join(resultsDir, "latest.json"),
   JSON.stringify(
