@@ -18,6 +18,8 @@ export interface RunningApp {
   env: NodeJS.ProcessEnv;
   /** What the process printed so far (the tail), for failure messages. */
   output(): string;
+  /** The app's error log lines seen so far (at most 1000). */
+  errors(): string[];
   stop(): Promise<void>;
 }
 
@@ -65,8 +67,15 @@ export async function startApp(): Promise<RunningApp> {
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });
+  const errors: string[] = [];
+  let partial = "";
   const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-20_000);
+    const text = chunk.toString();
+    output = (output + text).slice(-20_000);
+    const lines = (partial + text).split("\n");
+    partial = lines.pop() ?? "";
+    for (const line of lines) if (/"level":"error"|Error:|ERR_/.test(line)) errors.push(line.slice(0, 500));
+    if (errors.length > 1000) errors.length = 1000; // keep the first ones: paths slice from where they began
   };
   child.stdout!.on("data", keep);
   child.stderr!.on("data", keep);
@@ -80,6 +89,14 @@ export async function startApp(): Promise<RunningApp> {
   // The test runner ends with process.exit(): never leave the server behind.
   const killOnExit = () => child.exitCode === null && child.kill("SIGKILL");
   process.on("exit", killOnExit);
+  // A CI timeout stops the runner with SIGTERM, which skips "exit" handlers unless we exit ourselves.
+  const onSignal = (signal: NodeJS.Signals) => {
+    killOnExit();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  };
+  process.once("SIGTERM", onSignal);
+  process.once("SIGINT", onSignal);
 
   const started = Date.now();
   for (;;) {
@@ -102,6 +119,7 @@ export async function startApp(): Promise<RunningApp> {
     port,
     env,
     output: () => output,
+    errors: () => errors.slice(),
     async stop() {
       if (exited === null) {
         child.kill("SIGTERM");
@@ -110,6 +128,8 @@ export async function startApp(): Promise<RunningApp> {
         clearTimeout(timer);
       }
       process.off("exit", killOnExit);
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -77,6 +77,7 @@ export class Journey {
   private step = 0;
   private lastLabel = "start";
   private cdp: CDPSession | null = null;
+  private readonly appErrorsAtStart: number;
   /** Set by keyboard paths: every swap or load must leave focus on the heading or the first error. */
   keyboard = false;
   /** Set while a path prepares something it does not test (a user registered before a sign-in path): no checks, no screenshots. */
@@ -89,7 +90,9 @@ export class Journey {
     readonly context: BrowserContext,
     readonly page: Page,
     readonly dir: string,
-  ) {}
+  ) {
+    this.appErrorsAtStart = env.app.errors().length;
+  }
 
   static async open(env: E2E, title: string, mode: Mode): Promise<Journey> {
     addressCounter++;
@@ -443,9 +446,11 @@ export class Journey {
       // the page is gone
     }
     const heading = await this.headingText().catch(() => "?");
+    const appErrors = this.env.app.errors().slice(this.appErrorsAtStart);
+    const logged = appErrors.length ? `\n  the app logged while this path ran (some may be other paths'):\n    ${appErrors.slice(-5).join("\n    ")}` : "";
     const more = this.problems.length ? `\n  also ${this.problems.length} problem(s) found on the way:\n    - ${this.problems.join("\n    - ")}` : "";
     const wrapped = new Error(
-      `${message}\n  at ${this.url} (heading "${heading}") after step ${this.step} "${this.lastLabel}"` + (shot ? `\n  screenshot: ${shot}` : "") + more,
+      `${message}\n  at ${this.url} (heading "${heading}") after step ${this.step} "${this.lastLabel}"` + (shot ? `\n  screenshot: ${shot}` : "") + logged + more,
     );
     wrapped.stack = "Error"; // the message says where; a stack of the harness would only repeat it
     return wrapped;
