@@ -57,6 +57,19 @@ function toHtml(node: { toString(): string | Promise<string> }): string {
 }
 
 /**
+ * A whole-page load of `path` (after sign-in, sign-out, or access given up), so the banner shows
+ * who is signed in. htmx gets HX-Redirect (its fetch cannot make the browser reload by a 303);
+ * others a 303.
+ */
+export function goToPage(c: Context<AppEnv>, path: string): Response {
+  if (wantsFragment(c)) {
+    c.header("HX-Redirect", path);
+    return c.body(null, 204);
+  }
+  return redirectTo(c, path);
+}
+
+/**
  * After a successful POST: a 303 to the next step. htmx's fetch follows it with HX-Request still
  * set, so the next step arrives as a fragment; without JavaScript the browser loads the full page.
  */

@@ -56,8 +56,16 @@ function nationalOf(e164: string): string {
   return `(${e164.slice(2, 5)}) ${e164.slice(5, 8)}-${e164.slice(8)}`;
 }
 
-async function assertSignedInHome(browser: ClientBrowser, page: { url: string }, where: string) {
-  assert.equal(page.url, "/home", `${where}: lands on /home`);
+async function assertSignedInHome(browser: ClientBrowser, page: { url: string; status: number; headers: Headers }, where: string, htmx: boolean) {
+  if (htmx) {
+    assert.equal(page.status, 204, `${where}: htmx gets no fragment of /home`);
+    // htmx: a whole-page load of /home (HX-Redirect), so the banner shows the signed-in person
+    assert.equal(page.headers.get("hx-redirect"), "/home", `${where}: HX-Redirect to /home`);
+    const home = await browser.get("/home");
+    assert.equal(home.url, "/home", `${where}: /home opens with the new session`);
+  } else {
+    assert.equal(page.url, "/home", `${where}: lands on /home`);
+  }
   assert.ok(browser.cookies.has("session"), `${where}: a session cookie`);
   assert.not.ok(browser.cookies.has("flow"), `${where}: the flow cookie is gone`);
 }
@@ -108,7 +116,7 @@ for (const htmx of [false, true]) {
     assert.not.ok(browser.cookies.has("session"), "no session before the last step");
 
     const home = await pressButton(browser, terms, "Continue", { agree: "on" }, { htmx });
-    await assertSignedInHome(browser, home, mode);
+    await assertSignedInHome(browser, home, mode, htmx);
     const user = await userRow(ctx, invited.userId);
     assert.equal(user.status, "active");
     assert.equal(user.mfaMethod, "email");
@@ -155,7 +163,7 @@ for (const htmx of [false, true]) {
     assert.equal((await flowOf(ctx, invited.userId))?.state, "phone_verified");
 
     const home = await pressButton(browser, terms, "Continue", { agree: "on" }, { htmx });
-    await assertSignedInHome(browser, home, mode);
+    await assertSignedInHome(browser, home, mode, htmx);
     const user = await userRow(ctx, invited.userId);
     assert.equal(user.status, "active");
     assert.equal(user.mfaMethod, "phone");
@@ -201,7 +209,7 @@ for (const htmx of [false, true]) {
     assert.equal(terms.url, "/register/terms", "once confirmed the check moves to the Terms of Use");
     assertShape(terms, htmx, "terms after call");
     const home = await pressButton(browser, terms, "Continue", { agree: "on" }, { htmx });
-    await assertSignedInHome(browser, home, mode);
+    await assertSignedInHome(browser, home, mode, htmx);
     const user = await userRow(ctx, invited.userId);
     assert.equal(user.mfaMethod, "phone");
     assert.equal(user.phone, phone);

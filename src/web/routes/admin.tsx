@@ -1,7 +1,7 @@
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { redirectTo, render, wantsFragment } from "../render.tsx";
+import { goToPage, redirectTo, render, wantsFragment } from "../render.tsx";
 import { findUserByEmail, findUserById } from "../../auth/users.ts";
 import { listAudit } from "../../auth/audit.ts";
 import { INVITE_REFUSALS } from "../../flows/invitation.ts";
@@ -111,11 +111,8 @@ export function adminRoutes(deps: AppDeps) {
   const guard: MiddlewareHandler<AppEnv> = async (c, next) => {
     const user = c.get("user");
     if (user && user.role === "admin") return next();
-    if (wantsFragment(c)) {
-      c.header("HX-Redirect", user ? "/admin" : "/login");
-      return c.body(null, 204);
-    }
-    if (!user) return redirectTo(c, "/login");
+    if (!user) return goToPage(c, "/login");
+    if (wantsFragment(c)) return goToPage(c, "/admin");
     return render(c, deps, { title: "Access denied", status: 403, body: <AdminForbidden /> });
   };
   app.use("/admin", guard);
@@ -198,11 +195,7 @@ export function adminRoutes(deps: AppDeps) {
     const code: Outcome = result.ok ? done : result.reason;
     if (result.ok && userId === actor.actorId && (action === "disable" || (action === "role" && form.role !== "admin"))) {
       // They gave up their own access: the admin page would only answer 403 (or the sign-in page) now.
-      if (wantsFragment(c)) {
-        c.header("HX-Redirect", "/home");
-        return c.body(null, 204);
-      }
-      return redirectTo(c, "/home");
+      return goToPage(c, "/home");
     }
     const listQuery = parseListQuery(Object.fromEntries(new URLSearchParams(form.return ?? "")));
 

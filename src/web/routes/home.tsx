@@ -1,11 +1,11 @@
 import { Hono } from "hono";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { render, redirectTo } from "../render.tsx";
+import { goToPage, render, redirectTo } from "../render.tsx";
 import { clearCookie } from "../cookies.ts";
 import { endSession } from "../sign-in.ts";
 import { recentSignIns, signOut } from "../../flows/login.ts";
 import { HomePage } from "../../../templates/home.tsx";
-import { goToPage, requestMeta } from "./login.tsx";
+import { requestMeta } from "./login.tsx";
 
 export function homeRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();

@@ -1,7 +1,7 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { render, redirectTo, wantsFragment, type View } from "../render.tsx";
+import { goToPage, render, redirectTo, wantsFragment, type View } from "../render.tsx";
 import { clearCookie, readCookie, writeCookie } from "../cookies.ts";
 import { startSession } from "../sign-in.ts";
 import {
@@ -82,18 +82,6 @@ const credentialsSchema = z.object({
 
 export function requestMeta(c: C, deps: AppDeps): RequestMeta {
   return { ip: c.get("ip"), userAgent: c.get("userAgent"), rememberToken: readCookie(c, deps.config, "remember") };
-}
-
-/**
- * After the last factor: a whole-page load of /home, so the header shows the signed-in person.
- * htmx gets HX-Redirect (its fetch cannot make the browser reload by a 303); others a 303.
- */
-export function goToPage(c: C, path: string): Response {
-  if (wantsFragment(c)) {
-    c.header("HX-Redirect", path);
-    return c.body(null, 204);
-  }
-  return redirectTo(c, path);
 }
 
 /** Starts the session of a completed sign-in and keeps (or forgets) the Remember Me cookie. */

@@ -1,7 +1,7 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { redirectTo, render } from "../render.tsx";
+import { goToPage, redirectTo, render } from "../render.tsx";
 import { clearCookie, readCookie, writeCookie } from "../cookies.ts";
 import { startSession } from "../sign-in.ts";
 import type { FieldErrors } from "../../../templates/components.tsx";
@@ -386,7 +386,7 @@ export function registerRoutes(deps: AppDeps) {
     const result = await acceptTerms(deps, reg, form.ok, who(c));
     if (result.ok) {
       await startSession(c, deps, result.user, result.method);
-      return redirectTo(c, "/home");
+      return goToPage(c, "/home");
     }
     if (result.reason === "not_agreed") {
       const error = form.ok ? "Check the box to agree to the Terms of Use." : summary(form.errors);
