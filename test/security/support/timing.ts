@@ -37,9 +37,13 @@ async function timed(run: () => Promise<unknown>): Promise<number> {
 export async function compareTimings(
   prepareKnown: () => Promise<() => Promise<unknown>>,
   prepareUnknown: () => Promise<() => Promise<unknown>>,
-  options: { samples?: number; warmup?: number; tolerance?: number; rounds?: number } = {},
+  options: { samples?: number; minMeasuredMs?: number; maxSamples?: number; warmup?: number; tolerance?: number; rounds?: number } = {},
 ): Promise<TimingResult> {
+  // At least `samples` pairs, and more for fast requests (a few milliseconds each, where the
+  // machine's noise weighs most) until the round has measured `minMeasuredMs`.
   const samples = options.samples ?? 24;
+  const minMeasuredMs = options.minMeasuredMs ?? 3000;
+  const maxSamples = options.maxSamples ?? 200;
   const warmup = options.warmup ?? 3;
   const tolerance = options.tolerance ?? 0.1;
   const rounds = options.rounds ?? 3;
@@ -49,7 +53,8 @@ export async function compareTimings(
     const known: number[] = [];
     const unknown: number[] = [];
     const differences: number[] = [];
-    for (let i = 0; i < samples + warmup; i++) {
+    let measured = 0;
+    for (let i = 0; i < warmup + maxSamples && (i < warmup + samples || measured < minMeasuredMs); i++) {
       const k = await prepareKnown();
       const u = await prepareUnknown();
       let tk: number;
@@ -62,6 +67,7 @@ export async function compareTimings(
         tk = await timed(k);
       }
       if (i >= warmup) {
+        measured += tk + tu;
         known.push(tk);
         unknown.push(tu);
         differences.push(tk - tu);
@@ -71,7 +77,7 @@ export async function compareTimings(
     const mu = median(unknown);
     const shift = median(differences) / mu;
     result = { known: mk, unknown: mu, ratio: mk / mu, shift, rounds: log };
-    log.push(`round ${round + 1}: medians known ${mk.toFixed(1)} ms, unknown ${mu.toFixed(1)} ms (ratio ${(mk / mu).toFixed(3)}), paired shift ${(shift * 100).toFixed(1)}%`);
+    log.push(`round ${round + 1} (${known.length} pairs): medians known ${mk.toFixed(1)} ms, unknown ${mu.toFixed(1)} ms (ratio ${(mk / mu).toFixed(3)}), paired shift ${(shift * 100).toFixed(1)}%`);
     if (Math.abs(shift) <= tolerance) break;
   }
   return result!;
