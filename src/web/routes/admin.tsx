@@ -2,6 +2,7 @@ import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { goToPage, redirectTo, render, wantsFragment } from "../render.tsx";
+import { readForm } from "../form.ts";
 import { findUserByEmail, findUserById } from "../../auth/users.ts";
 import { listAudit } from "../../auth/audit.ts";
 import { INVITE_REFUSALS } from "../../flows/invitation.ts";
@@ -55,24 +56,6 @@ function parseListQuery(input: Record<string, string | undefined>): ListQuery {
     after: after.success ? after.data : undefined,
     before: !after.success && before.success ? before.data : undefined,
   };
-}
-
-/** A urlencoded or multipart form of plain fields; null when a field repeats or is a file (a 400, never a 500). */
-async function readForm(c: Ctx): Promise<Record<string, string> | null> {
-  const type = c.req.header("content-type") ?? "";
-  if (!type.startsWith("application/x-www-form-urlencoded") && !type.startsWith("multipart/form-data")) return null;
-  let body: Record<string, unknown>;
-  try {
-    body = await c.req.parseBody({ all: true });
-  } catch {
-    return null;
-  }
-  const fields: Record<string, string> = {};
-  for (const [key, value] of Object.entries(body)) {
-    if (typeof value !== "string") return null;
-    fields[key] = value;
-  }
-  return fields;
 }
 
 function actorOf(c: Ctx): Actor {

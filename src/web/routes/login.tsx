@@ -4,6 +4,7 @@ import type { AppDeps, AppEnv } from "../env.ts";
 import { goToPage, render, redirectTo, wantsFragment, type View } from "../render.tsx";
 import { clearCookie, readCookie, writeCookie } from "../cookies.ts";
 import { startSession } from "../sign-in.ts";
+import { fieldErrors, FORM_UNREADABLE, readForm } from "../form.ts";
 import {
   acceptLoginTerms,
   checkLoginCall,
@@ -28,32 +29,10 @@ import { SignInPage } from "../../../templates/login/sign-in.tsx";
 import { CredentialsStep, UseEmailStep } from "../../../templates/login/credentials.tsx";
 import { EmailCodeStep, EmailSendStep, EmailVerifiedStep } from "../../../templates/login/email.tsx";
 import { TermsStep } from "../../../templates/login/terms.tsx";
+import type { FieldErrors } from "../../../templates/components.tsx";
 import { CallWaiting, PhoneChoice, SmsCodeEntry, type PhoneActions, type StepError } from "../../../templates/phone-factor.tsx";
 
 type C = Context<AppEnv>;
-
-/**
- * The posted form as single strings. Null when the body is not a form or repeats a field
- * (the step is then shown again with a 400, never a 500).
- */
-export async function readForm(c: C): Promise<Record<string, string> | null> {
-  const type = c.req.header("content-type") ?? "";
-  if (!/^(application\/x-www-form-urlencoded|multipart\/form-data)\b/i.test(type)) return null;
-  let body: Record<string, unknown>;
-  try {
-    body = await c.req.parseBody({ all: true });
-  } catch {
-    return null;
-  }
-  const fields: Record<string, string> = {};
-  for (const [name, value] of Object.entries(body)) {
-    if (typeof value !== "string") return null;
-    fields[name] = value;
-  }
-  return fields;
-}
-
-export const FORM_UNREADABLE = "The form could not be read. Try again.";
 
 /** A typed one-time code: spaces and dashes people copy along are dropped. */
 export const codeSchema = z.object({
@@ -104,7 +83,7 @@ const PHONE_ACTIONS: PhoneActions = {
 };
 
 /** The page of a step, from the flow's view (the state picks the template). */
-export function loginStepView(deps: AppDeps, view: LoginView, error?: StepError, extra: { notYet?: boolean; fieldErrors?: Record<string, string> } = {}): View {
+export function loginStepView(deps: AppDeps, view: LoginView, error?: StepError, extra: { notYet?: boolean; fieldErrors?: FieldErrors } = {}): View {
   const state = view.state;
   switch (state) {
     case "credentials":
@@ -240,13 +219,8 @@ export function loginRoutes(deps: AppDeps) {
     if (!parsed.success) {
       const shown = await showLoginStep(deps, flowToken(c), ["credentials"]);
       if (shown.kind === "moved") return answer(c, shown);
-      const fieldErrors: Record<string, string> = {};
-      for (const issue of parsed.error.issues) {
-        const name = String(issue.path[0] ?? "");
-        fieldErrors[name] ??= issue.message;
-      }
       const view = { ...shown.view, email: typeof form.email === "string" ? form.email.slice(0, 320) : "" };
-      return render(c, deps, { ...loginStepView(deps, view, undefined, { fieldErrors }), status: 400 });
+      return render(c, deps, { ...loginStepView(deps, view, undefined, { fieldErrors: fieldErrors(parsed.error) }), status: 400 });
     }
     return answer(c, await submitCredentials(deps, requestMeta(c, deps), flowToken(c), parsed.data));
   });

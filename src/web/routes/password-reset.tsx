@@ -18,7 +18,8 @@ import {
   type ResetState,
   type ResetView,
 } from "../../flows/password-reset.ts";
-import { codeSchema, completeSignIn, FORM_UNREADABLE, readForm, requestMeta } from "./login.tsx";
+import { FORM_UNREADABLE, readForm } from "../form.ts";
+import { codeSchema, completeSignIn, requestMeta } from "./login.tsx";
 import { NewPasswordStep, ResetCodeStep, ResetStart, ResetVerifiedStep } from "../../../templates/password-reset/steps.tsx";
 import { TermsStep } from "../../../templates/login/terms.tsx";
 import { CallWaiting, PhoneChoice, SmsCodeEntry, type PhoneActions, type StepError } from "../../../templates/phone-factor.tsx";

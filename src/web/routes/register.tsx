@@ -4,6 +4,7 @@ import type { AppDeps, AppEnv } from "../env.ts";
 import { goToPage, redirectTo, render } from "../render.tsx";
 import { clearCookie, readCookie, writeCookie } from "../cookies.ts";
 import { startSession } from "../sign-in.ts";
+import { parseForm } from "../form.ts";
 import type { FieldErrors } from "../../../templates/components.tsx";
 import { maskPhone } from "../../auth/users.ts";
 import { describeDuration } from "../../delivery/messages.ts";
@@ -50,45 +51,6 @@ const STEP_PATHS: Record<Step, string> = {
 const ERROR_REASONS = ["expired", "used", "invalid", "unavailable", "completed", "session"] as const;
 
 /* ───────────── form parsing at the edge ───────────── */
-
-// C0 controls other than tab, newline and carriage return, DEL and C1 controls: never typed by a
-// person; and U+FFFD, which stands where the body held bytes that are not UTF-8.
-const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\uFFFD]/;
-
-type Parsed<T> = { ok: true; data: T } | { ok: false; errors: FieldErrors; fields: Record<string, string> };
-
-/**
- * Reads a urlencoded or multipart form and checks it with `schema`. A field sent twice, a file or
- * control characters are refused for that field; fields the step does not know are ignored.
- * Any other content type reads as an empty form, so its fields come out "missing".
- */
-async function parseForm<S extends z.ZodObject>(c: C, schema: S): Promise<Parsed<z.output<S>>> {
-  let body: Record<string, unknown> = {};
-  try {
-    body = await c.req.parseBody({ all: true });
-  } catch {
-    body = {};
-  }
-  const errors: FieldErrors = {};
-  const fields: Record<string, string> = {};
-  for (const name of Object.keys(schema.shape)) {
-    const value = body[name];
-    if (value === undefined) continue;
-    if (Array.isArray(value)) errors[name] = "This field was sent more than once. Fill in the form again.";
-    else if (typeof value !== "string") errors[name] = "Files cannot be sent here. Fill in the form again.";
-    else if (CONTROL.test(value)) errors[name] = "Remove the special characters from this field.";
-    else fields[name] = value;
-  }
-  const parsed = schema.safeParse(fields);
-  if (parsed.success && Object.keys(errors).length === 0) return { ok: true, data: parsed.data };
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const name = String(issue.path[0] ?? "form");
-      errors[name] ??= issue.message;
-    }
-  }
-  return { ok: false, errors, fields };
-}
 
 const codeField = z
   .string({ error: "Enter the verification code." })
