@@ -5,6 +5,8 @@ import { Button, ErrorSummary, Field, Form, Heading, Status } from "./components
  * The phone factor's three screens (choose Send Code or Call Me, type the SMS code, wait for the
  * call), shared by sign-in and the password reset; each caller passes its own URLs. Every
  * screen works without JavaScript; with htmx the call screen checks by itself every 2 seconds.
+ * Registration's phone step builds its own screens (it asks for the number) from the parts below
+ * them: SmsCodeForm, KeypadCode and CallCheck.
  */
 export interface PhoneActions {
   /** POST: send an SMS code. */
@@ -54,19 +56,7 @@ export function SmsCodeEntry(props: { heading: string; maskedPhone: string; acti
       <Heading>{props.heading}</Heading>
       <ErrorSummary message={props.error && !fieldError ? props.error.message : undefined} />
       <Status message={props.sent && !props.error ? `We sent a verification code by text message to ${props.maskedPhone}.` : null} />
-      <Form action={props.actions.verify}>
-        <Field
-          name="code"
-          label="Verification Code"
-          hint={`Enter the 6-digit code from the text message sent to ${props.maskedPhone}.`}
-          inputmode="numeric"
-          autocomplete="one-time-code"
-          maxlength={6}
-          error={fieldError}
-          autofocus={fieldError !== undefined}
-        />
-        <Button>Verify Code</Button>
-      </Form>
+      <SmsCodeForm action={props.actions.verify} maskedPhone={props.maskedPhone} error={fieldError} autofocus={fieldError !== undefined} />
       <h2>No text message?</h2>
       <div class="actions">
         <Form action={props.actions.send} label="Send a new code by text message">
@@ -80,30 +70,16 @@ export function SmsCodeEntry(props: { heading: string; maskedPhone: string; acti
   );
 }
 
-/**
- * Call Me: the code to key in during the call, in <output name="keypad-code">. With htmx a hidden
- * poller asks every 2 seconds (a pending answer is 204, so nothing on screen moves); without
- * JavaScript the Continue button asks.
- */
+/** Call Me: the code to key in and its check; Call Me again or Send Code when no call comes. */
 export function CallWaiting(props: { heading: string; maskedPhone: string; keypadCode: string; actions: PhoneActions; notYet?: boolean }) {
   return (
     <section>
       <Heading>{props.heading}</Heading>
-      <p>
-        We are calling <strong>{props.maskedPhone}</strong>. Answer the call; when it asks, key in this code on the phone's
-        keypad, then press <strong>#</strong>:
-      </p>
-      <p>
-        <output name="keypad-code" class="keypad-code" aria-label="Code to key in">
-          {props.keypadCode}
-        </output>
-      </p>
-      <div hx-post={props.actions.check} hx-trigger="every 2s" hx-target="#main" hx-swap="innerHTML" hx-vals='{"poll": "1"}' hidden></div>
-      <Form action={props.actions.check}>
-        <Status message={props.notYet ? "The call has not confirmed the code yet. Answer the call, key in the code and press #, then select Continue." : null} />
-        <p>This page moves on by itself once the call confirms the code. If it does not, select Continue after the call.</p>
-        <Button>Continue</Button>
-      </Form>
+      <KeypadCode maskedPhone={props.maskedPhone} keypadCode={props.keypadCode} outputLabel="Code to key in" />
+      <CallCheck
+        action={props.actions.check}
+        notYet={props.notYet ? "The call has not confirmed the code yet. Answer the call, key in the code and press #, then select Continue." : null}
+      />
       <h2>No call?</h2>
       <div class="actions">
         <Form action={props.actions.call} label="Call again">
@@ -114,5 +90,61 @@ export function CallWaiting(props: { heading: string; maskedPhone: string; keypa
         </Form>
       </div>
     </section>
+  );
+}
+
+/** Verification Code → Verify Code, for the code a text message brought. */
+export function SmsCodeForm(props: { action: string; maskedPhone: string; error?: string; autofocus: boolean; label?: string }) {
+  return (
+    <Form action={props.action} label={props.label}>
+      <Field
+        name="code"
+        label="Verification Code"
+        hint={`Enter the 6-digit code from the text message sent to ${props.maskedPhone}.`}
+        inputmode="numeric"
+        autocomplete="one-time-code"
+        maxlength={6}
+        error={props.error}
+        autofocus={props.autofocus}
+      />
+      <Button>Verify Code</Button>
+    </Form>
+  );
+}
+
+/** "We are calling …" and the code to key in on the call's keypad, in <output name="keypad-code">. */
+export function KeypadCode(props: { maskedPhone: string; keypadCode: string; outputLabel?: string }) {
+  return (
+    <>
+      <p>
+        We are calling <strong>{props.maskedPhone}</strong>. Answer the call; when it asks, key in this code on the phone's
+        keypad, then press <strong>#</strong>:
+      </p>
+      <p>
+        <output name="keypad-code" class="keypad-code" aria-label={props.outputLabel}>
+          {props.keypadCode}
+        </output>
+      </p>
+    </>
+  );
+}
+
+/**
+ * Has the call confirmed the code yet? With htmx a hidden poller posts to `action` every 2 seconds
+ * with poll=1 (a pending answer is 204, so nothing on screen moves; the next step replaces the
+ * page); without JavaScript the Continue button posts the same form. `children` (hidden fields)
+ * go into that form; `notYet` is the status line after a Continue that found the call pending.
+ */
+export function CallCheck(props: { action: string; notYet: string | null; label?: string; children?: Child }) {
+  return (
+    <>
+      <div hx-post={props.action} hx-trigger="every 2s" hx-target="#main" hx-swap="innerHTML" hx-vals='{"poll": "1"}' hidden></div>
+      <Form action={props.action} label={props.label}>
+        {props.children}
+        <Status message={props.notYet} />
+        <p>This page moves on by itself once the call confirms the code. If it does not, select Continue after the call.</p>
+        <Button>Continue</Button>
+      </Form>
+    </>
   );
 }

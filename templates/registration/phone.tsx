@@ -1,5 +1,6 @@
 import type { FieldErrors } from "../components.tsx";
 import { Button, ErrorSummary, Field, Form, Heading, Status } from "../components.tsx";
+import { SmsCodeForm } from "../phone-factor.tsx";
 
 export interface PhoneStepProps {
   /** What to show in the Phone Number field (what was typed, or the number codes went to). */
@@ -46,19 +47,13 @@ export function PhoneStep(props: PhoneStepProps) {
         </div>
       </Form>
       {props.smsSent ? (
-        <Form action="/register/phone/verify" label="Verify the code">
-          <Field
-            name="code"
-            label="Verification Code"
-            inputmode="numeric"
-            autocomplete="one-time-code"
-            maxlength={6}
-            hint={`Enter the 6-digit code from the text message sent to ${props.maskedPhone ?? "your phone"}.`}
-            error={errors.code}
-            autofocus={!errors.phone && !!errors.code}
-          />
-          <Button>Verify Code</Button>
-        </Form>
+        <SmsCodeForm
+          action="/register/phone/verify"
+          label="Verify the code"
+          maskedPhone={props.maskedPhone ?? "your phone"}
+          error={errors.code}
+          autofocus={!errors.phone && !!errors.code}
+        />
       ) : null}
     </section>
   );
