@@ -6,7 +6,7 @@ export type FieldErrors = Partial<Record<string, string>>;
 export interface FieldProps {
   name: string;
   label: string;
-  type?: "text" | "email" | "password" | "tel" | "search";
+  type?: "text" | "email" | "password" | "tel" | "search" | "date";
   value?: string;
   error?: string;
   hint?: Child;
@@ -30,12 +30,7 @@ export function Field(props: FieldProps) {
           {props.hint}
         </p>
       ) : null}
-      {props.error ? (
-        <p class="error-message" id={`${id}-error`}>
-          <span class="visually-hidden">Error: </span>
-          {props.error}
-        </p>
-      ) : null}
+      <ErrorMessage id={`${id}-error`} message={props.error} />
       <input
         id={id}
         name={props.name}
@@ -54,17 +49,23 @@ export function Field(props: FieldProps) {
   );
 }
 
+/** A field's error, read out with it through aria-describedby pointing at `id`; nothing without a message. */
+export function ErrorMessage(props: { id: string; message?: string }) {
+  if (!props.message) return null;
+  return (
+    <p class="error-message" id={props.id}>
+      <span class="visually-hidden">Error: </span>
+      {props.message}
+    </p>
+  );
+}
+
 /** A checkbox with its label after it (the way the guide shows "I have read and agree…"). */
 export function Checkbox(props: { name: string; label: string; checked?: boolean; error?: string; value?: string; autofocus?: boolean }) {
   const id = `field-${props.name}`;
   return (
     <div class={props.error ? "field checkbox field-error" : "field checkbox"}>
-      {props.error ? (
-        <p class="error-message" id={`${id}-error`}>
-          <span class="visually-hidden">Error: </span>
-          {props.error}
-        </p>
-      ) : null}
+      <ErrorMessage id={`${id}-error`} message={props.error} />
       <input
         type="checkbox"
         id={id}

@@ -1,6 +1,6 @@
 import type { AuditEvent } from "../../src/auth/audit.ts";
 import type { AdminUser } from "../../src/flows/admin.ts";
-import { Button, ErrorSummary, Heading, type FieldErrors } from "../components.tsx";
+import { Button, ErrorSummary, Field, Heading, type FieldErrors } from "../components.tsx";
 import { AdminStatus, UserActions } from "./users.tsx";
 import { formatTime, METHOD_LABELS, ROLE_LABELS, STATE_LABELS } from "./labels.ts";
 
@@ -134,34 +134,6 @@ export interface AuditFilterValues {
   to: string;
 }
 
-function DateField(props: { name: string; label: string; value: string; error?: string; hint: string; autofocus?: boolean }) {
-  const id = `field-${props.name}`;
-  const described = [`${id}-hint`, props.error ? `${id}-error` : ""].filter(Boolean).join(" ");
-  return (
-    <div class={props.error ? "field field-error" : "field"}>
-      <label for={id}>{props.label}</label>
-      <p class="hint" id={`${id}-hint`}>
-        {props.hint}
-      </p>
-      {props.error ? (
-        <p class="error-message" id={`${id}-error`}>
-          <span class="visually-hidden">Error: </span>
-          {props.error}
-        </p>
-      ) : null}
-      <input
-        id={id}
-        name={props.name}
-        type="date"
-        value={props.value}
-        aria-describedby={described}
-        aria-invalid={props.error ? "true" : undefined}
-        autofocus={props.autofocus || undefined}
-      />
-    </div>
-  );
-}
-
 export function AuditPage(props: {
   filter: AuditFilterValues;
   errors: FieldErrors;
@@ -182,25 +154,7 @@ export function AuditPage(props: {
       </p>
       <ErrorSummary message={firstError ? "Check the filter fields below." : undefined} />
       <form method="get" action="/admin/audit" aria-label="Filter events" class="search-form">
-        <div class={errors.user ? "field field-error" : "field"}>
-          <label for="field-user">User email</label>
-          {errors.user ? (
-            <p class="error-message" id="field-user-error">
-              <span class="visually-hidden">Error: </span>
-              {errors.user}
-            </p>
-          ) : null}
-          <input
-            id="field-user"
-            name="user"
-            type="email"
-            value={filter.user}
-            maxlength={254}
-            aria-describedby={errors.user ? "field-user-error" : undefined}
-            aria-invalid={errors.user ? "true" : undefined}
-            autofocus={firstError === "user" || undefined}
-          />
-        </div>
+        <Field name="user" label="User email" type="email" value={filter.user} maxlength={254} error={errors.user} autofocus={firstError === "user"} />
         <div class="field">
           <label for="field-event">Event type</label>
           <select id="field-event" name="event">
@@ -214,8 +168,8 @@ export function AuditPage(props: {
             ))}
           </select>
         </div>
-        <DateField name="from" label="From" hint="First day to show (UTC)." value={filter.from} error={errors.from} autofocus={firstError === "from"} />
-        <DateField name="to" label="To" hint="Last day to show (UTC)." value={filter.to} error={errors.to} autofocus={firstError === "to"} />
+        <Field name="from" label="From" type="date" hint="First day to show (UTC)." value={filter.from} error={errors.from} autofocus={firstError === "from"} />
+        <Field name="to" label="To" type="date" hint="Last day to show (UTC)." value={filter.to} error={errors.to} autofocus={firstError === "to"} />
         <Button>Filter</Button>
       </form>
       <EventsTable events={props.events} caption="Audit events, newest first" showUser={true} />

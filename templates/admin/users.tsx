@@ -1,7 +1,7 @@
 import type { Child } from "hono/jsx";
 import type { AdminUser, RegistrationState, UserPage } from "../../src/flows/admin.ts";
 import type { Role } from "../../src/auth/users.ts";
-import { Button, ErrorSummary, Field, Form, Heading, type FieldErrors } from "../components.tsx";
+import { Button, ErrorMessage, ErrorSummary, Field, Form, Heading, type FieldErrors } from "../components.tsx";
 import { formatTime, METHOD_LABELS, ROLE_LABELS, STATE_LABELS } from "./labels.ts";
 
 /** The list's search, filter and page, as they travel in links, forms and redirects. */
@@ -154,12 +154,7 @@ function CreateUser(props: { form: CreateUserForm }) {
         <Field name="name" label="Name" value={values.name} error={errors.name} autocomplete="off" autofocus={firstError === "name"} maxlength={200} />
         <div class={errors.role ? "field field-error" : "field"}>
           <label for="field-role">Role</label>
-          {errors.role ? (
-            <p class="error-message" id="field-role-error">
-              <span class="visually-hidden">Error: </span>
-              {errors.role}
-            </p>
-          ) : null}
+          <ErrorMessage id="field-role-error" message={errors.role} />
           <select id="field-role" name="role" aria-describedby={errors.role ? "field-role-error" : undefined} autofocus={firstError === "role" || undefined}>
             <option value="provider" selected={values.role === "provider" || undefined}>
               Provider

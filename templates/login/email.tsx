@@ -58,15 +58,15 @@ export function EmailCodeStep(props: { email: string; secondsLeft: number; codeL
   );
 }
 
-/** A message confirming verification → Continue. */
-export function EmailVerifiedStep() {
+/** A message confirming verification → Continue (sign-in and the password reset, each with its own URL). */
+export function EmailVerifiedStep(props: { action: string }) {
   return (
     <section>
       <Heading>Email verified</Heading>
       <p class="status" role="status">
         Your email address has been verified.
       </p>
-      <Form action="/login/email/verified">
+      <Form action={props.action}>
         <Button>Continue</Button>
       </Form>
     </section>

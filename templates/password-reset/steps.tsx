@@ -62,21 +62,6 @@ export function ResetCodeStep(props: { email: string; codeLifetime: string; erro
   );
 }
 
-/** The code was right → Continue. */
-export function ResetVerifiedStep() {
-  return (
-    <section>
-      <Heading>Email verified</Heading>
-      <p class="status" role="status">
-        Your email address has been verified.
-      </p>
-      <Form action="/forgot-password/verified">
-        <Button>Continue</Button>
-      </Form>
-    </section>
-  );
-}
-
 /** New Password + Confirm New Password → Continue. */
 export function NewPasswordStep(props: { error?: StepError }) {
   const passwordError = props.error?.field === "password" ? props.error.message : undefined;

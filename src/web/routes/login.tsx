@@ -113,7 +113,7 @@ export function loginStepView(deps: AppDeps, view: LoginView, error?: StepError,
         body: <EmailCodeStep email={view.email} secondsLeft={view.secondsLeft ?? 0} codeLifetime={view.codeLifetime} error={error} sent />,
       };
     case "email_verified":
-      return { title: "Email verified", body: <EmailVerifiedStep /> };
+      return { title: "Email verified", body: <EmailVerifiedStep action="/login/email/verified" /> };
     case "terms":
       return { title: "Terms of Use", body: <TermsStep action="/login/terms" portalName={deps.config.portalName} error={error?.message} /> };
     default:

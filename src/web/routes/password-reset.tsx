@@ -20,7 +20,8 @@ import {
 } from "../../flows/password-reset.ts";
 import { FORM_UNREADABLE, readForm } from "../form.ts";
 import { codeSchema, completeSignIn, requestMeta } from "./login.tsx";
-import { NewPasswordStep, ResetCodeStep, ResetStart, ResetVerifiedStep } from "../../../templates/password-reset/steps.tsx";
+import { NewPasswordStep, ResetCodeStep, ResetStart } from "../../../templates/password-reset/steps.tsx";
+import { EmailVerifiedStep } from "../../../templates/login/email.tsx";
 import { TermsStep } from "../../../templates/login/terms.tsx";
 import { CallWaiting, PhoneChoice, SmsCodeEntry, type PhoneActions, type StepError } from "../../../templates/phone-factor.tsx";
 
@@ -52,7 +53,7 @@ function resetStepView(deps: AppDeps, view: ResetView, error?: StepError, extra:
     case "code":
       return { title: "Enter the verification code", body: <ResetCodeStep email={view.email} codeLifetime={view.codeLifetime} error={error} /> };
     case "verified":
-      return { title: "Email verified", body: <ResetVerifiedStep /> };
+      return { title: "Email verified", body: <EmailVerifiedStep action="/forgot-password/verified" /> };
     case "phone_choose":
       return { title: "Verify your phone", body: <PhoneChoice heading="Verify your phone" maskedPhone={view.maskedPhone} actions={PHONE_ACTIONS} error={error} /> };
     case "phone_code":
