@@ -131,6 +131,25 @@ export function registerRoutes(deps: AppDeps) {
     none: "There is no code to check. Select Send New Code for a new one.",
   } as const;
 
+  /** A typed code's answer (email or SMS): the step it leads to, or `page` again saying why it did not pass. */
+  function afterCode(
+    c: C,
+    result: Awaited<ReturnType<typeof verifyEmailCode | typeof verifyPhoneCode>>,
+    page: (extra: { errors?: FieldErrors; problem: string; code: 403 | 422 | 429 }) => Response,
+  ): Response | Promise<Response> {
+    if (result.ok) return redirectTo(c, STEP_PATHS[currentStep(result.registration.flow)]);
+    switch (result.reason) {
+      case "out_of_order":
+        return toCurrentStep(c);
+      case "rate_limited":
+        return page({ problem: tooMany(c, result.retryAfterSeconds), code: 429 });
+      case "locked":
+        return page({ problem: LOCKED, code: 403 });
+      default:
+        return page({ errors: { code: codeMessages[result.reason] }, problem: codeMessages[result.reason], code: 422 });
+    }
+  }
+
   /* ── the emailed link ── */
 
   app.get("/register/link/:token", async (c) => {
@@ -207,18 +226,7 @@ export function registerRoutes(deps: AppDeps) {
     if (reg.flow.state !== "method_chosen") return redirectTo(c, STEP_PATHS.email);
     const form = await parseForm(c, schemas.code);
     if (!form.ok) return emailPage(c, reg, { errors: form.errors, problem: summary(form.errors), code: 400 });
-    const result = await verifyEmailCode(deps, reg, form.data.code, who(c));
-    if (result.ok) return redirectTo(c, STEP_PATHS[currentStep(result.registration.flow)]);
-    switch (result.reason) {
-      case "out_of_order":
-        return toCurrentStep(c);
-      case "rate_limited":
-        return emailPage(c, reg, { problem: tooMany(c, result.retryAfterSeconds), code: 429 });
-      case "locked":
-        return emailPage(c, reg, { problem: LOCKED, code: 403 });
-      default:
-        return emailPage(c, reg, { errors: { code: codeMessages[result.reason] }, problem: codeMessages[result.reason], code: 422 });
-    }
+    return afterCode(c, await verifyEmailCode(deps, reg, form.data.code, who(c)), (extra) => emailPage(c, reg, extra));
   });
 
   app.post("/register/password", async (c) => {
@@ -288,18 +296,7 @@ export function registerRoutes(deps: AppDeps) {
     if (reg instanceof Response) return reg;
     const form = await parseForm(c, schemas.code);
     if (!form.ok) return phonePage(c, reg, { errors: form.errors, problem: summary(form.errors), code: 400 });
-    const result = await verifyPhoneCode(deps, reg, form.data.code, who(c));
-    if (result.ok) return redirectTo(c, STEP_PATHS[currentStep(result.registration.flow)]);
-    switch (result.reason) {
-      case "out_of_order":
-        return toCurrentStep(c);
-      case "rate_limited":
-        return phonePage(c, reg, { problem: tooMany(c, result.retryAfterSeconds), code: 429 });
-      case "locked":
-        return phonePage(c, reg, { problem: LOCKED, code: 403 });
-      default:
-        return phonePage(c, reg, { errors: { code: codeMessages[result.reason] }, problem: codeMessages[result.reason], code: 422 });
-    }
+    return afterCode(c, await verifyPhoneCode(deps, reg, form.data.code, who(c)), (extra) => phonePage(c, reg, extra));
   });
 
   // The call page is only ever the answer to Call Me; asked for directly it goes back to the phone step.
