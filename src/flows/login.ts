@@ -3,7 +3,7 @@ import type { Clock } from "../clock.ts";
 import { MINUTE } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { Outbox } from "../delivery/outbox.ts";
-import { advanceFlow, createFlow, deleteFlow, loadFlow, type Flow } from "./flow-store.ts";
+import { advanceFlow, createFlow, deleteFlow, loadFlow, type Flow, type FlowKind } from "./flow-store.ts";
 import { findUserById, maskPhone, normalizeEmail, userColumns, type LoginOption, type User } from "../auth/users.ts";
 import { hashPassword, passwordNeedsRehash, verifyDummyPassword, verifyPassword } from "../auth/passwords.ts";
 import { createCode, takeConfirmedVoiceCode, verifyCode, type CodeChannel } from "../auth/codes.ts";
@@ -140,20 +140,52 @@ export function isStaffEmail(config: Config, email: string): boolean {
   return config.staffEmailDomains.some((staff) => domain === staff || domain.endsWith(`.${staff}`));
 }
 
-function audit(deps: FlowDeps, meta: RequestMeta, event: string, userId: string | null, detail: Record<string, unknown> = {}) {
+/** An audit event of this request (its address and browser). */
+export function audit(deps: FlowDeps, meta: RequestMeta, event: string, userId: string | null, detail: Record<string, unknown> = {}) {
   return appendAudit(deps.sql, deps.clock, { event, userId, ip: meta.ip, userAgent: meta.userAgent, detail });
 }
 
+/** Where the browser goes instead of the step it asked for: the step its flow is on, or (no live flow) the first page. */
+export type Moved = { kind: "moved"; path: string; expired?: boolean };
+
+/** A flow taken one step at a time by the browser (sign-in, password reset): its stored kind, its first page, its step URLs. */
+export interface SteppedFlow<S extends string> {
+  kind: FlowKind;
+  start: string;
+  stepPath(state: string | null | undefined): string;
+  /** Never set: it ties the flow to its state names, so flowAt and flowAndUser refuse a name of another flow. */
+  readonly states?: readonly S[];
+}
+
+const LOGIN_FLOW: SteppedFlow<LoginState> = { kind: "login", start: "/login", stepPath: loginStepPath };
+
 /** Loads the flow and checks it is on one of `states`; otherwise where the browser should go instead. */
-async function flowAt(deps: FlowDeps, token: string | undefined, states: LoginState[]): Promise<Flow | { kind: "moved"; path: string; expired?: boolean }> {
-  const flow = await loadFlow(deps.sql, deps.clock, token, "login");
-  if (!flow) return { kind: "moved", path: "/login", expired: token !== undefined };
-  if (!states.includes(flow.state as LoginState)) return { kind: "moved", path: loginStepPath(flow.state) };
+export async function flowAt<S extends string>(deps: FlowDeps, of: SteppedFlow<S>, token: string | undefined, states: readonly NoInfer<S>[]): Promise<Flow | Moved> {
+  const flow = await loadFlow(deps.sql, deps.clock, token, of.kind);
+  if (!flow) return { kind: "moved", path: of.start, expired: token !== undefined };
+  if (!(states as readonly string[]).includes(flow.state)) return { kind: "moved", path: of.stepPath(flow.state) };
   return flow;
 }
 
-function isMoved(value: Flow | { kind: "moved" }): value is { kind: "moved"; path: string } {
-  return (value as { kind?: string }).kind === "moved";
+export function isMoved(value: Flow | Moved): value is Moved {
+  return value.kind === "moved";
+}
+
+/** The flow and its account, for a step after the password or the emailed code; a gone or disabled account ends the flow. */
+export async function flowAndUser<S extends string>(
+  deps: FlowDeps,
+  of: SteppedFlow<S>,
+  token: string | undefined,
+  states: readonly NoInfer<S>[],
+): Promise<{ flow: Flow; user: User } | Moved> {
+  const flow = await flowAt(deps, of, token, states);
+  if (isMoved(flow)) return flow;
+  const user = flow.userId ? await findUserById(deps.sql, flow.userId) : null;
+  if (!user || user.status !== "active") {
+    await deleteFlow(deps.sql, flow.id);
+    return { kind: "moved", path: of.start, expired: true };
+  }
+  return { flow, user };
 }
 
 /** A GET of a step: the view when the flow is on one of `states`, else where to go. */
@@ -162,7 +194,7 @@ export async function showLoginStep(
   token: string | undefined,
   states: LoginState[],
 ): Promise<{ kind: "show"; view: LoginView } | { kind: "moved"; path: string; expired?: boolean }> {
-  const flow = await flowAt(deps, token, states);
+  const flow = await flowAt(deps, LOGIN_FLOW, token, states);
   if (isMoved(flow)) return flow;
   return { kind: "show", view: loginView(flow, deps.clock, deps.config) };
 }
@@ -233,7 +265,7 @@ export async function submitCredentials(
   token: string | undefined,
   input: { email: string; password: string },
 ): Promise<StepResult> {
-  const flow = await flowAt(deps, token, ["credentials"]);
+  const flow = await flowAt(deps, LOGIN_FLOW, token, ["credentials"]);
   if (isMoved(flow)) return flow;
   const view = { ...loginView(flow, deps.clock, deps.config), email: input.email };
   const option = flow.loginOption ?? "email";
@@ -321,7 +353,7 @@ function describeWait(seconds: number): string {
 
 /** An email-only account pressed Login with Phone: it may go on with the email code instead (the password was right). */
 export async function switchToEmail(deps: FlowDeps, meta: RequestMeta, token: string | undefined): Promise<StepResult> {
-  const flow = await flowAt(deps, token, ["use_email"]);
+  const flow = await flowAt(deps, LOGIN_FLOW, token, ["use_email"]);
   if (isMoved(flow)) return flow;
   const moved = await advanceFlow(deps.sql, deps.clock, flow.id, "use_email", "email_send", { loginOption: "email" });
   if (!moved) return { kind: "moved", path: "/login" };
@@ -462,22 +494,6 @@ export async function checkCall(
 
 // ── Login steps ──────────────────────────────────────────────────────────────────────────────
 
-/** The flow and its account, for a step after the password; a gone or disabled account ends the flow. */
-async function flowAndUser(
-  deps: FlowDeps,
-  token: string | undefined,
-  states: LoginState[],
-): Promise<{ flow: Flow; user: User } | { kind: "moved"; path: string; expired?: boolean }> {
-  const flow = await flowAt(deps, token, states);
-  if (isMoved(flow)) return flow;
-  const user = flow.userId ? await findUserById(deps.sql, flow.userId) : null;
-  if (!user || user.status !== "active") {
-    await deleteFlow(deps.sql, flow.id);
-    return { kind: "moved", path: "/login", expired: true };
-  }
-  return { flow, user };
-}
-
 const LOGIN_PHONE_STEPS: PhoneSteps = { choose: "phone_choose", code: "phone_code", call: "phone_call" };
 
 /** Send Code / Call Me (also Send New Code and Call Me again from the code and call steps). */
@@ -487,7 +503,7 @@ export async function sendLoginPhoneCode(
   token: string | undefined,
   channel: "sms" | "voice",
 ): Promise<StepResult> {
-  const found = await flowAndUser(deps, token, PHONE_STATES);
+  const found = await flowAndUser(deps, LOGIN_FLOW, token, PHONE_STATES);
   if ("kind" in found) return found;
   const { flow, user } = found;
   const outcome = await sendPhoneFactor(deps, meta, flow, user, { channel, purpose: LOGIN_CODE_PURPOSE, steps: LOGIN_PHONE_STEPS });
@@ -500,7 +516,7 @@ export async function sendLoginPhoneCode(
 
 /** Verification Code → Verify Code (SMS). */
 export async function verifyLoginSmsCode(deps: FlowDeps, meta: RequestMeta, token: string | undefined, code: string): Promise<StepResult> {
-  const found = await flowAndUser(deps, token, ["phone_code"]);
+  const found = await flowAndUser(deps, LOGIN_FLOW, token, ["phone_code"]);
   if ("kind" in found) return found;
   const { flow, user } = found;
   const outcome = await checkTypedCode(deps, meta, flow, user, { code, purpose: LOGIN_CODE_PURPOSE, channel: "sms", respectLock: true });
@@ -512,7 +528,7 @@ export async function verifyLoginSmsCode(deps: FlowDeps, meta: RequestMeta, toke
 
 /** Call Me: the poll (every 2 s with htmx) and the Continue button (without JavaScript). */
 export async function checkLoginCall(deps: FlowDeps, meta: RequestMeta, token: string | undefined): Promise<StepResult> {
-  const found = await flowAndUser(deps, token, ["phone_call"]);
+  const found = await flowAndUser(deps, LOGIN_FLOW, token, ["phone_call"]);
   if ("kind" in found) return found;
   const { flow, user } = found;
   const outcome = await checkCall(deps, meta, flow, user, { purpose: LOGIN_CODE_PURPOSE, respectLock: true });
@@ -527,7 +543,7 @@ export async function checkLoginCall(deps: FlowDeps, meta: RequestMeta, token: s
 
 /** Login with Email: Send Verification Code (and Send New Code). The code lives EMAIL_LOGIN_CODE_TTL. */
 export async function sendLoginEmailCode(deps: FlowDeps, meta: RequestMeta, token: string | undefined): Promise<StepResult> {
-  const found = await flowAndUser(deps, token, EMAIL_SEND_STATES);
+  const found = await flowAndUser(deps, LOGIN_FLOW, token, EMAIL_SEND_STATES);
   if ("kind" in found) return found;
   const { flow, user } = found;
   const limit = await checkSendLimits(deps.sql, deps.clock, { userId: user.id, channel: "email", destination: user.email, ip: meta.ip });
@@ -559,7 +575,7 @@ export async function sendLoginEmailCode(deps: FlowDeps, meta: RequestMeta, toke
 
 /** Verification Code → Verify Code (email): on to the confirmation. */
 export async function verifyLoginEmailCode(deps: FlowDeps, meta: RequestMeta, token: string | undefined, code: string): Promise<StepResult> {
-  const found = await flowAndUser(deps, token, ["email_code"]);
+  const found = await flowAndUser(deps, LOGIN_FLOW, token, ["email_code"]);
   if ("kind" in found) return found;
   const { flow, user } = found;
   const outcome = await checkTypedCode(deps, meta, flow, user, { code, purpose: LOGIN_CODE_PURPOSE, channel: "email", respectLock: true });
@@ -573,7 +589,7 @@ export async function verifyLoginEmailCode(deps: FlowDeps, meta: RequestMeta, to
 
 /** The confirmation's Continue. */
 export async function continueAfterEmail(deps: FlowDeps, meta: RequestMeta, token: string | undefined): Promise<StepResult> {
-  const found = await flowAndUser(deps, token, ["email_verified"]);
+  const found = await flowAndUser(deps, LOGIN_FLOW, token, ["email_verified"]);
   if ("kind" in found) return found;
   return finishLogin(deps, meta, found.flow, found.user, "email_verified");
 }
@@ -582,7 +598,7 @@ export const TERMS_REQUIRED = "Select the box to agree to the Terms of Use.";
 
 /** Terms of Use → Continue, when the accepted version is not the current one. */
 export async function acceptLoginTerms(deps: FlowDeps, meta: RequestMeta, token: string | undefined, agreed: boolean): Promise<StepResult> {
-  const found = await flowAndUser(deps, token, ["terms"]);
+  const found = await flowAndUser(deps, LOGIN_FLOW, token, ["terms"]);
   if ("kind" in found) return found;
   const { flow, user } = found;
   if (!agreed) return { kind: "error", view: loginView(flow, deps.clock, deps.config), field: "agree", message: TERMS_REQUIRED, status: 400 };

@@ -1,5 +1,5 @@
 import { MINUTE } from "../clock.ts";
-import { advanceFlow, createFlow, deleteFlow, loadFlow, type Flow } from "./flow-store.ts";
+import { advanceFlow, createFlow, deleteFlow, type Flow } from "./flow-store.ts";
 import { findUserByEmail, findUserById, maskPhone, normalizeEmail, type User } from "../auth/users.ts";
 import { checkPasswordPolicy, hashPassword } from "../auth/passwords.ts";
 import { createCode, verifyCode } from "../auth/codes.ts";
@@ -12,8 +12,12 @@ import { describeDuration, passwordChangedNotice, passwordResetCode } from "../d
 import { TERMS_VERSION } from "../terms.ts";
 import {
   acceptTerms,
+  audit,
   checkCall,
   checkTypedCode,
+  flowAndUser,
+  flowAt,
+  isMoved,
   isStaffEmail,
   sendPhoneFactor,
   STAFF_REFUSED,
@@ -23,6 +27,7 @@ import {
   type FlowDeps,
   type PhoneSteps,
   type RequestMeta,
+  type SteppedFlow,
 } from "./login.ts";
 import type { LoginOption } from "../auth/users.ts";
 
@@ -97,43 +102,14 @@ function resetView(flow: Flow, deps: FlowDeps): ResetView {
   };
 }
 
-function audit(deps: FlowDeps, meta: RequestMeta, event: string, userId: string | null, detail: Record<string, unknown> = {}) {
-  return appendAudit(deps.sql, deps.clock, { event, userId, ip: meta.ip, userAgent: meta.userAgent, detail });
-}
-
-async function flowAt(deps: FlowDeps, token: string | undefined, states: ResetState[]): Promise<Flow | { kind: "moved"; path: string; expired?: boolean }> {
-  const flow = await loadFlow(deps.sql, deps.clock, token, "password_reset");
-  if (!flow) return { kind: "moved", path: "/forgot-password", expired: token !== undefined };
-  if (!states.includes(flow.state as ResetState)) return { kind: "moved", path: resetStepPath(flow.state) };
-  return flow;
-}
-
-function isMoved(value: Flow | { kind: string }): value is { kind: "moved"; path: string; expired?: boolean } {
-  return value.kind === "moved";
-}
-
-/** A flow past the email code, with its account (always one there: unknown addresses never pass the code). */
-async function flowAndUser(
-  deps: FlowDeps,
-  token: string | undefined,
-  states: ResetState[],
-): Promise<{ flow: Flow; user: User } | { kind: "moved"; path: string; expired?: boolean }> {
-  const flow = await flowAt(deps, token, states);
-  if (isMoved(flow)) return flow;
-  const user = flow.userId ? await findUserById(deps.sql, flow.userId) : null;
-  if (!user || user.status !== "active") {
-    await deleteFlow(deps.sql, flow.id);
-    return { kind: "moved", path: "/forgot-password", expired: true };
-  }
-  return { flow, user };
-}
+const RESET_FLOW: SteppedFlow<ResetState> = { kind: "password_reset", start: "/forgot-password", stepPath: resetStepPath };
 
 export async function showResetStep(
   deps: FlowDeps,
   token: string | undefined,
   states: ResetState[],
 ): Promise<{ kind: "show"; view: ResetView } | { kind: "moved"; path: string; expired?: boolean }> {
-  const flow = await flowAt(deps, token, states);
+  const flow = await flowAt(deps, RESET_FLOW, token, states);
   if (isMoved(flow)) return flow;
   return { kind: "show", view: resetView(flow, deps) };
 }
@@ -210,7 +186,7 @@ const RESET_CODE_MESSAGES = {
 
 /** The emailed 6-digit code → Verify code. */
 export async function verifyResetCode(deps: FlowDeps, meta: RequestMeta, token: string | undefined, code: string): Promise<ResetResult> {
-  const flow = await flowAt(deps, token, ["code"]);
+  const flow = await flowAt(deps, RESET_FLOW, token, ["code"]);
   if (isMoved(flow)) return flow;
   const view = resetView(flow, deps);
   const user = flow.userId ? await findUserById(deps.sql, flow.userId) : null;
@@ -242,7 +218,7 @@ async function unsentCodeFailure(deps: FlowDeps, meta: RequestMeta, flow: Flow, 
 
 /** The confirmation's Continue: phone accounts verify their phone too; email-only ones choose a password. */
 export async function continueReset(deps: FlowDeps, meta: RequestMeta, token: string | undefined): Promise<ResetResult> {
-  const found = await flowAndUser(deps, token, ["verified"]);
+  const found = await flowAndUser(deps, RESET_FLOW, token, ["verified"]);
   if ("kind" in found) return found;
   const { flow, user } = found;
   const next: ResetState = user.mfaMethod === "phone" && user.phoneE164 ? "phone_choose" : "new_password";
@@ -254,7 +230,7 @@ export async function continueReset(deps: FlowDeps, meta: RequestMeta, token: st
 
 /** Send Code / Call Me for the reset (a purpose of its own, so a sign-in code never passes here). */
 export async function sendResetPhoneCode(deps: FlowDeps, meta: RequestMeta, token: string | undefined, channel: "sms" | "voice"): Promise<ResetResult> {
-  const found = await flowAndUser(deps, token, PHONE_STATES);
+  const found = await flowAndUser(deps, RESET_FLOW, token, PHONE_STATES);
   if ("kind" in found) return found;
   const { flow, user } = found;
   const outcome = await sendPhoneFactor(deps, meta, flow, user, { channel, purpose: RESET_PHONE_PURPOSE, steps: PHONE_STEPS });
@@ -266,7 +242,7 @@ export async function sendResetPhoneCode(deps: FlowDeps, meta: RequestMeta, toke
 }
 
 export async function verifyResetSmsCode(deps: FlowDeps, meta: RequestMeta, token: string | undefined, code: string): Promise<ResetResult> {
-  const found = await flowAndUser(deps, token, ["phone_code"]);
+  const found = await flowAndUser(deps, RESET_FLOW, token, ["phone_code"]);
   if ("kind" in found) return found;
   const { flow, user } = found;
   const outcome = await checkTypedCode(deps, meta, flow, user, { code, purpose: RESET_PHONE_PURPOSE, channel: "sms", respectLock: false });
@@ -275,7 +251,7 @@ export async function verifyResetSmsCode(deps: FlowDeps, meta: RequestMeta, toke
 }
 
 export async function checkResetCall(deps: FlowDeps, meta: RequestMeta, token: string | undefined): Promise<ResetResult> {
-  const found = await flowAndUser(deps, token, ["phone_call"]);
+  const found = await flowAndUser(deps, RESET_FLOW, token, ["phone_call"]);
   if ("kind" in found) return found;
   const { flow, user } = found;
   const outcome = await checkCall(deps, meta, flow, user, { purpose: RESET_PHONE_PURPOSE, respectLock: false });
@@ -307,7 +283,7 @@ export async function setNewPassword(
   token: string | undefined,
   input: { password: string; confirm: string },
 ): Promise<ResetResult> {
-  const found = await flowAndUser(deps, token, ["new_password"]);
+  const found = await flowAndUser(deps, RESET_FLOW, token, ["new_password"]);
   if ("kind" in found) return found;
   const { flow, user } = found;
   const view = resetView(flow, deps);
@@ -337,7 +313,7 @@ export async function setNewPassword(
 }
 
 export async function acceptResetTerms(deps: FlowDeps, meta: RequestMeta, token: string | undefined, agreed: boolean): Promise<ResetResult> {
-  const found = await flowAndUser(deps, token, ["terms"]);
+  const found = await flowAndUser(deps, RESET_FLOW, token, ["terms"]);
   if ("kind" in found) return found;
   const { flow, user } = found;
   if (!agreed) return { kind: "error", view: resetView(flow, deps), field: "agree", message: TERMS_REQUIRED, status: 400 };
