@@ -95,15 +95,16 @@ export interface LoginView {
   remembered: boolean;
 }
 
-export type StepResult =
+/** What a step of sign-in (and, with its own view, of the password reset) comes to. */
+export type StepResult<V = LoginView> =
   /** No such flow, or it is on another step: 303 there (the sign-in page when it is gone). */
   | { kind: "moved"; path: string; expired?: boolean }
   /** Moved on: 303 to `path`; a `token` replaces the flow cookie. */
   | { kind: "next"; path: string; token?: string; clearRemember?: boolean }
   /** The step again, with a message: `field` names the input it belongs to (else the form). */
-  | { kind: "error"; view: LoginView; message: string; field?: string; status: 400 | 401 | 409 | 422 | 429 }
+  | { kind: "error"; view: V; message: string; field?: string; status: 400 | 401 | 409 | 422 | 429 }
   /** A poll that found nothing new. */
-  | { kind: "pending"; view: LoginView }
+  | { kind: "pending"; view: V }
   /** Every factor passed: the route starts the session and writes the Remember Me cookie when a token is given. */
   | { kind: "signed_in"; user: User; option: LoginOption; rememberToken: string | null; clearRemember?: boolean };
 

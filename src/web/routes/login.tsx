@@ -75,6 +75,73 @@ export async function completeSignIn(
   return goToPage(c, "/home");
 }
 
+/** How the routes of a stepped flow (sign-in, password reset) show it. */
+export interface StepPages<S extends string, V> {
+  /** The flow's first page: where a gone or expired flow sends the browser (with ?expired=1). */
+  start: string;
+  show(deps: AppDeps, token: string | undefined, states: S[]): Promise<{ kind: "show"; view: V } | { kind: "moved"; path: string; expired?: boolean }>;
+  view(deps: AppDeps, view: V, error?: StepError, extra?: { notYet?: boolean }): View;
+}
+
+/** The answers every step of sign-in and of the password reset gives, for that flow's pages. */
+export function stepAnswers<S extends string, V>(deps: AppDeps, pages: StepPages<S, V>) {
+  const flowToken = (c: C) => readCookie(c, deps.config, "flow");
+
+  /** Turns a flow function's result into the answer: a redirect, the step again, or the session. */
+  async function answer(c: C, result: StepResult<V>, extra: { poll?: boolean } = {}): Promise<Response> {
+    switch (result.kind) {
+      case "moved":
+        return redirectTo(c, result.expired ? `${pages.start}?expired=1` : result.path);
+      case "next":
+        if (result.token) writeCookie(c, deps.config, "flow", result.token);
+        if (result.clearRemember) clearCookie(c, deps.config, "remember");
+        return redirectTo(c, result.path);
+      case "error":
+        return render(c, deps, { ...pages.view(deps, result.view, { message: result.message, field: result.field }), status: result.status });
+      case "pending":
+        // The poll: nothing changed, so nothing on screen should (htmx does not swap a 204).
+        if (extra.poll) return c.body(null, 204);
+        return render(c, deps, pages.view(deps, result.view, undefined, { notYet: true }));
+      case "signed_in":
+        return completeSignIn(c, deps, result);
+    }
+  }
+
+  /** The step again, as a 400, with a message for a field or (no field) for the form. */
+  async function again(c: C, states: S[], error: StepError): Promise<Response> {
+    const shown = await pages.show(deps, flowToken(c), states);
+    if (shown.kind === "moved") return answer(c, shown);
+    return render(c, deps, { ...pages.view(deps, shown.view, error), status: 400 });
+  }
+
+  /** The step again when the posted body could not be read. */
+  const unreadable = (c: C, states: S[]) => again(c, states, { message: FORM_UNREADABLE });
+
+  /** A GET of a step: its page while the flow is on it; otherwise a 303 to the step it is on. */
+  async function showStep(c: C, state: S): Promise<Response> {
+    const shown = await pages.show(deps, flowToken(c), [state]);
+    if (shown.kind === "moved") return answer(c, shown);
+    return render(c, deps, pages.view(deps, shown.view));
+  }
+
+  /** A typed one-time code on `state`: an unreadable form or a malformed code shows the step again; else `verify` decides. */
+  async function postCode(c: C, state: S, verify: (code: string) => Promise<StepResult<V>>): Promise<Response> {
+    const form = await readForm(c);
+    if (!form) return unreadable(c, [state]);
+    const parsed = codeSchema.safeParse(form);
+    if (!parsed.success) return again(c, [state], { field: "code", message: parsed.error.issues[0]!.message });
+    return answer(c, await verify(parsed.data.code));
+  }
+
+  /** Call Me's check: the poll (poll=1, every 2 s with htmx: a 204 while the call is pending) or Continue (without JavaScript). */
+  async function postCallCheck(c: C, check: () => Promise<StepResult<V>>): Promise<Response> {
+    const form = (await readForm(c)) ?? {};
+    return answer(c, await check(), { poll: form.poll === "1" });
+  }
+
+  return { flowToken, answer, again, unreadable, showStep, postCode, postCallCheck };
+}
+
 const PHONE_ACTIONS: PhoneActions = {
   send: "/login/phone/send",
   call: "/login/phone/call",
@@ -123,7 +190,7 @@ export function loginStepView(deps: AppDeps, view: LoginView, error?: StepError,
 
 export function loginRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();
-  const flowToken = (c: C) => readCookie(c, deps.config, "flow");
+  const { flowToken, answer, unreadable, showStep, postCode, postCallCheck } = stepAnswers<LoginState, LoginView>(deps, { start: "/login", show: showLoginStep, view: loginStepView });
   const rememberEnabled = deps.config.ttl.rememberMe > 0;
 
   const signInPage = (c: C, options: { notice?: string; status?: View["status"]; signedOut?: boolean } = {}) =>
@@ -139,33 +206,6 @@ export function loginRoutes(deps: AppDeps) {
         />
       ),
     });
-
-  /** Turns a flow function's result into the answer: a redirect, the step again, or the session. */
-  async function answer(c: C, result: StepResult, extra: { poll?: boolean } = {}): Promise<Response> {
-    switch (result.kind) {
-      case "moved":
-        return redirectTo(c, result.expired ? "/login?expired=1" : result.path);
-      case "next":
-        if (result.token) writeCookie(c, deps.config, "flow", result.token);
-        if (result.clearRemember) clearCookie(c, deps.config, "remember");
-        return redirectTo(c, result.path);
-      case "error":
-        return render(c, deps, { ...loginStepView(deps, result.view, { message: result.message, field: result.field }), status: result.status });
-      case "pending":
-        // The poll: nothing changed, so nothing on screen should (htmx does not swap a 204).
-        if (extra.poll) return c.body(null, 204);
-        return render(c, deps, loginStepView(deps, result.view, undefined, { notYet: true }));
-      case "signed_in":
-        return completeSignIn(c, deps, result);
-    }
-  }
-
-  /** The step again when the posted body could not be read. */
-  async function unreadable(c: C, states: LoginState[]): Promise<Response> {
-    const shown = await showLoginStep(deps, flowToken(c), states);
-    if (shown.kind === "moved") return answer(c, shown);
-    return render(c, deps, { ...loginStepView(deps, shown.view, { message: FORM_UNREADABLE }), status: 400 });
-  }
 
   app.get("/", (c) => redirectTo(c, c.get("user") ? "/home" : "/login"));
 
@@ -204,12 +244,7 @@ export function loginRoutes(deps: AppDeps) {
   ];
   for (const [path, state] of steps) {
     if (loginStepPath(state) !== path) throw new Error(`login step ${state} is served at ${loginStepPath(state)}, not ${path}`);
-    app.get(path, async (c) => {
-      if (c.get("user")) return redirectTo(c, "/home");
-      const shown = await showLoginStep(deps, flowToken(c), [state]);
-      if (shown.kind === "moved") return answer(c, shown);
-      return render(c, deps, loginStepView(deps, shown.view));
-    });
+    app.get(path, (c) => (c.get("user") ? redirectTo(c, "/home") : showStep(c, state)));
   }
 
   app.post("/login/credentials", async (c) => {
@@ -230,36 +265,13 @@ export function loginRoutes(deps: AppDeps) {
   app.post("/login/phone/send", async (c) => answer(c, await sendLoginPhoneCode(deps, requestMeta(c, deps), flowToken(c), "sms")));
   app.post("/login/phone/call", async (c) => answer(c, await sendLoginPhoneCode(deps, requestMeta(c, deps), flowToken(c), "voice")));
 
-  app.post("/login/phone/code", async (c) => {
-    const form = await readForm(c);
-    if (!form) return unreadable(c, ["phone_code"]);
-    const parsed = codeSchema.safeParse(form);
-    if (!parsed.success) {
-      const shown = await showLoginStep(deps, flowToken(c), ["phone_code"]);
-      if (shown.kind === "moved") return answer(c, shown);
-      return render(c, deps, { ...loginStepView(deps, shown.view, { field: "code", message: parsed.error.issues[0]!.message }), status: 400 });
-    }
-    return answer(c, await verifyLoginSmsCode(deps, requestMeta(c, deps), flowToken(c), parsed.data.code));
-  });
+  app.post("/login/phone/code", (c) => postCode(c, "phone_code", (code) => verifyLoginSmsCode(deps, requestMeta(c, deps), flowToken(c), code)));
 
-  app.post("/login/phone/call/check", async (c) => {
-    const form = (await readForm(c)) ?? {};
-    return answer(c, await checkLoginCall(deps, requestMeta(c, deps), flowToken(c)), { poll: form.poll === "1" });
-  });
+  app.post("/login/phone/call/check", (c) => postCallCheck(c, () => checkLoginCall(deps, requestMeta(c, deps), flowToken(c))));
 
   app.post("/login/email/send", async (c) => answer(c, await sendLoginEmailCode(deps, requestMeta(c, deps), flowToken(c))));
 
-  app.post("/login/email/code", async (c) => {
-    const form = await readForm(c);
-    if (!form) return unreadable(c, ["email_code"]);
-    const parsed = codeSchema.safeParse(form);
-    if (!parsed.success) {
-      const shown = await showLoginStep(deps, flowToken(c), ["email_code"]);
-      if (shown.kind === "moved") return answer(c, shown);
-      return render(c, deps, { ...loginStepView(deps, shown.view, { field: "code", message: parsed.error.issues[0]!.message }), status: 400 });
-    }
-    return answer(c, await verifyLoginEmailCode(deps, requestMeta(c, deps), flowToken(c), parsed.data.code));
-  });
+  app.post("/login/email/code", (c) => postCode(c, "email_code", (code) => verifyLoginEmailCode(deps, requestMeta(c, deps), flowToken(c), code)));
 
   app.post("/login/email/verified", async (c) => answer(c, await continueAfterEmail(deps, requestMeta(c, deps), flowToken(c))));
 

@@ -1,8 +1,7 @@
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { z } from "zod";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { render, redirectTo, type View } from "../render.tsx";
-import { readCookie, writeCookie } from "../cookies.ts";
+import { render, type View } from "../render.tsx";
 import {
   acceptResetTerms,
   checkResetCall,
@@ -14,18 +13,15 @@ import {
   startPasswordReset,
   verifyResetCode,
   verifyResetSmsCode,
-  type ResetResult,
   type ResetState,
   type ResetView,
 } from "../../flows/password-reset.ts";
 import { FORM_UNREADABLE, readForm } from "../form.ts";
-import { codeSchema, completeSignIn, requestMeta } from "./login.tsx";
+import { requestMeta, stepAnswers } from "./login.tsx";
 import { NewPasswordStep, ResetCodeStep, ResetStart } from "../../../templates/password-reset/steps.tsx";
 import { EmailVerifiedStep } from "../../../templates/login/email.tsx";
 import { TermsStep } from "../../../templates/login/terms.tsx";
 import { CallWaiting, PhoneChoice, SmsCodeEntry, type PhoneActions, type StepError } from "../../../templates/phone-factor.tsx";
-
-type C = Context<AppEnv>;
 
 const PHONE_ACTIONS: PhoneActions = {
   send: "/forgot-password/phone/send",
@@ -77,37 +73,7 @@ function resetStepView(deps: AppDeps, view: ResetView, error?: StepError, extra:
 
 export function passwordResetRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();
-  const flowToken = (c: C) => readCookie(c, deps.config, "flow");
-
-  async function answer(c: C, result: ResetResult, extra: { poll?: boolean } = {}): Promise<Response> {
-    switch (result.kind) {
-      case "moved":
-        return redirectTo(c, result.expired ? "/forgot-password?expired=1" : result.path);
-      case "next":
-        if (result.token) writeCookie(c, deps.config, "flow", result.token);
-        return redirectTo(c, result.path);
-      case "error":
-        return render(c, deps, { ...resetStepView(deps, result.view, { message: result.message, field: result.field }), status: result.status });
-      case "pending":
-        if (extra.poll) return c.body(null, 204);
-        return render(c, deps, resetStepView(deps, result.view, undefined, { notYet: true }));
-      case "signed_in":
-        return completeSignIn(c, deps, result);
-    }
-  }
-
-  async function unreadable(c: C, states: ResetState[]): Promise<Response> {
-    const shown = await showResetStep(deps, flowToken(c), states);
-    if (shown.kind === "moved") return answer(c, shown);
-    return render(c, deps, { ...resetStepView(deps, shown.view, { message: FORM_UNREADABLE }), status: 400 });
-  }
-
-  /** A step again with a field's message from zod. */
-  async function invalid(c: C, states: ResetState[], error: StepError): Promise<Response> {
-    const shown = await showResetStep(deps, flowToken(c), states);
-    if (shown.kind === "moved") return answer(c, shown);
-    return render(c, deps, { ...resetStepView(deps, shown.view, error), status: 400 });
-  }
+  const { flowToken, answer, again, unreadable, showStep, postCode, postCallCheck } = stepAnswers<ResetState, ResetView>(deps, { start: "/forgot-password", show: showResetStep, view: resetStepView });
 
   app.get("/forgot-password", (c) => {
     const expired = c.req.query("expired") === "1";
@@ -150,38 +116,19 @@ export function passwordResetRoutes(deps: AppDeps) {
   ];
   for (const [path, state] of steps) {
     if (resetStepPath(state) !== path) throw new Error(`reset step ${state} is served at ${resetStepPath(state)}, not ${path}`);
-    app.get(path, async (c) => {
-      const shown = await showResetStep(deps, flowToken(c), [state]);
-      if (shown.kind === "moved") return answer(c, shown);
-      return render(c, deps, resetStepView(deps, shown.view));
-    });
+    app.get(path, (c) => showStep(c, state));
   }
 
-  app.post("/forgot-password/code", async (c) => {
-    const form = await readForm(c);
-    if (!form) return unreadable(c, ["code"]);
-    const parsed = codeSchema.safeParse(form);
-    if (!parsed.success) return invalid(c, ["code"], { field: "code", message: parsed.error.issues[0]!.message });
-    return answer(c, await verifyResetCode(deps, requestMeta(c, deps), flowToken(c), parsed.data.code));
-  });
+  app.post("/forgot-password/code", (c) => postCode(c, "code", (code) => verifyResetCode(deps, requestMeta(c, deps), flowToken(c), code)));
 
   app.post("/forgot-password/verified", async (c) => answer(c, await continueReset(deps, requestMeta(c, deps), flowToken(c))));
 
   app.post("/forgot-password/phone/send", async (c) => answer(c, await sendResetPhoneCode(deps, requestMeta(c, deps), flowToken(c), "sms")));
   app.post("/forgot-password/phone/call", async (c) => answer(c, await sendResetPhoneCode(deps, requestMeta(c, deps), flowToken(c), "voice")));
 
-  app.post("/forgot-password/phone/code", async (c) => {
-    const form = await readForm(c);
-    if (!form) return unreadable(c, ["phone_code"]);
-    const parsed = codeSchema.safeParse(form);
-    if (!parsed.success) return invalid(c, ["phone_code"], { field: "code", message: parsed.error.issues[0]!.message });
-    return answer(c, await verifyResetSmsCode(deps, requestMeta(c, deps), flowToken(c), parsed.data.code));
-  });
+  app.post("/forgot-password/phone/code", (c) => postCode(c, "phone_code", (code) => verifyResetSmsCode(deps, requestMeta(c, deps), flowToken(c), code)));
 
-  app.post("/forgot-password/phone/call/check", async (c) => {
-    const form = (await readForm(c)) ?? {};
-    return answer(c, await checkResetCall(deps, requestMeta(c, deps), flowToken(c)), { poll: form.poll === "1" });
-  });
+  app.post("/forgot-password/phone/call/check", (c) => postCallCheck(c, () => checkResetCall(deps, requestMeta(c, deps), flowToken(c))));
 
   app.post("/forgot-password/new-password", async (c) => {
     const form = await readForm(c);
@@ -189,7 +136,7 @@ export function passwordResetRoutes(deps: AppDeps) {
     const parsed = passwordSchema.safeParse(form);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      return invalid(c, ["new_password"], { field: String(issue.path[0] ?? "password"), message: issue.message });
+      return again(c, ["new_password"], { field: String(issue.path[0] ?? "password"), message: issue.message });
     }
     return answer(c, await setNewPassword(deps, requestMeta(c, deps), flowToken(c), parsed.data));
   });
