@@ -1,4 +1,5 @@
-import type { Sql } from "../db/client.ts";
+import type { Db, Sql } from "../db/client.ts";
+import { generateTokenPair } from "../auth/tokens.ts";
 import type { Clock } from "../clock.ts";
 import { MINUTE } from "../clock.ts";
 import type { Config } from "../config.ts";
@@ -309,33 +310,57 @@ export async function submitCredentials(
     return refuse("locked", false);
   }
   if (!(await verifyPassword(passwordHash, input.password))) return refuse("wrong_password", true);
-  if (passwordNeedsRehash(passwordHash)) {
-    const rehashed = await hashPassword(input.password);
-    await deps.sql`update users set password_hash = ${rehashed}, updated_at = ${deps.clock.now()} where id = ${user.id}`;
-    await audit(deps, meta, "password.rehashed", user.id);
-  }
+  // Hashed before the transaction: argon2 must not hold a connection and row locks.
+  const rehashed = passwordNeedsRehash(passwordHash) ? await hashPassword(input.password) : null;
 
   const next: LoginState =
     option === "email" ? "email_send" : user.mfaMethod === "phone" && user.phoneE164 ? "phone_choose" : "use_email";
+  // One transaction, like a refusal's: the rotation, the rehash and the audit rows commit together.
   const rotated = await deps.sql.begin(async (tx) => {
-    const old = await advanceFlow(tx, deps.clock, flow.id, "credentials", "rotated");
-    if (!old) return null;
-    const created = await createFlow(tx, deps.clock, {
-      kind: "login",
+    const token = await rotateCredentialsFlow(tx, deps.clock, flow.id, {
       userId: user.id,
       state: next,
-      ttlMs: LOGIN_FLOW_TTL,
       loginOption: option,
-      remember: flow.remember,
       data: { email: user.email, maskedPhone: maskPhone(user.phoneE164) },
     });
-    await deleteFlow(tx, flow.id);
-    return created.token;
+    if (!token) return null;
+    const at = { ip: meta.ip, userAgent: meta.userAgent };
+    if (rehashed) {
+      await tx`update users set password_hash = ${rehashed}, updated_at = ${deps.clock.now()} where id = ${user.id}`;
+      await appendAudit(tx, deps.clock, { event: "password.rehashed", userId: user.id, ...at });
+    }
+    await appendAudit(tx, deps.clock, { event: "signin.password_verified", userId: user.id, ...at, detail: { option } });
+    if (next === "use_email") await appendAudit(tx, deps.clock, { event: "signin.wrong_option", userId: user.id, ...at, detail: { option } });
+    return token;
   });
   if (!rotated) return { kind: "moved", path: "/login" };
-  await audit(deps, meta, "signin.password_verified", user.id, { option });
-  if (next === "use_email") await audit(deps, meta, "signin.wrong_option", user.id, { option });
   return { kind: "next", path: STEP_PATHS[next], token: rotated };
+}
+
+/**
+ * Replaces a login flow still on "credentials" by a new one (new id and secret, so a new cookie
+ * token) in ONE statement: the guarded delete is the old flow's claim (a racing second right
+ * password finds it gone and gets null), the insert takes its remember box from the deleted row.
+ */
+async function rotateCredentialsFlow(
+  db: Db,
+  clock: Clock,
+  flowId: string,
+  input: { userId: string; state: LoginState; loginOption: LoginOption; data: Record<string, unknown> },
+): Promise<string | null> {
+  const pair = generateTokenPair();
+  const now = clock.now();
+  const expiresAt = new Date(now.getTime() + LOGIN_FLOW_TTL);
+  const rows = await db`
+    with old as (
+      delete from flows where id = ${flowId} and kind = 'login' and state = 'credentials' and expires_at > ${now}
+      returning remember)
+    insert into flows (id, secret_hash, kind, user_id, state, login_option, remember, data, created_at, updated_at, expires_at)
+    select ${pair.id}, ${pair.secretHash}, 'login', ${input.userId}, ${input.state}, ${input.loginOption}, old.remember,
+      ${db.json(input.data as never)}, ${now}, ${now}, ${expiresAt}
+    from old
+    returning id`;
+  return rows.length === 1 ? pair.token : null;
 }
 
 export function tooManyAttempts(seconds: number): string {
