@@ -210,7 +210,11 @@ export async function startLogin(
   deps: FlowDeps,
   meta: RequestMeta,
   input: { option: LoginOption; remember: boolean },
-): Promise<StepResult> {
+): Promise<StepResult | StartRefused> {
+  // Each press stores a flow before anyone is known: per address, so a script cannot fill the
+  // flows table (and no audit row for a refusal, which would fill that table instead).
+  const limit = await checkAttemptLimit(deps.sql, deps.clock, { ip: meta.ip, action: "start" });
+  if (!limit.ok) return { kind: "start_limited", message: START_LIMITED, retryAfterSeconds: limit.retryAfterSeconds };
   const enabled = deps.config.ttl.rememberMe > 0;
   const remember = enabled && input.remember;
   let clearRemember = false;
@@ -247,6 +251,15 @@ export async function startLogin(
     remember,
   });
   return { kind: "next", path: STEP_PATHS.credentials, token, clearRemember };
+}
+
+export const START_LIMITED = "Too many sign-in attempts from this network. Wait a minute and try again.";
+
+/** Login with Phone / Login with Email pressed too often from one address (the route answers 429). */
+export interface StartRefused {
+  kind: "start_limited";
+  message: string;
+  retryAfterSeconds: number;
 }
 
 const NO_USER = "00000000-0000-0000-0000-000000000000";

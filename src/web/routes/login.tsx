@@ -227,6 +227,10 @@ export function loginRoutes(deps: AppDeps) {
       option: parsed.data.option,
       remember: parsed.data.remember !== undefined,
     });
+    if (result.kind === "start_limited") {
+      c.header("Retry-After", String(result.retryAfterSeconds));
+      return signInPage(c, { notice: result.message, status: 429 });
+    }
     return answer(c, result);
   });
 
