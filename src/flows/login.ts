@@ -144,7 +144,12 @@ export function isStaffEmail(config: Config, email: string): boolean {
 
 /** An audit event of this request (its address and browser). */
 export function audit(deps: FlowDeps, meta: RequestMeta, event: string, userId: string | null, detail: Record<string, unknown> = {}) {
-  return appendAudit(deps.sql, deps.clock, { event, userId, ip: meta.ip, userAgent: meta.userAgent, detail });
+  return auditIn(deps.sql, deps, meta, event, userId, detail);
+}
+
+/** The same, inside the step's transaction. */
+function auditIn(db: Db, deps: FlowDeps, meta: RequestMeta, event: string, userId: string | null, detail: Record<string, unknown> = {}) {
+  return appendAudit(db, deps.clock, { event, userId, ip: meta.ip, userAgent: meta.userAgent, detail });
 }
 
 /** Where the browser goes instead of the step it asked for: the step its flow is on, or (no live flow) the first page. */
@@ -489,21 +494,23 @@ export async function checkTypedCode(
   flow: Flow,
   user: User,
   input: { code: string; purpose: string; channel: CodeChannel; respectLock: boolean },
+  /** The step's transaction, when the caller has one (every write of the check commits with the step's). */
+  db: Db = deps.sql,
 ): Promise<CodeCheckOutcome> {
-  const limit = await checkAttemptLimit(deps.sql, deps.clock, { ip: meta.ip, action: "code" });
+  const limit = await checkAttemptLimit(db, deps.clock, { ip: meta.ip, action: "code" });
   if (!limit.ok) {
-    await audit(deps, meta, "code.rate_limited", user.id, { purpose: input.purpose, channel: input.channel });
+    await auditIn(db, deps, meta, "code.rate_limited", user.id, { purpose: input.purpose, channel: input.channel });
     return { kind: "failed", message: tooManyAttempts(limit.retryAfterSeconds), status: 429, reason: "rate_limited" };
   }
   if (input.respectLock && isLocked(user, deps.clock)) {
-    await audit(deps, meta, "code.failed", user.id, { purpose: input.purpose, channel: input.channel, reason: "locked" });
+    await auditIn(db, deps, meta, "code.failed", user.id, { purpose: input.purpose, channel: input.channel, reason: "locked" });
     return { kind: "failed", message: CODE_MESSAGES.wrong, status: 401, reason: "wrong" };
   }
-  const result = await verifyCode(deps.sql, deps.clock, deps.config.secretKey, { flowId: flow.id, purpose: input.purpose, code: input.code });
+  const result = await verifyCode(db, deps.clock, deps.config.secretKey, { flowId: flow.id, purpose: input.purpose, code: input.code });
   if (result.ok) return { kind: "passed" };
-  const { locked } = await recordFailure(deps.sql, deps.clock, user.id);
-  await audit(deps, meta, "code.failed", user.id, { purpose: input.purpose, channel: input.channel, reason: result.reason });
-  if (locked) await audit(deps, meta, "signin.locked", user.id, { purpose: input.purpose });
+  const { locked } = await recordFailure(db, deps.clock, user.id);
+  await auditIn(db, deps, meta, "code.failed", user.id, { purpose: input.purpose, channel: input.channel, reason: result.reason });
+  if (locked) await auditIn(db, deps, meta, "signin.locked", user.id, { purpose: input.purpose });
   return { kind: "failed", message: CODE_MESSAGES[result.reason], status: result.reason === "wrong" ? 401 : 400, reason: result.reason };
 }
 
@@ -558,11 +565,14 @@ export async function verifyLoginSmsCode(deps: FlowDeps, meta: RequestMeta, toke
   const found = await flowAndUser(deps, LOGIN_FLOW, token, ["phone_code"]);
   if ("kind" in found) return found;
   const { flow, user } = found;
-  const outcome = await checkTypedCode(deps, meta, flow, user, { code, purpose: LOGIN_CODE_PURPOSE, channel: "sms", respectLock: true });
-  if (outcome.kind === "failed") {
-    return { kind: "error", view: loginView(flow, deps.clock, deps.config), field: "code", message: outcome.message, status: outcome.status };
-  }
-  return finishLogin(deps, meta, flow, user, "phone_code");
+  // One transaction: the attempt, the code's use, the flow's end and the sign-in's writes.
+  return deps.sql.begin(async (tx): Promise<StepResult> => {
+    const outcome = await checkTypedCode(deps, meta, flow, user, { code, purpose: LOGIN_CODE_PURPOSE, channel: "sms", respectLock: true }, tx);
+    if (outcome.kind === "failed") {
+      return { kind: "error", view: loginView(flow, deps.clock, deps.config), field: "code", message: outcome.message, status: outcome.status };
+    }
+    return finishLogin(tx, deps, meta, flow, user, "phone_code");
+  });
 }
 
 /** Call Me: the poll (every 2 s with htmx) and the Continue button (without JavaScript). */
@@ -577,7 +587,7 @@ export async function checkLoginCall(deps: FlowDeps, meta: RequestMeta, token: s
     const view = loginView(back ?? flow, deps.clock, deps.config);
     return { kind: "error", view, message: outcome.message, status: outcome.status };
   }
-  return finishLogin(deps, meta, flow, user, "phone_call");
+  return deps.sql.begin((tx) => finishLogin(tx, deps, meta, flow, user, "phone_call"));
 }
 
 /** Login with Email: Send Verification Code (and Send New Code). The code lives EMAIL_LOGIN_CODE_TTL. */
@@ -617,20 +627,23 @@ export async function verifyLoginEmailCode(deps: FlowDeps, meta: RequestMeta, to
   const found = await flowAndUser(deps, LOGIN_FLOW, token, ["email_code"]);
   if ("kind" in found) return found;
   const { flow, user } = found;
-  const outcome = await checkTypedCode(deps, meta, flow, user, { code, purpose: LOGIN_CODE_PURPOSE, channel: "email", respectLock: true });
-  if (outcome.kind === "failed") {
-    return { kind: "error", view: loginView(flow, deps.clock, deps.config), field: "code", message: outcome.message, status: outcome.status };
-  }
-  const moved = await advanceFlow(deps.sql, deps.clock, flow.id, "email_code", "email_verified", { data: { codeExpiresAt: null } });
-  if (!moved) return { kind: "moved", path: "/login" };
-  return { kind: "next", path: STEP_PATHS.email_verified };
+  // One transaction: the attempt limit, the code's attempt and use (or the failure count) and the move.
+  return deps.sql.begin(async (tx): Promise<StepResult> => {
+    const outcome = await checkTypedCode(deps, meta, flow, user, { code, purpose: LOGIN_CODE_PURPOSE, channel: "email", respectLock: true }, tx);
+    if (outcome.kind === "failed") {
+      return { kind: "error", view: loginView(flow, deps.clock, deps.config), field: "code", message: outcome.message, status: outcome.status };
+    }
+    const moved = await advanceFlow(tx, deps.clock, flow.id, "email_code", "email_verified", { data: { codeExpiresAt: null } });
+    if (!moved) return { kind: "moved", path: "/login" };
+    return { kind: "next", path: STEP_PATHS.email_verified };
+  });
 }
 
 /** The confirmation's Continue. */
 export async function continueAfterEmail(deps: FlowDeps, meta: RequestMeta, token: string | undefined): Promise<StepResult> {
   const found = await flowAndUser(deps, LOGIN_FLOW, token, ["email_verified"]);
   if ("kind" in found) return found;
-  return finishLogin(deps, meta, found.flow, found.user, "email_verified");
+  return deps.sql.begin((tx) => finishLogin(tx, deps, meta, found.flow, found.user, "email_verified"));
 }
 
 export const TERMS_REQUIRED = "Select the box to agree to the Terms of Use.";
@@ -642,7 +655,7 @@ export async function acceptLoginTerms(deps: FlowDeps, meta: RequestMeta, token:
   const { flow, user } = found;
   if (!agreed) return { kind: "error", view: loginView(flow, deps.clock, deps.config), field: "agree", message: TERMS_REQUIRED, status: 400 };
   await acceptTerms(deps, meta, user.id);
-  return finishLogin(deps, meta, flow, { ...user, termsVersion: TERMS_VERSION }, "terms");
+  return deps.sql.begin((tx) => finishLogin(tx, deps, meta, flow, { ...user, termsVersion: TERMS_VERSION }, "terms"));
 }
 
 /** Stores the acceptance of the current Terms of Use (shared with the password reset). */
@@ -657,27 +670,28 @@ export async function acceptTerms(deps: FlowDeps, meta: RequestMeta, userId: str
  * flow ends (guarded, so a double submit signs in once), the failure count restarts, and with
  * Remember Me a token for this option replaces the browser's earlier one.
  */
-async function finishLogin(deps: FlowDeps, meta: RequestMeta, flow: Flow, user: User, from: LoginState): Promise<StepResult> {
+async function finishLogin(db: Db, deps: FlowDeps, meta: RequestMeta, flow: Flow, user: User, from: LoginState): Promise<StepResult> {
   if (user.termsVersion !== TERMS_VERSION) {
-    const moved = await advanceFlow(deps.sql, deps.clock, flow.id, from, "terms", { data: { keypadCode: null } });
+    const moved = await advanceFlow(db, deps.clock, flow.id, from, "terms", { data: { keypadCode: null } });
     return moved ? { kind: "next", path: STEP_PATHS.terms } : { kind: "moved", path: "/login" };
   }
   const option = flow.loginOption ?? "email";
   const remembered = data(flow).remembered === true;
-  const done = await advanceFlow(deps.sql, deps.clock, flow.id, from, "done");
-  if (!done) return { kind: "moved", path: "/login" };
-  await deleteFlow(deps.sql, flow.id);
+  // The guarded delete is the flow's end: of two racing requests only one finds the row.
+  const ended = await db`
+    delete from flows where id = ${flow.id} and state = ${from} and expires_at > ${deps.clock.now()} returning id`;
+  if (ended.length === 0) return { kind: "moved", path: "/login" };
   if (remembered) {
-    await audit(deps, meta, "signin.remembered", user.id, { option });
+    await auditIn(db, deps, meta, "signin.remembered", user.id, { option });
     return { kind: "signed_in", user, option, rememberToken: null };
   }
-  await recordSuccess(deps.sql, user.id);
+  await recordSuccess(db, user.id);
   let rememberToken: string | null = null;
   if (flow.remember && deps.config.ttl.rememberMe > 0) {
-    if (meta.rememberToken) await deleteRememberToken(deps.sql, meta.rememberToken);
-    rememberToken = await createRememberToken(deps.sql, deps.clock, user.id, option, deps.config.ttl.rememberMe);
+    if (meta.rememberToken) await deleteRememberToken(db, meta.rememberToken);
+    rememberToken = await createRememberToken(db, deps.clock, user.id, option, deps.config.ttl.rememberMe);
   }
-  await audit(deps, meta, "signin.success", user.id, { option, remember: rememberToken !== null });
+  await auditIn(db, deps, meta, "signin.success", user.id, { option, remember: rememberToken !== null });
   return { kind: "signed_in", user, option, rememberToken };
 }
 
