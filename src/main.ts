@@ -6,6 +6,7 @@ import { createLogger } from "./log.ts";
 import { loadAssets } from "./web/assets.ts";
 import { createApp } from "./app.tsx";
 import { createOutbox } from "./delivery/outbox.ts";
+import { startHousekeeping } from "./db/housekeeping.ts";
 import type { AppDeps } from "./web/env.ts";
 
 declare const Deno: any;
@@ -62,6 +63,7 @@ async function main() {
     console.log(`No administrator yet. Create one with:\n  npm run invite -- --email you@example.org --name "Your Name" --admin`);
   }
   outbox.kick(); // messages queued before a crash or restart go out now
+  const housekeeping = startHousekeeping({ sql: db.sql, clock, config, log });
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -76,6 +78,7 @@ async function main() {
     (force as { unref?: () => void }).unref?.();
     await stopServer(); // stops accepting, lets in-flight requests finish
     await outbox.stop();
+    await housekeeping.stop();
     await db.close(); // a clean PGlite close: the data directory reopens without recovery
     clearTimeout(force);
     process.exit(0);
