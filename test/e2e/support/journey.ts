@@ -375,8 +375,13 @@ export class Journey {
 
   /** A new page (JavaScript off, or a redirect): a page with errors must start on its first error. */
   private async checkFocusAfterLoad(label: string): Promise<void> {
-    const info = await this.focus();
     const hasError = await this.probe<boolean>(`!!document.querySelector('#main [aria-invalid="true"]')`);
+    // Chromium applies autofocus at its next rendering update after load, not at load itself.
+    let info = await this.focus();
+    for (let i = 0; hasError && i < 20 && !info.firstInvalid; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      info = await this.focus();
+    }
     if (hasError && !info.firstInvalid) {
       this.problems.push(`after "${label}" at ${this.url} the page shows an error but focus is on <${info.tag}> "${info.name}", not on the first field in error`);
     }
