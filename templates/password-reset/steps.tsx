@@ -1,6 +1,6 @@
 import { Button, ErrorSummary, Field, Form, Heading, Status } from "../components.tsx";
 import type { StepError } from "../phone-factor.tsx";
-import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../../src/auth/passwords.ts";
+import { NewPasswordFields } from "../new-password-fields.tsx";
 
 /** Forgot your password?: Email Address → Send verification code. */
 export function ResetStart(props: { email: string; error?: StepError; notice?: string }) {
@@ -72,23 +72,7 @@ export function NewPasswordStep(props: { error?: StepError }) {
       <Heading>Choose a new password</Heading>
       <ErrorSummary message={other ?? (passwordError || confirmError ? "Check the highlighted fields." : undefined)} />
       <Form action="/forgot-password/new-password">
-        <Field
-          name="password"
-          label="New Password"
-          type="password"
-          autocomplete="new-password"
-          hint={`At least ${MIN_PASSWORD_LENGTH} and at most ${MAX_PASSWORD_LENGTH} characters. A few unrelated words make a strong password; do not use your email address or the portal's name.`}
-          error={passwordError}
-          autofocus={passwordError !== undefined}
-        />
-        <Field
-          name="confirm"
-          label="Confirm New Password"
-          type="password"
-          autocomplete="new-password"
-          error={confirmError}
-          autofocus={passwordError === undefined && confirmError !== undefined}
-        />
+        <NewPasswordFields passwordError={passwordError} confirmError={confirmError} />
         <Button>Continue</Button>
       </Form>
     </section>
