@@ -57,7 +57,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", passwordResetRoutes(deps));
   app.route("/", homeRoutes(deps));
   app.route("/", helpRoutes(deps));
-  app.route("/", adminRoutes(deps));
+  app.route("/admin", adminRoutes(deps));
 
   app.notFound((c) =>
     render(c, deps, {

@@ -45,3 +45,22 @@ export function maskPhone(e164: string | null): string {
   if (!e164) return "";
   return `(•••) •••-${e164.slice(-4)}`;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Writes of the admin actions (src/flows/admin.ts). Each takes `db` first so it runs inside the
+// caller's transaction, after the caller locked the row and checked the last-administrator rule.
+
+/** Disabled, keeping what the account was (still registering, or registered) so enabling puts it back. */
+export async function disableUser(db: Db, now: Date, userId: string, previousStatus: "invited" | "active"): Promise<void> {
+  await db`update users set status = 'disabled', status_before_disable = ${previousStatus}, updated_at = ${now}
+    where id = ${userId}`;
+}
+
+/** Back to `status` (the one kept by disableUser), forgetting it. */
+export async function enableUser(db: Db, now: Date, userId: string, status: "invited" | "active"): Promise<void> {
+  await db`update users set status = ${status}, status_before_disable = null, updated_at = ${now} where id = ${userId}`;
+}
+
+export async function setUserRole(db: Db, now: Date, userId: string, role: Role): Promise<void> {
+  await db`update users set role = ${role}, updated_at = ${now} where id = ${userId}`;
+}

@@ -2,7 +2,7 @@ import type { Db, Sql } from "../db/client.ts";
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { Outbox } from "../delivery/outbox.ts";
-import { findUserByEmail, maskPhone, type MfaMethod, type Role, type User } from "../auth/users.ts";
+import { disableUser, enableUser, findUserByEmail, maskPhone, setUserRole, type MfaMethod, type Role, type User } from "../auth/users.ts";
 import { appendAudit } from "../auth/audit.ts";
 import { invalidateUserSessions } from "../auth/sessions.ts";
 import { forgetRememberTokens } from "../auth/remember-me.ts";
@@ -10,6 +10,7 @@ import { createLinkToken, LINK_PURPOSES, revokeLinkTokens } from "../auth/links.
 import { unlockUser } from "../auth/lockout.ts";
 import { describeDuration, mfaResetLink } from "../delivery/messages.ts";
 import { inviteUser, resendRegistrationLink } from "./invitation.ts";
+import { deleteUserFlows, type FlowKind } from "./flow-store.ts";
 
 /**
  * Administration: the users list and what an administrator may do to an account. Reset MFA,
@@ -19,9 +20,13 @@ import { inviteUser, resendRegistrationLink } from "./invitation.ts";
  * Knows nothing of Hono or HTML; the route turns each result into a row, a page or a redirect.
  */
 
-/** Where an account stands, most telling first: a disabled or locked account says so whatever its registration reached. */
-export type RegistrationState = "invited" | "email_verified" | "password_set" | "phone_verified" | "active" | "locked" | "disabled";
-export const REGISTRATION_STATES: readonly RegistrationState[] = [
+/**
+ * Where an account stands, as the list shows and filters it: a disabled or locked account says so
+ * whatever its registration reached. Not registration.ts's flow state (a step of one flow row);
+ * the steps of progress shown here are read from that row.
+ */
+export type AccountState = "invited" | "email_verified" | "password_set" | "phone_verified" | "active" | "locked" | "disabled";
+export const ACCOUNT_STATES: readonly AccountState[] = [
   "invited",
   "email_verified",
   "password_set",
@@ -40,7 +45,7 @@ export interface AdminUser {
   mfaMethod: MfaMethod | null;
   /** (•••) •••-1234, or "" without a phone: the full number is never shown on the admin page. */
   phone: string;
-  state: RegistrationState;
+  state: AccountState;
   lockedUntil: Date | null;
   lastSignInAt: Date | null;
   createdAt: Date;
@@ -66,7 +71,7 @@ export const MAX_PAGE_SIZE = 200;
 export interface UserQuery {
   /** Start of a name or an email address, any case. */
   q?: string;
-  state?: RegistrationState;
+  state?: AccountState;
   /** Id of the last user of the previous page (going forward) … */
   after?: string;
   /** … or of the first user of the next page (going back). */
@@ -105,11 +110,11 @@ export function likePrefix(text: string): string {
   return text.replace(/[\\%_]/g, (ch) => `\\${ch}`) + "%";
 }
 
-function stateOf(row: UserRow, now: Date): RegistrationState {
+function stateOf(row: UserRow, now: Date): AccountState {
   if (row.status === "disabled") return "disabled";
   if (row.lockedUntil && row.lockedUntil.getTime() > now.getTime()) return "locked";
   if (row.status === "active") return "active";
-  return (PROGRESS_STATES as readonly string[]).includes(row.progress ?? "") ? (row.progress as RegistrationState) : "invited";
+  return (PROGRESS_STATES as readonly string[]).includes(row.progress ?? "") ? (row.progress as AccountState) : "invited";
 }
 
 function toAdminUser(row: UserRow, now: Date): AdminUser {
@@ -145,7 +150,7 @@ function rowColumns(db: Db) {
 }
 
 /** The filter of a state, written so each can use an index on users rather than classify every row. */
-function stateCondition(db: Db, state: RegistrationState, now: Date) {
+function stateCondition(db: Db, state: AccountState, now: Date) {
   const unlocked = db`(u.locked_until is null or u.locked_until <= ${now})`;
   switch (state) {
     case "disabled":
@@ -245,6 +250,9 @@ export type ActionResult = { ok: true; user: AdminUser } | { ok: false; reason: 
 export type CreateRefusal = "duplicate" | "invalid_email" | "staff_email";
 export type CreateResult = { ok: true; user: AdminUser } | { ok: false; reason: CreateRefusal };
 
+/** Every kind of flow: a record, so a new kind fails the type check until Disable ends it too. */
+const FLOW_KINDS: Record<FlowKind, true> = { registration: true, login: true, password_reset: true };
+
 /** Every change of role or status takes this lock first, so the last-admin check and the change are one step. */
 const ADMIN_GUARD_LOCK = 5_113_270;
 
@@ -325,7 +333,8 @@ export async function resetMfa(deps: AdminDeps, actor: Actor, userId: string): P
     if (user.status !== "active") return "not_active" as const;
     await invalidateUserSessions(tx, userId);
     await forgetRememberTokens(tx, userId);
-    await tx`delete from flows where user_id = ${userId} and kind in ('login', 'password_reset')`;
+    await deleteUserFlows(tx, userId, "login");
+    await deleteUserFlows(tx, userId, "password_reset");
     const ttl = deps.config.ttl.registrationLink;
     const token = await createLinkToken(tx, deps.clock, { userId, purpose: "mfa_reset", ttlMs: ttl });
     const link = `${deps.config.publicUrl}/register/link/${token}`;
@@ -365,12 +374,11 @@ export async function disable(deps: AdminDeps, actor: Actor, userId: string): Pr
     if (!user) return "not_found" as const;
     if (user.status === "disabled") return "ok" as const;
     if (await isLastActiveAdmin(tx, user)) return "last_admin" as const;
-    await tx`update users set status = 'disabled', status_before_disable = ${user.status}, updated_at = ${deps.clock.now()}
-      where id = ${userId}`;
+    await disableUser(tx, deps.clock.now(), userId, user.status);
     await invalidateUserSessions(tx, userId);
     await forgetRememberTokens(tx, userId);
     await revokeLinkTokens(tx, userId, [...LINK_PURPOSES]);
-    await tx`delete from flows where user_id = ${userId}`;
+    for (const kind of Object.keys(FLOW_KINDS) as FlowKind[]) await deleteUserFlows(tx, userId, kind);
     await audit(tx, deps.clock, actor, "admin.user_disabled", userId, { previousStatus: user.status });
     return "ok" as const;
   });
@@ -389,8 +397,7 @@ export async function enable(deps: AdminDeps, actor: Actor, userId: string): Pro
     if (!user) return "not_found" as const;
     if (user.status !== "disabled") return "ok" as const;
     const status = user.statusBeforeDisable ?? "active";
-    await tx`update users set status = ${status}, status_before_disable = null, updated_at = ${deps.clock.now()}
-      where id = ${userId}`;
+    await enableUser(tx, deps.clock.now(), userId, status);
     await audit(tx, deps.clock, actor, "admin.user_enabled", userId, { status });
     return "ok" as const;
   });
@@ -406,7 +413,7 @@ export async function changeRole(deps: AdminDeps, actor: Actor, userId: string, 
     if (!user) return "not_found" as const;
     if (user.role === role) return "ok" as const;
     if (role !== "admin" && (await isLastActiveAdmin(tx, user))) return "last_admin" as const;
-    await tx`update users set role = ${role}, updated_at = ${deps.clock.now()} where id = ${userId}`;
+    await setUserRole(tx, deps.clock.now(), userId, role);
     await audit(tx, deps.clock, actor, "admin.role_changed", userId, { from: user.role, to: role });
     return "ok" as const;
   });

@@ -1,8 +1,8 @@
-import type { RegistrationState } from "../../src/flows/admin.ts";
+import type { AccountState } from "../../src/flows/admin.ts";
 import type { MfaMethod, Role } from "../../src/auth/users.ts";
 
 /** Words for the admin pages. Messages come only from these fixed lists, never from the request. */
-export const STATE_LABELS: Record<RegistrationState, string> = {
+export const STATE_LABELS: Record<AccountState, string> = {
   invited: "Invited",
   email_verified: "Email verified",
   password_set: "Password set",
@@ -32,6 +32,7 @@ export const OUTCOMES = {
   not_invited: (email: string) => `${email} has finished registering or is disabled, so there is no registration link to resend.`,
   not_active: (email: string) => `${email} has not finished registering or is disabled, so there is no multi-factor authentication to reset.`,
   not_found: (_email: string) => "There is no such user. They may have been removed.",
+  form_unreadable: (_email: string) => "Nothing was changed: the form arrived incomplete. Reload the page and try again.",
 } as const;
 
 export type Outcome = keyof typeof OUTCOMES;
@@ -41,7 +42,7 @@ export function isOutcome(code: string | undefined): code is Outcome {
 }
 
 /** The outcomes that are refusals (shown as a problem, not a success). */
-export const REFUSALS: ReadonlySet<Outcome> = new Set<Outcome>(["last_admin", "not_invited", "not_active", "not_found"]);
+export const REFUSALS: ReadonlySet<Outcome> = new Set<Outcome>(["last_admin", "not_invited", "not_active", "not_found", "form_unreadable"]);
 
 /** "2026-01-05 09:00 UTC": one unambiguous form for every time on the admin pages. */
 export function formatTime(at: Date | null): string {

@@ -1,5 +1,5 @@
 import type { Child } from "hono/jsx";
-import type { AdminUser, RegistrationState, UserPage } from "../../src/flows/admin.ts";
+import type { AdminUser, AccountState, UserPage } from "../../src/flows/admin.ts";
 import type { Role } from "../../src/auth/users.ts";
 import { Button, ErrorMessage, ErrorSummary, Field, Form, Heading, type FieldErrors } from "../components.tsx";
 import { formatTime, METHOD_LABELS, ROLE_LABELS, STATE_LABELS } from "./labels.ts";
@@ -7,7 +7,7 @@ import { formatTime, METHOD_LABELS, ROLE_LABELS, STATE_LABELS } from "./labels.t
 /** The list's search, filter and page, as they travel in links, forms and redirects. */
 export interface ListQuery {
   q: string;
-  state: RegistrationState | "";
+  state: AccountState | "";
   after?: string;
   before?: string;
 }
@@ -186,7 +186,7 @@ function SearchForm(props: { query: ListQuery }) {
           <option value="" selected={!props.query.state || undefined}>
             Any state
           </option>
-          {(Object.keys(STATE_LABELS) as RegistrationState[]).map((state) => (
+          {(Object.keys(STATE_LABELS) as AccountState[]).map((state) => (
             <option value={state} selected={props.query.state === state || undefined}>
               {STATE_LABELS[state]}
             </option>

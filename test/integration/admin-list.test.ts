@@ -8,7 +8,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createTestContext, texts, type Page, type TestContext } from "../support/harness.ts";
 import { signedInAdmin } from "../support/admin.ts";
-import { explainListUsers, listUsers, DEFAULT_PAGE_SIZE, type RegistrationState, type UserQuery } from "../../src/flows/admin.ts";
+import { explainListUsers, listUsers, DEFAULT_PAGE_SIZE, type AccountState, type UserQuery } from "../../src/flows/admin.ts";
 import { SECOND, MINUTE } from "../../src/clock.ts";
 import type { Browser } from "../support/harness.ts";
 
@@ -21,7 +21,7 @@ const emailOf = (g: number) => `Bulk-${TAG}-${g}@Seed.example`;
 const nameOf = (g: number) => `Seed${TAG} ${FIRST_NAMES[g % 8]} ${g}`;
 
 /** The state the seed gives user number g (see the INSERT below). */
-function stateOf(g: number): RegistrationState {
+function stateOf(g: number): AccountState {
   if (g % 100 === 1) return "disabled";
   if (g % 100 === 2) return "locked";
   if (g % 20 === 0) return "email_verified";
@@ -139,7 +139,7 @@ test("search: a name prefix finds the matching names; LIKE wildcards typed in ar
 
 test("state filter: each registration state lists exactly its users", async () => {
   const seed = `bulk-${TAG}-`;
-  for (const state of ["disabled", "locked", "invited", "email_verified", "active"] as RegistrationState[]) {
+  for (const state of ["disabled", "locked", "invited", "email_verified", "active"] as AccountState[]) {
     const expected = all.filter((g) => stateOf(g) === state);
     const page = await listUsers(ctx.sql, ctx.clock, { q: seed, state });
     assert.equal(numbers(page.users), expected.slice(0, 50), state);

@@ -1,12 +1,15 @@
-import { Hono, type Context, type MiddlewareHandler } from "hono";
+import { Hono, type Context, type Next } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { goToPage, redirectTo, render, wantsFragment } from "../render.tsx";
-import { readForm } from "../form.ts";
-import { findUserByEmail, findUserById } from "../../auth/users.ts";
+import { fieldErrors } from "../form.ts";
+import { findUserByEmail, findUserById, type Role } from "../../auth/users.ts";
 import { listAudit } from "../../auth/audit.ts";
 import { INVITE_REFUSALS } from "../../flows/invitation.ts";
 import {
+  ACCOUNT_STATES,
   changeRole,
   createUser,
   disable,
@@ -15,7 +18,6 @@ import {
   isUserId,
   listAuditEventTypes,
   listUsers,
-  REGISTRATION_STATES,
   resendLink,
   resetMfa,
   unlock,
@@ -38,16 +40,85 @@ import { CREATE_ERRORS, isOutcome, OUTCOMES, REFUSALS, type Outcome } from "../.
 import { ErrorPage } from "../../../templates/errors.tsx";
 import type { FieldErrors } from "../../../templates/components.tsx";
 
+/**
+ * The admin area, mounted at /admin: the users list, a user's page, the audit log, Create user
+ * and the actions on an account. The guard runs first for every path under /admin; each POST
+ * form is checked by its schema before its handler runs, and a form that fails comes back with
+ * its field errors (a 400), never a 500.
+ */
+export function adminRoutes(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+  app.use((c, next) => requireAdmin(deps, c, next));
+
+  app.get("/", (c) => showUsers(deps, c));
+  app.get("/users/:id", (c) => showUser(deps, c, c.req.param("id")));
+  app.get("/audit", (c) => showAudit(deps, c));
+
+  app.post(
+    "/users",
+    checkForm(createUserForm, (c, raw, errors) => refuseCreateForm(deps, c, raw, errors)),
+    (c) => createUserAndReport(deps, c, c.req.valid("form")),
+  );
+
+  for (const [name, action] of Object.entries(ACTIONS)) {
+    app.post(
+      `/users/:id/${name}`,
+      checkForm(action.form, (c, raw) => refuseActionForm(deps, c, raw, action.focusSlot)),
+      (c) => runAction(deps, c, action, c.req.valid("form")),
+    );
+  }
+
+  // A multipart body that does not parse: the validator throws a 400, which is the request's
+  // fault, so it gets a page that says so; anything else goes on to the app's error page.
+  app.onError((error, c) => {
+    if (error instanceof HTTPException && error.status === 400) return formUnreadablePage(deps, c);
+    throw error;
+  });
+  return app;
+}
+
 type Ctx = Context<AppEnv>;
 
 const EVENTS_PER_PAGE = 50;
+
+/**
+ * zValidator("form", schema, hook) whose hook answers a form that fails `schema` with
+ * `refuse(c, what was sent, an error per field)`. The casts only name what is there at run time:
+ * the context is this app's (zValidator cannot infer its Env from a hook), the data of a failed
+ * parse is the form as sent, and a classic zod schema fails with a classic ZodError.
+ */
+function checkForm<S extends z.ZodType>(schema: S, refuse: (c: Ctx, raw: Record<string, unknown>, errors: FieldErrors) => Response | Promise<Response>) {
+  return zValidator("form", schema, (result, c) =>
+    result.success ? undefined : refuse(c as unknown as Ctx, result.data as Record<string, unknown>, fieldErrors(result.error as unknown as z.ZodError)),
+  );
+}
+
+/**
+ * Administrators only. A session exists only after the second factor, so "signed in" already
+ * means "signed in with MFA". htmx requests get HX-Redirect so a whole page loads instead of a
+ * sign-in form or an error landing inside a table row.
+ */
+async function requireAdmin(deps: AppDeps, c: Ctx, next: Next) {
+  const user = c.get("user");
+  if (user && user.role === "admin") return next();
+  if (!user) return goToPage(c, "/login");
+  if (wantsFragment(c)) return goToPage(c, "/admin");
+  return render(c, deps, { title: "Access denied", status: 403, body: <AdminForbidden /> });
+}
+
+function actorOf(c: Ctx): Actor {
+  return { actorId: c.get("user")!.id, ip: c.get("ip"), userAgent: c.get("userAgent") };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The users list and a user's page
 
 const uuid = z.string().refine(isUserId);
 
 /** The list's query as links and the forms' `return` field carry it; anything malformed is dropped, never echoed. */
 function parseListQuery(input: Record<string, string | undefined>): ListQuery {
   const q = z.string().max(100).safeParse(input.q ?? "");
-  const state = z.enum(REGISTRATION_STATES as [string, ...string[]]).safeParse(input.state);
+  const state = z.enum(ACCOUNT_STATES as [string, ...string[]]).safeParse(input.state);
   const after = uuid.safeParse(input.after);
   const before = uuid.safeParse(input.before);
   return {
@@ -58,233 +129,259 @@ function parseListQuery(input: Record<string, string | undefined>): ListQuery {
   };
 }
 
-function actorOf(c: Ctx): Actor {
-  return { actorId: c.get("user")!.id, ip: c.get("ip"), userAgent: c.get("userAgent") };
-}
+type Message = { text: string; problem: boolean } | null;
 
-async function outcomeMessage(deps: AppDeps, code: string | undefined, userId: string | undefined) {
+/** The message of an outcome code a redirect carried (`?done=…&user=…`); null for anything else. */
+async function outcomeMessage(deps: AppDeps, code: string | undefined, userId: string | undefined): Promise<Message> {
   if (!isOutcome(code)) return null;
   let email = "";
   if (userId && isUserId(userId)) email = (await findUserById(deps.sql, userId))?.email ?? "";
-  if (!email && code !== "not_found") return null;
+  if (!email && code !== "not_found" && code !== "form_unreadable") return null;
   return { text: OUTCOMES[code](email), problem: REFUSALS.has(code) };
 }
 
-const ACTIONS = ["resend", "reset-mfa", "unlock", "disable", "enable", "role"] as const;
-type ActionName = (typeof ACTIONS)[number];
+async function usersPage(deps: AppDeps, c: Ctx, query: ListQuery, options: { create?: CreateUserForm; status?: 200 | 400 | 409; message?: Message } = {}) {
+  const page = await listUsers(deps.sql, deps.clock, { q: query.q, state: query.state || undefined, after: query.after, before: query.before });
+  return render(c, deps, {
+    title: "Administration",
+    status: options.status,
+    body: <UsersPage page={page} query={query} message={options.message ?? null} create={options.create ?? EMPTY_CREATE_FORM} />,
+  });
+}
 
-/** The button an htmx row swap gives focus back to: the same place in the row, whatever its new label. */
-const FOCUS_SLOT: Record<ActionName, string> = {
-  resend: "resend",
-  "reset-mfa": "mfa",
-  unlock: "status",
-  disable: "status",
-  enable: "status",
-  role: "role",
-};
+async function showUsers(deps: AppDeps, c: Ctx) {
+  const message = await outcomeMessage(deps, c.req.query("done"), c.req.query("user"));
+  return usersPage(deps, c, parseListQuery(c.req.query()), { message });
+}
 
-export function adminRoutes(deps: AppDeps) {
-  const app = new Hono<AppEnv>();
-
-  /**
-   * Administrators only. A session exists only after the second factor, so "signed in" already
-   * means "signed in with MFA". htmx requests get HX-Redirect so a whole page loads instead of a
-   * sign-in form or an error landing inside a table row.
-   */
-  const guard: MiddlewareHandler<AppEnv> = async (c, next) => {
-    const user = c.get("user");
-    if (user && user.role === "admin") return next();
-    if (!user) return goToPage(c, "/login");
-    if (wantsFragment(c)) return goToPage(c, "/admin");
-    return render(c, deps, { title: "Access denied", status: 403, body: <AdminForbidden /> });
-  };
-  app.use("/admin", guard);
-  app.use("/admin/*", guard);
-
-  async function usersPage(c: Ctx, query: ListQuery, options: { create?: CreateUserForm; status?: 200 | 400 | 409; message?: { text: string; problem: boolean } | null } = {}) {
-    const page = await listUsers(deps.sql, deps.clock, { q: query.q, state: query.state || undefined, after: query.after, before: query.before });
+async function showUser(deps: AppDeps, c: Ctx, userId: string, options: { status?: 400; message?: Message } = {}) {
+  const user = isUserId(userId) ? await findAdminUser(deps.sql, deps.clock, userId) : null;
+  if (!user) {
     return render(c, deps, {
-      title: "Administration",
-      status: options.status,
-      body: <UsersPage page={page} query={query} message={options.message ?? null} create={options.create ?? EMPTY_CREATE_FORM} />,
+      title: "User not found",
+      status: 404,
+      body: <ErrorPage heading="User not found" message="There is no user at this address. Go back to Administration and pick one from the list." />,
     });
   }
-
-  app.get("/admin", async (c) => {
-    const query = parseListQuery(c.req.query());
-    const message = await outcomeMessage(deps, c.req.query("done"), c.req.query("user"));
-    return usersPage(c, query, { message });
+  const before = /^\d{1,18}$/.test(c.req.query("before") ?? "") ? c.req.query("before") : undefined;
+  const rows = await listAudit(deps.sql, { userId, limit: EVENTS_PER_PAGE + 1, before });
+  const events = rows.slice(0, EVENTS_PER_PAGE);
+  const older = rows.length > EVENTS_PER_PAGE ? `/admin/users/${userId}?before=${events[events.length - 1]!.id}` : null;
+  const message = options.message ?? (await outcomeMessage(deps, c.req.query("done"), userId));
+  return render(c, deps, {
+    title: "User details",
+    status: options.status,
+    body: <UserPage user={user} events={events} olderHref={older} newestHref={before ? `/admin/users/${userId}` : null} message={message} />,
   });
+}
 
-  app.post("/admin/users", async (c) => {
-    const form = await readForm(c);
-    if (!form) return usersPage(c, parseListQuery({}), { status: 400, create: { ...EMPTY_CREATE_FORM, errors: { email: CREATE_ERRORS.email_missing } } });
-    const values = {
-      email: (form.email ?? "").trim().slice(0, 300),
-      name: (form.name ?? "").trim().slice(0, 300),
-      role: form.role === "admin" ? ("admin" as const) : ("provider" as const),
-    };
-    const errors: FieldErrors = {};
-    if (!values.email) errors.email = CREATE_ERRORS.email_missing;
-    if (values.name.length > 200) errors.name = CREATE_ERRORS.name_too_long;
-    if (form.role !== "admin" && form.role !== "provider") errors.role = CREATE_ERRORS.role;
-    if (Object.keys(errors).length) return usersPage(c, parseListQuery({}), { status: 400, create: { values, errors } });
-    const created = await createUser(deps, actorOf(c), values);
-    if (!created.ok) {
-      const message = created.reason === "duplicate" ? CREATE_ERRORS.duplicate : INVITE_REFUSALS[created.reason];
-      return usersPage(c, parseListQuery({}), { status: created.reason === "duplicate" ? 409 : 400, create: { values, errors: { email: message } } });
-    }
-    return redirectTo(c, `/admin?${new URLSearchParams({ done: "created", user: created.user.id })}`);
+// ---------------------------------------------------------------------------------------------
+// Create user
+
+const FIELD_REPEATED = "This field was sent more than once. Fill in the form again.";
+const FIELD_FILE = "Files cannot be sent here. Fill in the form again.";
+// Control characters (a NUL above all) are never typed into a name; Postgres refuses a NUL outright.
+const CONTROL = /[\p{Cc}\uFFFD]/u;
+
+/** One text field as a form sends it: missing, sent twice and a file each get their own words. */
+function textField(missing: string) {
+  return z.string({ error: (issue) => (issue.input === undefined ? missing : Array.isArray(issue.input) ? FIELD_REPEATED : FIELD_FILE) });
+}
+
+const createUserForm = z.object({
+  email: textField(CREATE_ERRORS.email_missing)
+    .trim()
+    .min(1, CREATE_ERRORS.email_missing)
+    .max(254, INVITE_REFUSALS.invalid_email)
+    .refine((email) => !CONTROL.test(email), INVITE_REFUSALS.invalid_email),
+  name: textField("")
+    .trim()
+    .max(200, CREATE_ERRORS.name_too_long)
+    .refine((name) => !CONTROL.test(name), "Remove the special characters from this field.")
+    .default(""),
+  role: z.enum(["provider", "admin"], { error: CREATE_ERRORS.role }),
+});
+
+/** What was typed, to show again next to the errors; never more than the fields can hold. */
+function typedValues(raw: Record<string, unknown>): CreateUserForm["values"] {
+  const text = (value: unknown) => (typeof value === "string" ? value.trim().slice(0, 300) : "");
+  return { email: text(raw.email), name: text(raw.name), role: raw.role === "admin" ? "admin" : "provider" };
+}
+
+function refuseCreateForm(deps: AppDeps, c: Ctx, raw: Record<string, unknown>, errors: FieldErrors) {
+  return usersPage(deps, c, parseListQuery({}), { status: 400, create: { values: typedValues(raw), errors } });
+}
+
+async function createUserAndReport(deps: AppDeps, c: Ctx, values: z.output<typeof createUserForm>) {
+  const created = await createUser(deps, actorOf(c), values);
+  if (!created.ok) {
+    const duplicate = created.reason === "duplicate";
+    const message = duplicate ? CREATE_ERRORS.duplicate : INVITE_REFUSALS[created.reason];
+    return usersPage(deps, c, parseListQuery({}), { status: duplicate ? 409 : 400, create: { values, errors: { email: message } } });
+  }
+  return redirectTo(c, `/admin?${new URLSearchParams({ done: "created", user: created.user.id })}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The actions on an account, one small POST form each
+
+/** The hidden fields every action form carries; a mangled one falls back rather than fails. */
+const actionForm = z.object({
+  /** The page the button was on: the list (the row is re-rendered) or the user's page. */
+  from: z.enum(["list", "user"]).catch("list"),
+  /** The list's search and page, to come back to. */
+  return: z.string().max(1000).catch(""),
+});
+const roleForm = actionForm.extend({ role: z.enum(["admin", "provider"]) });
+
+type ActionForm = z.output<typeof actionForm> & { role?: Role };
+
+interface AdminAction {
+  form: z.ZodType<ActionForm>;
+  run: (deps: AppDeps, actor: Actor, userId: string, form: ActionForm) => Promise<ActionResult>;
+  /** What the message says when it worked. */
+  done: (form: ActionForm) => Outcome;
+  /** The button an htmx row swap gives focus back to: the same place in the row, whatever its new label. */
+  focusSlot: string;
+  /** Done to yourself, it ends your own access to these pages. */
+  endsOwnAccess?: (form: ActionForm) => boolean;
+}
+
+/** Each action by the last segment of its URL, /admin/users/:id/<name>. */
+const ACTIONS: Record<string, AdminAction> = {
+  resend: { form: actionForm, run: (deps, actor, id) => resendLink(deps, actor, id), done: () => "resent", focusSlot: "resend" },
+  "reset-mfa": { form: actionForm, run: (deps, actor, id) => resetMfa(deps, actor, id), done: () => "mfa_reset", focusSlot: "mfa" },
+  unlock: { form: actionForm, run: (deps, actor, id) => unlock(deps, actor, id), done: () => "unlocked", focusSlot: "status" },
+  disable: { form: actionForm, run: (deps, actor, id) => disable(deps, actor, id), done: () => "disabled", focusSlot: "status", endsOwnAccess: () => true },
+  enable: { form: actionForm, run: (deps, actor, id) => enable(deps, actor, id), done: () => "enabled", focusSlot: "status" },
+  role: {
+    form: roleForm,
+    run: (deps, actor, id, form) => changeRole(deps, actor, id, form.role!),
+    done: (form) => (form.role === "admin" ? "made_admin" : "made_provider"),
+    focusSlot: "role",
+    endsOwnAccess: (form) => form.role !== "admin",
+  },
+};
+
+async function runAction(deps: AppDeps, c: Ctx, action: AdminAction, form: ActionForm) {
+  const userId = c.req.param("id")!;
+  const actor = actorOf(c);
+  const result = await action.run(deps, actor, userId, form);
+  if (result.ok && userId === actor.actorId && action.endsOwnAccess?.(form)) {
+    // They gave up their own access: the admin page would only answer 403 (or the sign-in page) now.
+    return goToPage(c, "/home");
+  }
+  const code: Outcome = result.ok ? action.done(form) : result.reason;
+  const status = result.ok ? 200 : result.reason === "not_found" ? 404 : 409;
+  const listQuery = parseListQuery(Object.fromEntries(new URLSearchParams(form.return)));
+  if (form.from === "list" && wantsFragment(c)) return actionRow(deps, c, { userId, code, status, listQuery, focusSlot: action.focusSlot, user: result.ok ? result.user : undefined });
+  const params = { done: code, user: isUserId(userId) ? userId : "" };
+  if (form.from === "user" && isUserId(userId)) return redirectTo(c, `/admin/users/${userId}?${new URLSearchParams(params)}`);
+  return redirectTo(c, `/admin?${listQueryString(listQuery, params)}`);
+}
+
+/** With htmx, from the list: the row in place, and the message into the page's status region. */
+async function actionRow(
+  deps: AppDeps,
+  c: Ctx,
+  answer: { userId: string; code: Outcome; status: 200 | 400 | 404 | 409; listQuery: ListQuery; focusSlot: string; user?: Awaited<ReturnType<typeof findAdminUser>> },
+) {
+  c.header("Vary", "HX-Request");
+  const user = answer.user ?? (isUserId(answer.userId) ? await findAdminUser(deps.sql, deps.clock, answer.userId) : null);
+  return c.html(
+    (
+      <>
+        <hx-partial hx-target="#admin-status" hx-swap="innerHTML">
+          <StatusText text={OUTCOMES[answer.code](user?.email ?? "")} problem={answer.status !== 200} />
+        </hx-partial>
+        {user ? <UserRow user={user} listQuery={listQueryString(answer.listQuery)} focusSlot={answer.focusSlot} /> : null}
+      </>
+    ).toString() as string,
+    answer.status,
+  );
+}
+
+/**
+ * An action form that is not what the page sends (a field repeated, the role missing): nothing
+ * is done, and the page it came from says so with a 400.
+ */
+function refuseActionForm(deps: AppDeps, c: Ctx, raw: Record<string, unknown>, focusSlot: string) {
+  const userId = c.req.param("id") ?? "";
+  const from = raw.from === "user" ? "user" : "list";
+  const listQuery = parseListQuery(Object.fromEntries(new URLSearchParams(typeof raw.return === "string" ? raw.return : "")));
+  const message = { text: OUTCOMES.form_unreadable(""), problem: true };
+  if (from === "list" && wantsFragment(c)) return actionRow(deps, c, { userId, code: "form_unreadable", status: 400, listQuery, focusSlot });
+  if (from === "user") return showUser(deps, c, userId, { status: 400, message });
+  return usersPage(deps, c, listQuery, { status: 400, message });
+}
+
+function formUnreadablePage(deps: AppDeps, c: Ctx) {
+  return render(c, deps, {
+    title: "Form not understood",
+    status: 400,
+    body: <ErrorPage heading="Form not understood" message={OUTCOMES.form_unreadable("")} />,
   });
+}
 
-  app.post("/admin/users/:id/:action", async (c) => {
-    const action = c.req.param("action") as ActionName;
-    if (!ACTIONS.includes(action)) return c.notFound();
-    const userId = c.req.param("id");
-    const form = await readForm(c);
-    if (!form) return c.text("The form could not be read.", 400);
-    const from = form.from === "user" ? "user" : "list";
-    const actor = actorOf(c);
-    let result: ActionResult;
-    let done: Outcome;
-    switch (action) {
-      case "resend":
-        result = await resendLink(deps, actor, userId);
-        done = "resent";
-        break;
-      case "reset-mfa":
-        result = await resetMfa(deps, actor, userId);
-        done = "mfa_reset";
-        break;
-      case "unlock":
-        result = await unlock(deps, actor, userId);
-        done = "unlocked";
-        break;
-      case "disable":
-        result = await disable(deps, actor, userId);
-        done = "disabled";
-        break;
-      case "enable":
-        result = await enable(deps, actor, userId);
-        done = "enabled";
-        break;
-      case "role": {
-        if (form.role !== "admin" && form.role !== "provider") return c.text("Choose a role.", 400);
-        result = await changeRole(deps, actor, userId, form.role);
-        done = form.role === "admin" ? "made_admin" : "made_provider";
-        break;
-      }
-    }
-    const code: Outcome = result.ok ? done : result.reason;
-    if (result.ok && userId === actor.actorId && (action === "disable" || (action === "role" && form.role !== "admin"))) {
-      // They gave up their own access: the admin page would only answer 403 (or the sign-in page) now.
-      return goToPage(c, "/home");
-    }
-    const listQuery = parseListQuery(Object.fromEntries(new URLSearchParams(form.return ?? "")));
+// ---------------------------------------------------------------------------------------------
+// The audit log
 
-    if (from === "list" && wantsFragment(c)) {
-      // The row in place, and the message into the page's status region.
-      c.header("Vary", "HX-Request");
-      const user = result.ok ? result.user : isUserId(userId) ? await findAdminUser(deps.sql, deps.clock, userId) : null;
-      const email = user?.email ?? "";
-      const status = result.ok ? 200 : result.reason === "not_found" ? 404 : 409;
-      return c.html(
-        (
-          <>
-            <hx-partial hx-target="#admin-status" hx-swap="innerHTML">
-              <StatusText text={OUTCOMES[code](email)} problem={!result.ok} />
-            </hx-partial>
-            {user ? <UserRow user={user} listQuery={listQueryString(listQuery)} focusSlot={FOCUS_SLOT[action]} /> : null}
-          </>
-        ).toString() as string,
-        status,
-      );
-    }
-    const params = { done: code, user: isUserId(userId) ? userId : "" };
-    if (from === "user" && isUserId(userId)) return redirectTo(c, `/admin/users/${userId}?${new URLSearchParams(params)}`);
-    return redirectTo(c, `/admin?${listQueryString(listQuery, params)}`);
-  });
-
-  app.get("/admin/users/:id", async (c) => {
-    const userId = c.req.param("id");
-    const user = isUserId(userId) ? await findAdminUser(deps.sql, deps.clock, userId) : null;
-    if (!user) {
-      return render(c, deps, {
-        title: "User not found",
-        status: 404,
-        body: <ErrorPage heading="User not found" message="There is no user at this address. Go back to Administration and pick one from the list." />,
+async function showAudit(deps: AppDeps, c: Ctx) {
+  const raw = c.req.query();
+  const filter: AuditFilterValues = {
+    user: (raw.user ?? "").trim().slice(0, 254),
+    event: (raw.event ?? "").trim().slice(0, 100),
+    from: (raw.from ?? "").trim().slice(0, 10),
+    to: (raw.to ?? "").trim().slice(0, 10),
+  };
+  const errors: FieldErrors = {};
+  let userId: string | undefined;
+  if (filter.user) {
+    const user = await findUserByEmail(deps.sql, filter.user);
+    if (user) userId = user.id;
+    else errors.user = "No user has this email address.";
+  }
+  // The select only offers names from the log; anything else was not typed by a person: drop it.
+  if (filter.event && !/^[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?$/.test(filter.event)) filter.event = "";
+  const from = parseDay(filter.from);
+  const to = parseDay(filter.to);
+  if (filter.from && !from) errors.from = "Enter a date like 2026-01-31.";
+  if (filter.to && !to) errors.to = "Enter a date like 2026-01-31.";
+  if (from && to && to.getTime() < from.getTime()) errors.to = "The last day cannot be before the first day.";
+  const before = /^\d{1,18}$/.test(raw.before ?? "") ? raw.before : undefined;
+  const failed = Object.keys(errors).length > 0;
+  const rows = failed
+    ? []
+    : await listAudit(deps.sql, {
+        userId,
+        event: filter.event || undefined,
+        from: from ?? undefined,
+        // "To" names a whole day: the log is read up to the start of the next one.
+        to: to ? new Date(to.getTime() + DAY) : undefined,
+        limit: EVENTS_PER_PAGE + 1,
+        before,
       });
-    }
-    const before = /^\d{1,18}$/.test(c.req.query("before") ?? "") ? c.req.query("before") : undefined;
-    const rows = await listAudit(deps.sql, { userId, limit: EVENTS_PER_PAGE + 1, before });
-    const events = rows.slice(0, EVENTS_PER_PAGE);
-    const older = rows.length > EVENTS_PER_PAGE ? `/admin/users/${userId}?before=${events[events.length - 1]!.id}` : null;
-    const message = await outcomeMessage(deps, c.req.query("done"), userId);
-    return render(c, deps, {
-      title: "User details",
-      body: <UserPage user={user} events={events} olderHref={older} newestHref={before ? `/admin/users/${userId}` : null} message={message} />,
-    });
+  const events = rows.slice(0, EVENTS_PER_PAGE);
+  const filterParams = Object.fromEntries(Object.entries(filter).filter(([, value]) => value));
+  const href = (extra: Record<string, string>) => {
+    const search = new URLSearchParams({ ...filterParams, ...extra }).toString();
+    return search ? `/admin/audit?${search}` : "/admin/audit";
+  };
+  const older = rows.length > EVENTS_PER_PAGE ? href({ before: events[events.length - 1]!.id }) : null;
+  return render(c, deps, {
+    title: "Audit log",
+    status: failed ? 400 : 200,
+    body: (
+      <AuditPage
+        filter={filter}
+        errors={errors}
+        eventTypes={await listAuditEventTypes(deps.sql)}
+        events={events}
+        olderHref={older}
+        newestHref={before ? href({}) : null}
+      />
+    ),
   });
-
-  app.get("/admin/audit", async (c) => {
-    const raw = c.req.query();
-    const filter: AuditFilterValues = {
-      user: (raw.user ?? "").trim().slice(0, 254),
-      event: (raw.event ?? "").trim().slice(0, 100),
-      from: (raw.from ?? "").trim().slice(0, 10),
-      to: (raw.to ?? "").trim().slice(0, 10),
-    };
-    const errors: FieldErrors = {};
-    let userId: string | undefined;
-    if (filter.user) {
-      const user = await findUserByEmail(deps.sql, filter.user);
-      if (user) userId = user.id;
-      else errors.user = "No user has this email address.";
-    }
-    // The select only offers names from the log; anything else was not typed by a person: drop it.
-    if (filter.event && !/^[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?$/.test(filter.event)) filter.event = "";
-    const from = parseDay(filter.from);
-    const to = parseDay(filter.to);
-    if (filter.from && !from) errors.from = "Enter a date like 2026-01-31.";
-    if (filter.to && !to) errors.to = "Enter a date like 2026-01-31.";
-    if (from && to && to.getTime() < from.getTime()) errors.to = "The last day cannot be before the first day.";
-    const before = /^\d{1,18}$/.test(raw.before ?? "") ? raw.before : undefined;
-    const failed = Object.keys(errors).length > 0;
-    const rows = failed
-      ? []
-      : await listAudit(deps.sql, {
-          userId,
-          event: filter.event || undefined,
-          from: from ?? undefined,
-          // "To" names a whole day: the log is read up to the start of the next one.
-          to: to ? new Date(to.getTime() + DAY) : undefined,
-          limit: EVENTS_PER_PAGE + 1,
-          before,
-        });
-    const events = rows.slice(0, EVENTS_PER_PAGE);
-    const filterParams = Object.fromEntries(Object.entries(filter).filter(([, value]) => value));
-    const href = (extra: Record<string, string>) => {
-      const search = new URLSearchParams({ ...filterParams, ...extra }).toString();
-      return search ? `/admin/audit?${search}` : "/admin/audit";
-    };
-    const older = rows.length > EVENTS_PER_PAGE ? href({ before: events[events.length - 1]!.id }) : null;
-    return render(c, deps, {
-      title: "Audit log",
-      status: failed ? 400 : 200,
-      body: (
-        <AuditPage
-          filter={filter}
-          errors={errors}
-          eventTypes={await listAuditEventTypes(deps.sql)}
-          events={events}
-          olderHref={older}
-          newestHref={before ? href({}) : null}
-        />
-      ),
-    });
-  });
-
-  return app;
 }
 
 /** YYYY-MM-DD as the start of that day in UTC, or null. */
