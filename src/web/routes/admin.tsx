@@ -117,7 +117,11 @@ const uuid = z.string().refine(isUserId);
 
 /** The list's query as links and the forms' `return` field carry it; anything malformed is dropped, never echoed. */
 function parseListQuery(input: Record<string, string | undefined>): ListQuery {
-  const q = z.string().max(100).safeParse(input.q ?? "");
+  const q = z
+    .string()
+    .max(100)
+    .refine((text) => !CONTROL.test(text))
+    .safeParse(input.q ?? "");
   const state = z.enum(ACCOUNT_STATES as [string, ...string[]]).safeParse(input.state);
   const after = uuid.safeParse(input.after);
   const before = uuid.safeParse(input.before);
