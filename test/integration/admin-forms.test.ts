@@ -68,6 +68,13 @@ test("a multipart body that does not parse is a 400 page, not a 500", async () =
   assert.equal(row!.status, "active");
 });
 
+test("an error thrown inside the admin area still reaches the app's error pages (the area's own handler takes only unparsable forms)", async () => {
+  // A NUL in the audit filter's address reaches Postgres, which refuses it: the app's 400 page.
+  const page = await adminBrowser.get("/admin/audit?user=a%00b%40example.com");
+  assert.equal(page.status, 400);
+  assert.equal(texts(page, "h1")[0], "Request not understood");
+});
+
 test("Make administrator without a role: a 400 that says so, on the page it came from, and the role is unchanged", async () => {
   const target = await createActiveUser(ctx.sql, { method: "email" });
   const list = await adminBrowser.post(`/admin/users/${target.id}/role`, { from: "list", return: "" });
