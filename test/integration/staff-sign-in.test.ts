@@ -10,6 +10,7 @@ import { createTestContext, texts, type Browser, type Page, type TestContext, PU
 import { startStaffIssuer, STAFF_CLIENT_ID, type StaffIssuer } from "../support/staff-issuer.ts";
 import { MINUTE } from "../../src/clock.ts";
 import { STAFF_MESSAGES } from "../../src/flows/staff-sign-in.ts";
+import { STAFF_REFUSED } from "../../src/flows/login.ts";
 
 let issuer: StaffIssuer;
 let ctx: TestContext;
@@ -103,6 +104,22 @@ function assertNotSignedIn(browser: Browser, page: Page) {
   assert.is(texts(page, "h1")[0], "Staff sign-in");
   assert.ok(page.document.querySelector('form[action="/staff/login"] button'), "Staff Login is offered again");
 }
+
+test("without the STAFF_OIDC settings the page reads as today, /staff is not there, a staff address is refused as before", async () => {
+  const plain = await createTestContext();
+  const browser = plain.browser();
+  const page = await browser.get("/login");
+  assert.not.ok(page.document.querySelector('section[aria-labelledby="staff-heading"]'), "no Staff section");
+  assert.not.ok(texts(page, "button").includes("Staff Login"));
+  assert.match(main(page), "Staff members with a staff email address do not sign in here; they use the staff sign-in.");
+  assert.match(page.headers.get("content-security-policy")!, /form-action 'self';/);
+  assert.is((await browser.get("/staff/login")).status, 404);
+  assert.is((await browser.get("/staff/callback?code=x&state=y")).status, 404);
+  await browser.post("/login", { option: "email" });
+  const refused = await browser.post("/login/credentials", { email: "someone@kepro.com", password: "whatever-password-1" });
+  assert.is(refused.status, 400);
+  assert.match(main(refused), STAFF_REFUSED);
+});
 
 test("the sign-in page has a Staff section whose Staff Login is a plain GET form to /staff/login", async () => {
   const page = await ctx.browser().get("/login");
