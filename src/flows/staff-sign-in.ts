@@ -86,10 +86,8 @@ export type StaffFinish =
   | {
       kind: "signed_in";
       user: User;
-      /** What the issuer reported (RFC 8176 values), for the session's amr. */
-      amr: string[];
-      /** When the person authenticated at the issuer (`auth_time`), else when the token was issued. */
-      authenticatedAt: Date;
+      /** What the session proved, as the issuer reported it: its `amr` (RFC 8176 values) and `auth_time` (else the token's `iat`). */
+      proof: { amr: string[]; authenticatedAt: Date };
       created: boolean;
     }
   | StaffRefused;
@@ -271,8 +269,16 @@ export async function finishStaffSignIn(deps: FlowDeps, meta: RequestMeta, token
   // The account, made or refreshed, and its audit rows in one transaction.
   const outcome = await deps.sql.begin(async (tx) => {
     const at = { ip: meta.ip, userAgent: meta.userAgent };
-    const existing = await findStaffUserForUpdate(tx, identity);
-    if (existing) {
+    // A racing first sign-in of the same person may insert first: the insert below then finds
+    // the conflict and this looks again (its row is committed by then), so both sign in.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const existing = await findStaffUserForUpdate(tx, identity);
+      if (!existing) {
+        const user = await createStaffUser(tx, deps.clock, identity, profile);
+        if (!user) continue;
+        await appendAudit(tx, deps.clock, { event: "staff.account_created", userId: user.id, ...at, detail: { issuer: identity.issuer, role: user.role } });
+        return { kind: "user" as const, user, created: true };
+      }
       if (existing.status !== "active") return { kind: "disabled" as const, userId: existing.id };
       const { user, emailKept } = await updateStaffUser(tx, deps.clock, existing.id, profile);
       if (user.role !== existing.role) {
@@ -281,17 +287,15 @@ export async function finishStaffSignIn(deps: FlowDeps, meta: RequestMeta, token
       if (emailKept) await appendAudit(tx, deps.clock, { event: "staff.email_kept", userId: user.id, ...at, detail: { issuer: identity.issuer } });
       return { kind: "user" as const, user, created: false };
     }
-    const user = await createStaffUser(tx, deps.clock, identity, profile);
-    if (!user) return { kind: "email_taken" as const };
-    await appendAudit(tx, deps.clock, { event: "staff.account_created", userId: user.id, ...at, detail: { issuer: identity.issuer, role: user.role } });
-    return { kind: "user" as const, user, created: true };
+    // Still no account of this issuer + sub: the insert met another account's email.
+    return { kind: "email_taken" as const };
   });
   if (outcome.kind === "disabled") return refuse("disabled", {}, outcome.userId);
   if (outcome.kind === "email_taken") return refuse("email_taken", { sub: claims.sub });
 
   const authTime = typeof claims.auth_time === "number" ? claims.auth_time : claims.iat;
   await audit(deps, meta, "staff.signed_in", outcome.user.id, { issuer: identity.issuer, amr, created: outcome.created });
-  return { kind: "signed_in", user: outcome.user, amr, authenticatedAt: new Date(authTime * 1000), created: outcome.created };
+  return { kind: "signed_in", user: outcome.user, proof: { amr, authenticatedAt: new Date(authTime * 1000) }, created: outcome.created };
 }
 
 /**

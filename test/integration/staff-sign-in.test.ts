@@ -206,6 +206,18 @@ test("a later sign-in finds the same account by issuer + sub (never by email) an
   assert.is((await staffRows(impostor.sub)).length, 0);
 });
 
+test("two first sign-ins of the same person at once make one account, and both sign in", async () => {
+  const person = staffPerson();
+  issuer.claims = person;
+  const browsers = [ctx.browser(), ctx.browser(), ctx.browser()];
+  const callbacks = await Promise.all(browsers.map(async (browser) => atIssuer(await pressStaffLogin(browser))));
+  const pages = await Promise.all(browsers.map((browser, i) => backAtPortal(browser, callbacks[i]!)));
+  assert.equal(pages.map((page) => page.url), ["/home", "/home", "/home"]);
+  const rows = await staffRows(person.sub);
+  assert.is(rows.length, 1);
+  assert.equal((await eventsOf(rows[0]!.id)).filter((event) => event === "staff.account_created"), ["staff.account_created"]);
+});
+
 test("STAFF_OIDC_ADMIN_GROUP in groups makes an administrator; without it at the next sign-in the role is gone", async () => {
   const person = staffPerson({ groups: ["everyone", "portal-admins"] });
   const browser = ctx.browser();

@@ -40,7 +40,8 @@ export function staffRoutes(deps: AppDeps) {
     const result = await finishStaffSignIn(deps, requestMeta(c, deps), readCookie(c, deps.config, "staff"), currentUrl);
     clearCookie(c, deps.config, "staff");
     if (result.kind === "refused") return refusedPage(c, result);
-    // Once sessions record amr (migration 0005): pass result.amr and result.authenticatedAt here.
+    // Once sessions record what they proved (migration 0005's amr, authenticated_at), this becomes
+    // startSession(c, deps, result.user, null, result.proof): result.proof has that Proof's shape.
     await startSession(c, deps, result.user, null);
     return goToPage(c, "/home");
   });
