@@ -233,7 +233,8 @@ export async function finishStaffSignIn(deps: FlowDeps, meta: RequestMeta, token
   const returnedState = currentUrl.searchParams.get("state");
   if (returnedState === null || !sameText(returnedState, request.state)) return refuse("state_mismatch");
   const issuerError = currentUrl.searchParams.get("error");
-  if (issuerError !== null) return refuse("issuer_error", { error: issuerError.slice(0, 100) });
+  // Only its letters go to the audit log: the value came through the browser (and Postgres refuses a NUL).
+  if (issuerError !== null) return refuse("issuer_error", { error: issuerError.replace(/[^\w.-]/g, "").slice(0, 100) });
 
   let configuration: oidc.Configuration;
   try {

@@ -379,13 +379,31 @@ test("the issuer cancelling (error=access_denied) is refused with a message, not
 });
 
 test("a callback without a started sign-in, or with junk, answers 400 with the way to start again", async () => {
-  for (const query of ["", "?code=abc&state=def", "?state=" + "x".repeat(5000)]) {
+  const junk = ["%00", "%FF%FE", "<script>alert(1)</script>", "x".repeat(10_000), "a&state=b&state=c"];
+  const queries = ["", "?code=abc&state=def", ...junk.flatMap((value) => [`?code=${value}&state=${value}`, `?error=${value}&state=${value}`, `?iss=${value}`])];
+  for (const query of queries) {
     const browser = ctx.browser();
     browser.cookies.set("staff", "not-a-token");
     const page = await browser.get(`/staff/callback${query}`);
     assert.is(page.status, 400, query);
     assertNotSignedIn(browser, page);
   }
+});
+
+test("Staff Login with junk in login_hint still goes to the issuer, without the hint", async () => {
+  for (const hint of ["%00", "%FF", "<b>x</b>@kepro.com", "x".repeat(10_000), "a%40b.example%0d%0aSet-Cookie:%20x=1"]) {
+    const authorize = await pressStaffLogin(ctx.browser(), `/staff/login?login_hint=${hint}`);
+    assert.is(authorize.searchParams.get("login_hint"), null, hint.slice(0, 40));
+  }
+});
+
+test("the issuer's error text never reaches the audit log as given", async () => {
+  const browser = ctx.browser();
+  const callback = await atIssuer(await pressStaffLogin(browser));
+  const denied = new URL(callback);
+  denied.searchParams.set("error", "access_denied\u0000<script>");
+  assert.is((await backAtPortal(browser, denied)).status, 400);
+  assert.is((await lastRefusal()).error, "access_deniedscript");
 });
 
 test("the callback is rate limited per client address", async () => {
