@@ -135,7 +135,9 @@ function issuerConfiguration(settings: StaffOidcConfig, now: number): Promise<oi
   const cached = discovered.get(key);
   if (cached && now - cached.at < DISCOVERY_MAX_AGE) return cached.configuration;
   const insecure = new URL(settings.issuer).protocol === "http:"; // config.ts allows http outside production only
-  const configuration = oidc.discovery(new URL(settings.issuer), settings.clientId, settings.clientSecret, undefined, {
+  // client_secret_basic: OpenID Connect's default method, the one every issuer must accept.
+  const authentication = oidc.ClientSecretBasic(settings.clientSecret);
+  const configuration = oidc.discovery(new URL(settings.issuer), settings.clientId, settings.clientSecret, authentication, {
     execute: insecure ? [oidc.allowInsecureRequests] : [],
     timeout: ISSUER_TIMEOUT_SECONDS,
   });

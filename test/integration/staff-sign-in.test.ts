@@ -7,7 +7,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createTestContext, texts, type Browser, type Page, type TestContext, PUBLIC_URL } from "../support/harness.ts";
-import { startStaffIssuer, STAFF_CLIENT_ID, type StaffIssuer } from "../support/staff-issuer.ts";
+import { startStaffIssuer, STAFF_CLIENT_ID, STAFF_CLIENT_SECRET, type StaffIssuer } from "../support/staff-issuer.ts";
 import { MINUTE } from "../../src/clock.ts";
 import { STAFF_MESSAGES } from "../../src/flows/staff-sign-in.ts";
 import { STAFF_REFUSED } from "../../src/flows/login.ts";
@@ -177,6 +177,8 @@ test("happy path: Staff Login → the issuer → /home signed in; the account is
     { email: person.email, name: person.name, role: "provider", status: "active", issuer: issuer.url, password: null, mfa: null },
   );
   assert.equal(await eventsOf(row!.id), ["staff.account_created", "staff.signed_in"]);
+  const basic = Buffer.from(`${STAFF_CLIENT_ID}:${STAFF_CLIENT_SECRET}`).toString("base64");
+  assert.is(issuer.lastTokenAuthorization, `Basic ${basic}`, "the code was exchanged with client_secret_basic");
   const [session] = await ctx.sql<{ loginOption: string | null }[]>`select login_option as "loginOption" from sessions where user_id = ${row!.id}`;
   assert.ok(session, "a session row for the staff member");
   assert.is(session!.loginOption, null, "no Customer/Provider login option");

@@ -15,12 +15,16 @@ export interface StaffIssuer {
   authorizeRequests: URL[];
   /** How many times its token endpoint was called. */
   tokenRequests: number;
+  /** The Authorization header of the last token request (client_secret_basic). */
+  lastTokenAuthorization: string | undefined;
   env(extra?: Record<string, string>): Record<string, string>;
   stop(): Promise<void>;
 }
 
-export const STAFF_CLIENT_ID = "mfa-portal-test";
-export const STAFF_CLIENT_SECRET = "staff-client-secret-for-tests";
+// Letters and digits only: the portal sends them as client_secret_basic, form-encoded first as
+// RFC 6749 §2.3.1 asks ("-" becomes %2D), and this mock issuer does not decode them again.
+export const STAFF_CLIENT_ID = "mfaportaltest";
+export const STAFF_CLIENT_SECRET = "staffclientsecretfortests0123";
 
 export async function startStaffIssuer(): Promise<StaffIssuer> {
   const server = new OAuth2Server();
@@ -31,6 +35,7 @@ export async function startStaffIssuer(): Promise<StaffIssuer> {
     claims: {},
     authorizeRequests: [],
     tokenRequests: 0,
+    lastTokenAuthorization: undefined,
     env: (extra = {}) => ({
       STAFF_OIDC_ISSUER: server.issuer.url!,
       STAFF_OIDC_CLIENT_ID: STAFF_CLIENT_ID,
@@ -42,8 +47,9 @@ export async function startStaffIssuer(): Promise<StaffIssuer> {
   server.service.on("beforeAuthorizeRedirect", (_redirect: unknown, req: { url?: string }) => {
     issuer.authorizeRequests.push(new URL(req.url ?? "/", issuer.url));
   });
-  server.service.on("beforeResponse", () => {
+  server.service.on("beforeResponse", (_response: unknown, req: { headers: Record<string, string | undefined> }) => {
     issuer.tokenRequests += 1;
+    issuer.lastTokenAuthorization = req.headers.authorization;
   });
   server.service.on("beforeTokenSigning", (token: { payload: Record<string, unknown> }) => {
     // The access token and the ID token both pass here; the portal reads only the ID token.
