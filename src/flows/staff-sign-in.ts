@@ -188,7 +188,7 @@ export async function startStaffSignIn(deps: FlowDeps, meta: RequestMeta, input:
   await deps.sql.begin(async (tx) => {
     // Requests nobody came back for: a few at a time, so the table holds only live ones.
     await tx`delete from staff_sign_ins where id in (
-      select id from staff_sign_ins where expires_at <= ${now} limit 20 for update skip locked)`;
+      select id from staff_sign_ins where expires_at <= ${now} order by expires_at limit 20 for update skip locked)`;
     await tx`insert into staff_sign_ins (id, secret_hash, state, nonce, code_verifier, created_at, expires_at)
       values (${pair.id}, ${pair.secretHash}, ${state}, ${nonce}, ${codeVerifier}, ${now}, ${new Date(now.getTime() + STAFF_REQUEST_TTL)})`;
   });

@@ -281,6 +281,26 @@ test("a replayed callback is refused: in the same browser (even with its old coo
   assert.is(issuer.tokenRequests, tokenCalls, "no replay reached the token endpoint");
 });
 
+test("a request not answered within 10 minutes is refused, and Staff Login starts a new one", async () => {
+  const person = staffPerson();
+  const browser = ctx.browser();
+  issuer.claims = person;
+  const callback = await atIssuer(await pressStaffLogin(browser));
+  ctx.clock.advance(10 * MINUTE);
+  const late = await backAtPortal(browser, callback);
+  assert.is(late.status, 400);
+  assertNotSignedIn(browser, late);
+  assert.match(main(late), STAFF_MESSAGES.not_started);
+  const [left] = await ctx.sql<{ n: number }[]>`
+    select count(*)::int as n from staff_sign_ins where state = ${callback.searchParams.get("state")}`;
+  assert.is(left!.n, 1, "the expired request is left for the purge (not taken)");
+  ctx.clock.advance(MINUTE);
+  assert.is((await signInAsStaff(browser, person)).url, "/home");
+  const [after] = await ctx.sql<{ n: number }[]>`
+    select count(*)::int as n from staff_sign_ins where state = ${callback.searchParams.get("state")}`;
+  assert.is(after!.n, 0, "a later Staff Login purged the expired request");
+});
+
 test("a wrong nonce in the ID token is refused", async () => {
   const person = staffPerson();
   const browser = ctx.browser();
