@@ -62,6 +62,11 @@ const schema = z.object({
   REMEMBER_ME_TTL: duration("4h"),
   SESSION_IDLE_TTL: duration("30m"),
   SESSION_MAX_TTL: duration("12h"),
+  STAFF_OIDC_ISSUER: optional.pipe(z.url({ protocol: /^https?$/, message: "expected the issuer's http(s) URL, as its discovery document names it" }).optional()),
+  STAFF_OIDC_CLIENT_ID: optional,
+  STAFF_OIDC_CLIENT_SECRET: optional,
+  STAFF_OIDC_ADMIN_GROUP: optional,
+  STAFF_OIDC_REQUIRE_MFA: z.enum(["0", "1"], { message: "expected 1 (refuse a token without MFA) or 0" }).default("1"),
 });
 
 type Env = z.infer<typeof schema>;
@@ -96,6 +101,18 @@ export interface Config {
     sessionIdle: number;
     sessionMax: number;
   };
+  /** Staff sign-in through the organization's OpenID Connect issuer (product.md §6); null when not set up. */
+  staffOidc: StaffOidcConfig | null;
+}
+
+export interface StaffOidcConfig {
+  /** The issuer identifier exactly as given (discovery and the ID token's `iss` must match it). */
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  /** Members of this group (the `groups` claim) are administrators; unset: the role is left to the admin page. */
+  adminGroup: string | undefined;
+  requireMfa: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -122,6 +139,14 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
   const twilioParts = [env.TWILIO_ACCOUNT_SID, env.TWILIO_AUTH_TOKEN, env.TWILIO_FROM_NUMBER];
   if (twilioParts.some(Boolean) && !twilioParts.every(Boolean)) {
     problems.push("TWILIO_ACCOUNT_SID: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER go together");
+  }
+  const staffParts = [env.STAFF_OIDC_ISSUER, env.STAFF_OIDC_CLIENT_ID, env.STAFF_OIDC_CLIENT_SECRET];
+  if (staffParts.some(Boolean) && !staffParts.every(Boolean)) {
+    problems.push("STAFF_OIDC_ISSUER: STAFF_OIDC_ISSUER, STAFF_OIDC_CLIENT_ID and STAFF_OIDC_CLIENT_SECRET go together");
+  }
+  if (env.STAFF_OIDC_ISSUER && /[?#]/.test(env.STAFF_OIDC_ISSUER)) problems.push("STAFF_OIDC_ISSUER: an issuer has no query or fragment");
+  if (production && env.STAFF_OIDC_ISSUER && !env.STAFF_OIDC_ISSUER.startsWith("https://")) {
+    problems.push("STAFF_OIDC_ISSUER: must be an https URL in production");
   }
   if (env.SENDGRID_API_KEY && !env.MAIL_FROM) problems.push("MAIL_FROM: required with SENDGRID_API_KEY");
   if (production) {
@@ -164,6 +189,16 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
       sessionIdle: env.SESSION_IDLE_TTL,
       sessionMax: env.SESSION_MAX_TTL,
     },
+    staffOidc:
+      env.STAFF_OIDC_ISSUER && env.STAFF_OIDC_CLIENT_ID && env.STAFF_OIDC_CLIENT_SECRET
+        ? {
+            issuer: env.STAFF_OIDC_ISSUER,
+            clientId: env.STAFF_OIDC_CLIENT_ID,
+            clientSecret: env.STAFF_OIDC_CLIENT_SECRET,
+            adminGroup: env.STAFF_OIDC_ADMIN_GROUP,
+            requireMfa: env.STAFF_OIDC_REQUIRE_MFA === "1",
+          }
+        : null,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Db } from "../db/client.ts";
+import type { Clock } from "../clock.ts";
 
 export type Role = "provider" | "admin";
 export type LoginOption = "phone" | "email";
@@ -63,4 +64,73 @@ export async function enableUser(db: Db, now: Date, userId: string, status: "inv
 
 export async function setUserRole(db: Db, now: Date, userId: string, role: Role): Promise<void> {
   await db`update users set role = ${role}, updated_at = ${now} where id = ${userId}`;
+}
+
+// ── Staff accounts ───────────────────────────────────────────────────────────────────────────
+// Made just in time by staff sign-in (src/flows/staff-sign-in.ts), keyed on the issuer and the
+// token's `sub`, never on the email. They hold no password, phone or MFA method (0007 checks it).
+
+export interface StaffIdentity {
+  issuer: string;
+  subject: string;
+}
+
+export interface StaffProfile {
+  email: string;
+  name: string;
+  /** Undefined: the role stays as it is (no admin group is configured, so the admin page decides). */
+  role: Role | undefined;
+}
+
+/** The staff account of this issuer and subject, locked for the caller's transaction. */
+export async function findStaffUserForUpdate(db: Db, identity: StaffIdentity): Promise<User | null> {
+  const [user] = await db<User[]>`
+    select ${userColumns(db)} from users
+    where staff_issuer = ${identity.issuer} and staff_subject = ${identity.subject}
+    for update`;
+  return user ?? null;
+}
+
+/**
+ * A new, active staff account. Null when the address already belongs to another account (an
+ * account is never taken over through its email) or a racing first sign-in made it first.
+ */
+export async function createStaffUser(db: Db, clock: Clock, identity: StaffIdentity, profile: StaffProfile): Promise<User | null> {
+  const now = clock.now();
+  const [user] = await db<User[]>`
+    insert into users (email, email_normalized, name, role, status, staff_issuer, staff_subject, created_at, updated_at)
+    values (${profile.email.trim()}, ${normalizeEmail(profile.email)}, ${profile.name}, ${profile.role ?? "provider"}, 'active',
+      ${identity.issuer}, ${identity.subject}, ${now}, ${now})
+    on conflict do nothing
+    returning ${userColumns(db)}`;
+  return user ?? null;
+}
+
+/**
+ * Brings a staff account up to date with its latest token. The email changes only when no other
+ * account holds the new address (else the old one stays and `emailKept` says so).
+ */
+export async function updateStaffUser(db: Db, clock: Clock, userId: string, profile: StaffProfile): Promise<{ user: User; emailKept: boolean }> {
+  const normalized = normalizeEmail(profile.email);
+  const [taken] = await db`select 1 from users where email_normalized = ${normalized} and id <> ${userId}`;
+  const [user] = await db<User[]>`
+    update users set
+      name = ${profile.name},
+      role = ${profile.role ?? db`role`},
+      email = ${taken ? db`email` : profile.email.trim()},
+      email_normalized = ${taken ? db`email_normalized` : normalized},
+      updated_at = ${clock.now()}
+    where id = ${userId}
+    returning ${userColumns(db)}`;
+  return { user: user!, emailKept: !!taken };
+}
+
+/**
+ * An account that signs in with a password here, by address. Staff accounts (no password) are
+ * not found: the password reset answers them as it answers an unknown address.
+ */
+export async function findPasswordUserByEmail(db: Db, email: string): Promise<User | null> {
+  const [user] = await db<User[]>`
+    select ${userColumns(db)} from users where email_normalized = ${normalizeEmail(email)} and password_hash is not null`;
+  return user ?? null;
 }

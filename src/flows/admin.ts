@@ -49,6 +49,8 @@ export interface AdminUser {
   lockedUntil: Date | null;
   lastSignInAt: Date | null;
   createdAt: Date;
+  /** A staff account's issuer (it signs in there, with no password or factor here); null for everyone else. */
+  staffIssuer: string | null;
 }
 
 export interface AdminDeps {
@@ -100,6 +102,7 @@ interface UserRow {
   createdAt: Date;
   /** State of the user's newest registration flow (registration.ts keeps progress there until the last step). */
   progress: string | null;
+  staffIssuer: string | null;
 }
 
 /** Registration flow states that name a step of progress the list shows; anything else reads "invited". */
@@ -130,6 +133,7 @@ function toAdminUser(row: UserRow, now: Date): AdminUser {
     lockedUntil: row.lockedUntil,
     lastSignInAt: row.lastSignInAt,
     createdAt: row.createdAt,
+    staffIssuer: row.staffIssuer,
   };
 }
 
@@ -146,7 +150,7 @@ function progressOf(db: Db) {
 function rowColumns(db: Db) {
   return db`u.id, u.email, u.name, u.role, u.status, u.mfa_method as "mfaMethod", u.phone_e164 as "phoneE164",
     u.locked_until as "lockedUntil", u.last_sign_in_at as "lastSignInAt", u.created_at as "createdAt",
-    case when u.status = 'invited' then ${progressOf(db)} end as progress`;
+    case when u.status = 'invited' then ${progressOf(db)} end as progress, u.staff_issuer as "staffIssuer"`;
 }
 
 /** The filter of a state, written so each can use an index on users rather than classify every row. */
@@ -243,7 +247,9 @@ export type ActionRefusal =
   /** Resend: the account finished registering (or is disabled); a registration link is for invited users. */
   | "not_invited"
   /** Reset MFA: only a registered, enabled account has a method to reset. */
-  | "not_active";
+  | "not_active"
+  /** Reset MFA: a staff account's MFA is its issuer's, not the portal's. */
+  | "staff";
 
 export type ActionResult = { ok: true; user: AdminUser } | { ok: false; reason: ActionRefusal };
 
@@ -262,11 +268,12 @@ interface LockedUser {
   role: Role;
   status: User["status"];
   statusBeforeDisable: "invited" | "active" | null;
+  staffIssuer: string | null;
 }
 
 async function lockUser(db: Db, userId: string): Promise<LockedUser | null> {
   const [user] = await db<LockedUser[]>`
-    select id, email, role, status, status_before_disable as "statusBeforeDisable"
+    select id, email, role, status, status_before_disable as "statusBeforeDisable", staff_issuer as "staffIssuer"
     from users where id = ${userId} for update`;
   return user ?? null;
 }
@@ -331,6 +338,7 @@ export async function resetMfa(deps: AdminDeps, actor: Actor, userId: string): P
     const user = await lockUser(tx, userId);
     if (!user) return "not_found" as const;
     if (user.status !== "active") return "not_active" as const;
+    if (user.staffIssuer) return "staff" as const;
     await invalidateUserSessions(tx, userId);
     await forgetRememberTokens(tx, userId);
     await deleteUserFlows(tx, userId, "login");

@@ -1,6 +1,6 @@
 import { MINUTE } from "../clock.ts";
 import { advanceFlow, createFlow, deleteFlow, type Flow } from "./flow-store.ts";
-import { findUserByEmail, findUserById, maskPhone, normalizeEmail, type User } from "../auth/users.ts";
+import { findPasswordUserByEmail, findUserById, maskPhone, normalizeEmail, type User } from "../auth/users.ts";
 import { checkPasswordPolicy, hashPassword } from "../auth/passwords.ts";
 import { createCode, verifyCode } from "../auth/codes.ts";
 import { checkAttemptLimit, checkSendLimits } from "../auth/rate-limit.ts";
@@ -129,7 +129,8 @@ export async function startPasswordReset(deps: FlowDeps, meta: RequestMeta, inpu
   const limit = await checkAttemptLimit(deps.sql, deps.clock, { ip: meta.ip, action: "password_reset" });
   if (!limit.ok) return { kind: "error", view: blank, message: tooManyAttempts(limit.retryAfterSeconds), status: 429 };
 
-  const found = await findUserByEmail(deps.sql, input.email);
+  // Only accounts with a password here: a staff account (none) is answered as an unknown address.
+  const found = await findPasswordUserByEmail(deps.sql, input.email);
   const user = canReset(found) ? found : null;
   const ttlMs = deps.config.ttl.passwordResetCode;
   const destination = user?.email ?? input.email;

@@ -3,7 +3,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Config } from "../config.ts";
 
 /** The portal's cookies. All are HttpOnly, SameSite=Lax, Path=/ and have no Expires: they end with the browser. */
-export type CookieKind = "session" | "flow" | "remember";
+export type CookieKind = "session" | "flow" | "remember" | "staff";
 
 export function cookieName(config: Config, kind: CookieKind): string {
   // __Host- binds the cookie to this exact origin (no Domain, Secure, Path=/), which needs https.

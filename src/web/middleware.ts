@@ -13,7 +13,9 @@ export function securityHeaders(deps: AppDeps): Mw {
     "style-src 'self'",
     "img-src 'self' data:",
     "connect-src 'self'",
-    "form-action 'self'",
+    // Home realm discovery answers the sign-in form with redirects on to the staff issuer, and
+    // browsers hold those redirects to form-action too.
+    `form-action 'self'${deps.config.staffOidc ? ` ${new URL(deps.config.staffOidc.issuer).origin}` : ""}`,
     "base-uri 'none'",
     "frame-ancestors 'none'",
     "object-src 'none'",

@@ -86,7 +86,7 @@ export function UserPage(props: {
           </>
         ) : null}
         <dt>MFA method</dt>
-        <dd>{user.mfaMethod ? METHOD_LABELS[user.mfaMethod] : "Not chosen yet"}</dd>
+        <dd>{user.staffIssuer ? `Staff sign-in at ${user.staffIssuer}` : user.mfaMethod ? METHOD_LABELS[user.mfaMethod] : "Not chosen yet"}</dd>
         <dt>Phone</dt>
         <dd>{user.phone || "None"}</dd>
         <dt>Last sign-in</dt>

@@ -16,6 +16,11 @@ export const ROLE_LABELS: Record<Role, string> = { provider: "Provider", admin: 
 
 export const METHOD_LABELS: Record<MfaMethod, string> = { phone: "Phone", email: "Email" };
 
+/** The MFA method column of a staff account: its issuer's host, which holds its factors. */
+export function staffLabel(issuer: string): string {
+  return `Staff sign-in (${URL.canParse(issuer) ? new URL(issuer).host : issuer})`;
+}
+
 /** What an action's outcome says, keyed by the code the redirect (or the row fragment) carries. */
 export const OUTCOMES = {
   created: (email: string) => `Created ${email}. The registration link was emailed to them.`,
@@ -33,6 +38,7 @@ export const OUTCOMES = {
   not_active: (email: string) => `${email} has not finished registering or is disabled, so there is no multi-factor authentication to reset.`,
   not_found: (_email: string) => "There is no such user. They may have been removed.",
   form_unreadable: (_email: string) => "Nothing was changed: the form arrived incomplete. Reload the page and try again.",
+  staff: (email: string) => `${email} signs in through their organization's sign-in, which holds their multi-factor authentication: reset it there.`,
 } as const;
 
 export type Outcome = keyof typeof OUTCOMES;
@@ -42,7 +48,7 @@ export function isOutcome(code: string | undefined): code is Outcome {
 }
 
 /** The outcomes that are refusals (shown as a problem, not a success). */
-export const REFUSALS: ReadonlySet<Outcome> = new Set<Outcome>(["last_admin", "not_invited", "not_active", "not_found", "form_unreadable"]);
+export const REFUSALS: ReadonlySet<Outcome> = new Set<Outcome>(["last_admin", "not_invited", "not_active", "not_found", "form_unreadable", "staff"]);
 
 /** "2026-01-05 09:00 UTC": one unambiguous form for every time on the admin pages. */
 export function formatTime(at: Date | null): string {

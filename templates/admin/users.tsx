@@ -2,7 +2,7 @@ import type { Child } from "hono/jsx";
 import type { AdminUser, AccountState, UserPage } from "../../src/flows/admin.ts";
 import type { Role } from "../../src/auth/users.ts";
 import { Button, ErrorMessage, ErrorSummary, Field, Form, Heading, type FieldErrors } from "../components.tsx";
-import { formatTime, METHOD_LABELS, ROLE_LABELS, STATE_LABELS } from "./labels.ts";
+import { formatTime, METHOD_LABELS, ROLE_LABELS, staffLabel, STATE_LABELS } from "./labels.ts";
 
 /** The list's search, filter and page, as they travel in links, forms and redirects. */
 export interface ListQuery {
@@ -86,7 +86,7 @@ export function UserActions(props: { user: AdminUser; from: "list" | "user"; lis
       {user.status === "invited" ? (
         <ActionForm {...common} action="resend" label="Resend registration link" slot="resend" focus={focus("resend")} />
       ) : null}
-      {user.status === "active" ? <ActionForm {...common} action="reset-mfa" label="Reset MFA" slot="mfa" focus={focus("mfa")} /> : null}
+      {user.status === "active" && !user.staffIssuer ? <ActionForm {...common} action="reset-mfa" label="Reset MFA" slot="mfa" focus={focus("mfa")} /> : null}
       {user.state === "locked" ? <ActionForm {...common} action="unlock" label="Unlock" slot="unlock" focus={focus("unlock")} /> : null}
       {user.status === "disabled" ? (
         <ActionForm {...common} action="enable" label="Enable" slot="status" focus={focus("status")} />
@@ -114,7 +114,7 @@ export function UserRow(props: { user: AdminUser; listQuery: string; focusSlot?:
       </th>
       <td>{user.email}</td>
       <td>{ROLE_LABELS[user.role]}</td>
-      <td>{user.mfaMethod ? METHOD_LABELS[user.mfaMethod] : ""}</td>
+      <td>{user.staffIssuer ? staffLabel(user.staffIssuer) : user.mfaMethod ? METHOD_LABELS[user.mfaMethod] : ""}</td>
       <td>{user.phone}</td>
       <td>{STATE_LABELS[user.state]}</td>
       <td>{user.lastSignInAt ? <time datetime={user.lastSignInAt.toISOString()}>{formatTime(user.lastSignInAt)}</time> : "Never"}</td>

@@ -1,11 +1,12 @@
 import { Button, Heading, Status } from "../components.tsx";
+import { StaffNote, StaffSection } from "../staff/sign-in.tsx";
 
 /**
  * The sign-in page. The Customer/Provider section (on the right on wide screens, as the guide
  * shows it) holds Remember Me and the two Login buttons: one form, the pressed button names the
  * option. Staff addresses have their own sign-in elsewhere.
  */
-export function SignInPage(props: { rememberEnabled: boolean; rememberHours: string; notice?: string; signedOut?: boolean }) {
+export function SignInPage(props: { rememberEnabled: boolean; rememberHours: string; notice?: string; signedOut?: boolean; staffEnabled?: boolean }) {
   return (
     <section>
       <Heading>Sign in</Heading>
@@ -50,13 +51,14 @@ export function SignInPage(props: { rememberEnabled: boolean; rememberHours: str
             </li>
           </ul>
         </section>
+        <StaffSection enabled={props.staffEnabled === true} />
         <section class="about" aria-labelledby="about-heading">
           <h2 id="about-heading">Who signs in here</h2>
           <p>
             Customers and providers use the <strong>Customer/Provider</strong> login. Choose <strong>Login with Phone</strong> if you
             registered a direct phone line, or <strong>Login with Email</strong> if you registered for email codes.
           </p>
-          <p>Staff members with a staff email address do not sign in here; they use the staff sign-in.</p>
+          <StaffNote enabled={props.staffEnabled === true} />
           <p>
             New to multi-factor authentication? Read <a href="/help/what-is-mfa">What is MFA and how it works</a>.
           </p>

@@ -94,7 +94,7 @@ export class Browser {
   cookies = new Map<string, string>();
   constructor(private app: App) {}
 
-  async get(path: string, options: { htmx?: boolean; headers?: Record<string, string> } = {}): Promise<Page> {
+  async get(path: string, options: { htmx?: boolean; headers?: Record<string, string>; follow?: boolean } = {}): Promise<Page> {
     return this.send("GET", path, undefined, options);
   }
 

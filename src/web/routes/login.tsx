@@ -25,6 +25,7 @@ import {
 } from "../../flows/login.ts";
 import type { LoginOption, User } from "../../auth/users.ts";
 import { describeDuration } from "../../delivery/messages.ts";
+import { discoverStaffRealm } from "../../flows/staff-sign-in.ts";
 import { SignInPage } from "../../../templates/login/sign-in.tsx";
 import { CredentialsStep, UseEmailStep } from "../../../templates/login/credentials.tsx";
 import { EmailCodeStep, EmailSendStep, EmailVerifiedStep } from "../../../templates/login/email.tsx";
@@ -203,6 +204,7 @@ export function loginRoutes(deps: AppDeps) {
           rememberHours={describeDuration(deps.config.ttl.rememberMe)}
           notice={options.notice}
           signedOut={options.signedOut}
+          staffEnabled={deps.config.staffOidc !== null}
         />
       ),
     });
@@ -254,6 +256,9 @@ export function loginRoutes(deps: AppDeps) {
   app.post("/login/credentials", async (c) => {
     const form = await readForm(c);
     if (!form) return unreadable(c, ["credentials"]);
+    // Home realm discovery: a staff address goes to Staff Login, before any password is asked for.
+    const staffLogin = await discoverStaffRealm(deps, requestMeta(c, deps), form.email);
+    if (staffLogin) return goToPage(c, staffLogin);
     const parsed = credentialsSchema.safeParse(form);
     if (!parsed.success) {
       const shown = await showLoginStep(deps, flowToken(c), ["credentials"]);

@@ -40,7 +40,8 @@ const SCRUB = ["SENDGRID_API_KEY", "MAIL_FROM", "TWILIO_ACCOUNT_SID", "TWILIO_AU
 
 const READY_TIMEOUT_MS = 120_000;
 
-export async function startApp(): Promise<RunningApp> {
+/** `extraEnv`: settings of a suite that needs its own app (staff sign-in points STAFF_OIDC_* at a test issuer). */
+export async function startApp(extraEnv: Record<string, string> = {}): Promise<RunningApp> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const env: NodeJS.ProcessEnv = { ...process.env };
@@ -59,6 +60,7 @@ export async function startApp(): Promise<RunningApp> {
     // Every browser context sends its own X-Forwarded-For, so each path has its own client
     // address and the per-address send and attempt limits of one path never touch another.
     TRUST_PROXY: "1",
+    ...extraEnv,
   });
 
   let output = "";
