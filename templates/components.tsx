@@ -137,8 +137,3 @@ export function Status(props: { message?: string | null }) {
     </p>
   );
 }
-
-/** Name of the first field with an error, so the step can give that field autofocus. */
-export function firstError(errors: FieldErrors | undefined, order: string[]): string | undefined {
-  return errors ? order.find((name) => errors[name]) : undefined;
-}

@@ -1,52 +1,45 @@
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { z } from "zod";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { goToPage, redirectTo, render } from "../render.tsx";
-import { clearCookie, readCookie, writeCookie } from "../cookies.ts";
-import { startSession } from "../sign-in.ts";
-import { parseForm } from "../form.ts";
+import { redirectTo, render } from "../render.tsx";
+import { clearCookie, writeCookie } from "../cookies.ts";
+import { completeSignIn } from "../sign-in.ts";
+import { summary, validForm, type FormProblem } from "../form.ts";
+import { flowToken, requestMeta, type C } from "../steps.tsx";
 import type { FieldErrors } from "../../../templates/components.tsx";
 import { maskPhone } from "../../auth/users.ts";
 import { describeDuration } from "../../delivery/messages.ts";
 import { LOCKOUT_MS } from "../../auth/lockout.ts";
+import { checkReturnTo } from "../../flows/return-to.ts";
+import { CODE_MESSAGES } from "../../flows/factors/code.ts";
 import {
-  acceptTerms,
-  checkCall,
+  acceptRegistrationTerms,
+  checkRegistrationCall,
   chooseMethod,
   createPassword,
   currentStep,
   loadRegistration,
   openRegistrationLink,
+  registrationStepPath,
   requestRegistrationReset,
   requestResumeLink,
   sendEmailCode,
-  sendPhoneCode,
-  startCall,
+  sendToPhone,
+  stepPath,
   verifyEmailCode,
   verifyPhoneCode,
   type Registration,
-  type Requester,
   type Step,
 } from "../../flows/registration.ts";
 import { MethodStep } from "../../../templates/registration/method.tsx";
 import { EmailStep } from "../../../templates/registration/email.tsx";
 import { PhoneStep } from "../../../templates/registration/phone.tsx";
 import { CallStep } from "../../../templates/registration/call.tsx";
-import { TermsStep } from "../../../templates/registration/terms.tsx";
+import { RegistrationTermsStep } from "../../../templates/registration/terms.tsx";
 import { RegistrationError, ResetSent, type RegistrationErrorReason } from "../../../templates/registration/error.tsx";
 import { TroubleForm, TroubleSent } from "../../../templates/registration/trouble.tsx";
 
-type C = Context<AppEnv>;
-
-/** Where each step lives. A request for any other step's URL is sent here (303). */
-const STEP_PATHS: Record<Step, string> = {
-  method: "/register/method",
-  email: "/register/email",
-  phone: "/register/phone",
-  terms: "/register/terms",
-  done: "/home",
-  error: "/register/error?reason=session",
-};
+/** Registration, mounted at /register (the emailed link, the wizard, the error page and its Reset). */
 
 const ERROR_REASONS = ["expired", "used", "invalid", "unavailable", "completed", "session"] as const;
 
@@ -70,7 +63,7 @@ const schemas = {
     channel: z.enum(["sms", "voice"], { error: "Select Send Code or Call Me." }),
   }),
   check: z.object({
-    poll: z.literal("1").optional(),
+    poll: z.literal("1").optional().catch(undefined),
     keypad: z.string().regex(/^\d{6}$/).optional().catch(undefined),
   }),
   terms: z.object({
@@ -82,324 +75,367 @@ const schemas = {
   }),
 };
 
-/** The first message of a set of field errors, for the summary at the top of the step. */
-function summary(errors: FieldErrors): string {
-  return Object.values(errors).find(Boolean) ?? "Check the form and try again.";
+/* ───────────── what every step shares ───────────── */
+
+type Status = 200 | 400 | 403 | 422 | 429;
+
+/** The registration this browser holds, or a 303 to the Registration error page. */
+async function held(c: C, deps: AppDeps): Promise<Registration | Response> {
+  const loaded = await loadRegistration(deps, flowToken(c, deps));
+  if (loaded.ok) return loaded.registration;
+  // Back to a wizard page after finishing: the flow cookie went with the sign-in; home is where they belong.
+  return redirectTo(c, c.get("user") ? "/home" : stepPath("error"));
 }
 
-/* ───────────── routes ───────────── */
-
-export function registerRoutes(deps: AppDeps) {
-  const app = new Hono<AppEnv>();
-  const who = (c: C): Requester => ({ ip: c.get("ip"), userAgent: c.get("userAgent") });
-  const resetTtl = describeDuration(deps.config.ttl.registrationResetLink);
-
-  /** The registration this browser holds, or a 303 to the Registration error page. */
-  async function held(c: C): Promise<Registration | Response> {
-    const loaded = await loadRegistration(deps, readCookie(c, deps.config, "flow"));
-    if (loaded.ok) return loaded.registration;
-    // Back to a wizard page after finishing: the flow cookie went with the sign-in; home is where they belong.
-    return redirectTo(c, c.get("user") ? "/home" : STEP_PATHS.error);
-  }
-
-  /** The registration, if it is on `step`; otherwise a 303 to the step it is on. */
-  async function on(c: C, step: Step): Promise<Registration | Response> {
-    const reg = await held(c);
-    if (reg instanceof Response) return reg;
-    const at = currentStep(reg.flow);
-    return at === step ? reg : redirectTo(c, STEP_PATHS[at]);
-  }
-
-  /** After a refusal that says "someone moved the flow": show whatever step it is on now. */
-  async function toCurrentStep(c: C): Promise<Response> {
-    const reg = await held(c);
-    if (reg instanceof Response) return reg;
-    return redirectTo(c, STEP_PATHS[currentStep(reg.flow)]);
-  }
-
-  function tooMany(c: C, retryAfterSeconds: number): string {
-    c.header("Retry-After", String(retryAfterSeconds));
-    const minutes = Math.ceil(retryAfterSeconds / 60);
-    return `Too many requests. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`;
-  }
-  const LOCKED = `Too many wrong attempts: your account is locked for ${describeDuration(LOCKOUT_MS)}. Try again later, or ask your portal administrator to unlock it.`;
-
-  const codeMessages = {
-    wrong: "That code is not right. Check the code and try again.",
-    expired: "That code has expired. Select Send New Code for a new one.",
-    exhausted: "Too many wrong tries for this code. Select Send New Code for a new one.",
-    none: "There is no code to check. Select Send New Code for a new one.",
-  } as const;
-
-  /** A typed code's answer (email or SMS): the step it leads to, or `page` again saying why it did not pass. */
-  function afterCode(
-    c: C,
-    result: Awaited<ReturnType<typeof verifyEmailCode | typeof verifyPhoneCode>>,
-    page: (extra: { errors?: FieldErrors; problem: string; code: 403 | 422 | 429 }) => Response,
-  ): Response | Promise<Response> {
-    if (result.ok) return redirectTo(c, STEP_PATHS[currentStep(result.registration.flow)]);
-    switch (result.reason) {
-      case "out_of_order":
-        return toCurrentStep(c);
-      case "rate_limited":
-        return page({ problem: tooMany(c, result.retryAfterSeconds), code: 429 });
-      case "locked":
-        return page({ problem: LOCKED, code: 403 });
-      default:
-        return page({ errors: { code: codeMessages[result.reason] }, problem: codeMessages[result.reason], code: 422 });
-    }
-  }
-
-  /* ── the emailed link ── */
-
-  app.get("/register/link/:token", async (c) => {
-    // The token must not leak through Referer to anything this page or the next one loads.
-    c.header("Referrer-Policy", "no-referrer");
-    const result = await openRegistrationLink(deps, c.req.param("token"), who(c));
-    if (!result.ok) {
-      if (result.flowToken) writeCookie(c, deps.config, "flow", result.flowToken);
-      else clearCookie(c, deps.config, "flow");
-      return redirectTo(c, `/register/error?reason=${result.reason}`);
-    }
-    writeCookie(c, deps.config, "flow", result.flowToken);
-    return redirectTo(c, STEP_PATHS[currentStep(result.registration.flow)]);
-  });
-
-  app.get("/register", async (c) => {
-    const reg = await held(c);
-    if (reg instanceof Response) return reg;
-    return redirectTo(c, STEP_PATHS[currentStep(reg.flow)]);
-  });
-
-  /* ── step 1: Phone or Email ── */
-
-  app.get("/register/method", async (c) => {
-    const reg = await on(c, "method");
-    if (reg instanceof Response) return reg;
-    return render(c, deps, { title: "Choose a method", body: <MethodStep mfaReset={reg.data.mode === "mfa_reset"} /> });
-  });
-
-  app.post("/register/method", async (c) => {
-    const reg = await held(c);
-    if (reg instanceof Response) return reg;
-    const form = await parseForm(c, schemas.method);
-    if (!form.ok) {
-      if (currentStep(reg.flow) !== "method") return redirectTo(c, STEP_PATHS[currentStep(reg.flow)]);
-      return render(c, deps, { title: "Choose a method", status: 400, body: <MethodStep mfaReset={reg.data.mode === "mfa_reset"} error={summary(form.errors)} /> });
-    }
-    const result = await chooseMethod(deps, reg, form.data.method, who(c));
-    if (!result.ok) return toCurrentStep(c);
-    return redirectTo(c, STEP_PATHS.email);
-  });
-
-  /* ── step 2: the email address, then the password ── */
-
-  function emailPage(c: C, reg: Registration, extra: { errors?: FieldErrors; problem?: string; status?: string; code?: 200 | 400 | 403 | 422 | 429 } = {}) {
-    const stage = reg.flow.state === "email_verified" ? "verified" : reg.data.emailCodeSent ? "verify" : "send";
-    return render(c, deps, {
-      title: stage === "verified" ? "Create a password" : "Verify your email address",
-      status: extra.code ?? 200,
-      body: <EmailStep email={reg.user.email} stage={stage} errors={extra.errors} problem={extra.problem} status={extra.status} />,
-    });
-  }
-
-  app.get("/register/email", async (c) => {
-    const reg = await on(c, "email");
-    if (reg instanceof Response) return reg;
-    const sent = c.req.query("sent");
-    const status = sent === "new" ? "We sent a new code. The code sent before no longer works." : sent === "1" ? `We sent a verification code to ${reg.user.email}.` : undefined;
-    return emailPage(c, reg, { status });
-  });
-
-  app.post("/register/email/send", async (c) => {
-    const reg = await on(c, "email");
-    if (reg instanceof Response) return reg;
-    const result = await sendEmailCode(deps, reg, who(c));
-    if (result.ok) return redirectTo(c, `/register/email?sent=${result.resent ? "new" : "1"}`);
-    if (result.reason === "rate_limited") return emailPage(c, reg, { problem: tooMany(c, result.retryAfterSeconds), code: 429 });
-    return toCurrentStep(c);
-  });
-
-  app.post("/register/email/verify", async (c) => {
-    const reg = await on(c, "email");
-    if (reg instanceof Response) return reg;
-    if (reg.flow.state !== "method_chosen") return redirectTo(c, STEP_PATHS.email);
-    const form = await parseForm(c, schemas.code);
-    if (!form.ok) return emailPage(c, reg, { errors: form.errors, problem: summary(form.errors), code: 400 });
-    return afterCode(c, await verifyEmailCode(deps, reg, form.data.code, who(c)), (extra) => emailPage(c, reg, extra));
-  });
-
-  app.post("/register/password", async (c) => {
-    const reg = await on(c, "email");
-    if (reg instanceof Response) return reg;
-    if (reg.flow.state !== "email_verified") return redirectTo(c, STEP_PATHS.email);
-    const form = await parseForm(c, schemas.password);
-    if (!form.ok) return emailPage(c, reg, { errors: form.errors, problem: summary(form.errors), code: 400 });
-    const result = await createPassword(deps, reg, form.data, who(c));
-    if (result.ok) return redirectTo(c, STEP_PATHS[currentStep(result.registration.flow)]);
-    if (result.reason === "invalid") return emailPage(c, reg, { errors: { [result.field]: result.message }, problem: result.message, code: 422 });
-    return toCurrentStep(c);
-  });
-
-  /* ── step 3 (phone method): the phone ── */
-
-  function phonePage(c: C, reg: Registration, extra: { phone?: string; errors?: FieldErrors; problem?: string; status?: string; code?: 200 | 400 | 403 | 422 | 429 } = {}) {
-    const smsSent = reg.data.phoneChannel === "sms" && !!reg.data.phone;
-    return render(c, deps, {
-      title: "Verify your phone",
-      status: extra.code ?? 200,
-      body: (
-        <PhoneStep
-          phone={extra.phone ?? nationalFormat(reg.data.phone)}
-          smsSent={smsSent}
-          maskedPhone={maskPhone(reg.data.phone ?? null)}
-          errors={extra.errors}
-          problem={extra.problem}
-          status={extra.status}
-        />
-      ),
-    });
-  }
-
-  app.get("/register/phone", async (c) => {
-    const reg = await on(c, "phone");
-    if (reg instanceof Response) return reg;
-    const status = c.req.query("sent") === "1" && reg.data.phone ? `We sent a verification code by text message to ${maskPhone(reg.data.phone)}.` : undefined;
-    return phonePage(c, reg, { status });
-  });
-
-  app.post("/register/phone/send", async (c) => {
-    const reg = await on(c, "phone");
-    if (reg instanceof Response) return reg;
-    const form = await parseForm(c, schemas.phone);
-    if (!form.ok) return phonePage(c, reg, { errors: form.errors, problem: summary(form.errors), code: 400 });
-    const { phone, channel } = form.data;
-    const result = channel === "sms" ? await sendPhoneCode(deps, reg, phone, who(c)) : await startCall(deps, reg, phone, who(c));
-    if (!result.ok) {
-      switch (result.reason) {
-        case "invalid_phone":
-          return phonePage(c, reg, { phone, errors: { phone: result.message }, problem: result.message, code: 422 });
-        case "rate_limited":
-          return phonePage(c, reg, { phone, problem: tooMany(c, result.retryAfterSeconds), code: 429 });
-        default:
-          return toCurrentStep(c);
-      }
-    }
-    if (result.channel === "sms") return redirectTo(c, "/register/phone?sent=1");
-    // The keypad code exists only here (the database keeps its HMAC), so this answer shows it
-    // directly instead of redirecting; Continue carries it along to show it again.
-    return render(c, deps, { title: "Answer the call", body: <CallStep keypadCode={result.keypadCode!} maskedPhone={maskPhone(result.e164)} /> });
-  });
-
-  app.post("/register/phone/verify", async (c) => {
-    const reg = await on(c, "phone");
-    if (reg instanceof Response) return reg;
-    const form = await parseForm(c, schemas.code);
-    if (!form.ok) return phonePage(c, reg, { errors: form.errors, problem: summary(form.errors), code: 400 });
-    return afterCode(c, await verifyPhoneCode(deps, reg, form.data.code, who(c)), (extra) => phonePage(c, reg, extra));
-  });
-
-  // The call page is only ever the answer to Call Me; asked for directly it goes back to the phone step.
-  app.get("/register/phone/call", (c) => redirectTo(c, STEP_PATHS.phone));
-
-  app.post("/register/phone/call/check", async (c) => {
-    const reg = await on(c, "phone");
-    if (reg instanceof Response) return reg;
-    const form = await parseForm(c, schemas.check);
-    const poll = form.ok && form.data.poll === "1";
-    const keypad = form.ok ? form.data.keypad : undefined;
-    const result = await checkCall(deps, reg, who(c));
-    if (result.ok) return redirectTo(c, STEP_PATHS[currentStep(result.registration.flow)]);
-    if (result.reason === "out_of_order") return toCurrentStep(c);
-    // A pending poll changes nothing on screen.
-    if (poll && result.reason === "pending") return c.body(null, 204);
-    const masked = maskPhone(reg.data.phone ?? null);
-    if (result.reason === "pending" && keypad) {
-      return render(c, deps, { title: "Answer the call", status: 200, body: <CallStep keypadCode={keypad} maskedPhone={masked} notYet /> });
-    }
-    const problem =
-      result.reason === "pending"
-        ? "The call has not confirmed the code yet. Select Call Me to be called again."
-        : result.reason === "rate_limited"
-          ? tooMany(c, result.retryAfterSeconds)
-          : result.reason === "locked"
-            ? LOCKED
-            : result.reason === "exhausted"
-              ? "The code was keyed in wrong too many times. Select Call Me for a new call, or Send Code for a text message."
-              : "The call ended without confirming the code, or its time ran out. Select Call Me for a new call, or Send Code for a text message.";
-    return phonePage(c, reg, { problem, code: result.reason === "pending" ? 200 : 422 });
-  });
-
-  /* ── the last step: Terms of Use ── */
-
-  app.get("/register/terms", async (c) => {
-    const reg = await on(c, "terms");
-    if (reg instanceof Response) return reg;
-    return render(c, deps, { title: "Terms of Use", body: <TermsStep portalName={deps.config.portalName} /> });
-  });
-
-  app.post("/register/terms", async (c) => {
-    const reg = await on(c, "terms");
-    if (reg instanceof Response) return reg;
-    const form = await parseForm(c, schemas.terms);
-    const result = await acceptTerms(deps, reg, form.ok, who(c));
-    if (result.ok) {
-      await startSession(c, deps, result.user, result.method);
-      return goToPage(c, "/home");
-    }
-    if (result.reason === "not_agreed") {
-      const error = form.ok ? "Check the box to agree to the Terms of Use." : summary(form.errors);
-      return render(c, deps, { title: "Terms of Use", status: 400, body: <TermsStep portalName={deps.config.portalName} error={error} problem={error} /> });
-    }
-    if (result.reason === "unavailable") return redirectTo(c, "/register/error?reason=unavailable");
-    return toCurrentStep(c);
-  });
-
-  /* ── Registration error → Reset ── */
-
-  app.get("/register/error", (c) => {
-    const asked = c.req.query("reason");
-    const reason: RegistrationErrorReason = (ERROR_REASONS as readonly string[]).includes(asked ?? "") ? (asked as RegistrationErrorReason) : "session";
-    return render(c, deps, { title: "Registration error", body: <RegistrationError reason={reason} resetTtl={resetTtl} /> });
-  });
-
-  app.post("/register/reset", async (c) => {
-    await requestRegistrationReset(deps, readCookie(c, deps.config, "flow"), who(c));
-    return redirectTo(c, "/register/reset/sent");
-  });
-
-  app.get("/register/reset/sent", (c) => render(c, deps, { title: "Check your email", body: <ResetSent resetTtl={resetTtl} /> }));
-
-  /* ── Having trouble logging in? ── */
-
-  const resumeTtl = describeDuration(deps.config.ttl.resumeLink);
-
-  app.get("/trouble", (c) => render(c, deps, { title: "Having trouble logging in?", body: <TroubleForm /> }));
-
-  app.post("/trouble", async (c) => {
-    const form = await parseForm(c, schemas.trouble);
-    if (!form.ok) {
-      const email = (form.fields.email ?? "").slice(0, 254);
-      return render(c, deps, { title: "Having trouble logging in?", status: 400, body: <TroubleForm email={email} errors={form.errors} problem={summary(form.errors)} /> });
-    }
-    const result = await requestResumeLink(deps, form.data, who(c));
-    if (!result.ok) {
-      return render(c, deps, {
-        title: "Having trouble logging in?",
-        status: 429,
-        body: <TroubleForm email={form.data.email} problem={tooMany(c, result.retryAfterSeconds)} />,
-      });
-    }
-    return redirectTo(c, "/trouble/sent");
-  });
-
-  app.get("/trouble/sent", (c) => render(c, deps, { title: "Check your email", body: <TroubleSent ttl={resumeTtl} /> }));
-
-  return app;
+/** The registration, if it is on `step`; otherwise a 303 to the step it is on. */
+async function on(c: C, deps: AppDeps, step: Step): Promise<Registration | Response> {
+  const reg = await held(c, deps);
+  if (reg instanceof Response) return reg;
+  return currentStep(reg.flow) === step ? reg : redirectTo(c, registrationStepPath(reg.flow));
 }
+
+/** After a refusal that says "someone moved the flow": show whatever step it is on now. */
+async function toCurrentStep(c: C, deps: AppDeps): Promise<Response> {
+  const reg = await held(c, deps);
+  if (reg instanceof Response) return reg;
+  return redirectTo(c, registrationStepPath(reg.flow));
+}
+
+function tooMany(c: C, retryAfterSeconds: number): string {
+  c.header("Retry-After", String(retryAfterSeconds));
+  const minutes = Math.ceil(retryAfterSeconds / 60);
+  return `Too many requests. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`;
+}
+
+const LOCKED = `Too many wrong attempts: your account is locked for ${describeDuration(LOCKOUT_MS)}. Try again later, or ask your portal administrator to unlock it.`;
+const SEND_NEW = "Select Send New Code for a new one.";
+
+/** A typed code's refusal in registration's words (the one table of code messages, and this step's way on). */
+function codeRefusal(reason: keyof typeof CODE_MESSAGES): string {
+  return reason === "wrong" ? "That code is not right. Check the code and try again." : `${CODE_MESSAGES[reason]} ${SEND_NEW}`;
+}
+
+/** A typed code's answer (email or SMS): the step it leads to, or `page` again saying why it did not pass. */
+function afterCode(
+  c: C,
+  deps: AppDeps,
+  result: Awaited<ReturnType<typeof verifyEmailCode | typeof verifyPhoneCode>>,
+  page: (extra: { errors?: FieldErrors; problem: string; code: Status }) => Response,
+): Response | Promise<Response> {
+  if (result.ok) return redirectTo(c, registrationStepPath(result.registration.flow));
+  switch (result.reason) {
+    case "out_of_order":
+      return toCurrentStep(c, deps);
+    case "rate_limited":
+      return page({ problem: tooMany(c, result.retryAfterSeconds), code: 429 });
+    case "locked":
+      return page({ problem: LOCKED, code: 403 });
+    default: {
+      const message = codeRefusal(result.reason);
+      return page({ errors: { code: message }, problem: message, code: 422 });
+    }
+  }
+}
+
+/* ───────────── the emailed link ───────────── */
+
+async function openLink(c: C, deps: AppDeps): Promise<Response> {
+  // The token must not leak through Referer to anything this page or the next one loads.
+  c.header("Referrer-Policy", "no-referrer");
+  const returnTo = await checkReturnTo(deps, c.req.query("rd"));
+  const result = await openRegistrationLink(deps, c.req.param("token") ?? "", requestMeta(c, deps), returnTo);
+  if (!result.ok) {
+    if (result.flowToken) writeCookie(c, deps.config, "flow", result.flowToken);
+    else clearCookie(c, deps.config, "flow");
+    return redirectTo(c, `/register/error?reason=${result.reason}`);
+  }
+  writeCookie(c, deps.config, "flow", result.flowToken);
+  return redirectTo(c, registrationStepPath(result.registration.flow));
+}
+
+/* ───────────── step 1: Phone or Email ───────────── */
+
+function methodPage(c: C, deps: AppDeps, reg: Registration, error?: string) {
+  return render(c, deps, { title: "Choose a method", status: error ? 400 : 200, body: <MethodStep mfaReset={reg.data.mode === "mfa_reset"} error={error} /> });
+}
+
+async function showMethod(c: C, deps: AppDeps): Promise<Response> {
+  const reg = await on(c, deps, "method");
+  return reg instanceof Response ? reg : methodPage(c, deps, reg);
+}
+
+async function methodAgain(c: C, deps: AppDeps, problem: FormProblem): Promise<Response> {
+  const reg = await on(c, deps, "method");
+  return reg instanceof Response ? reg : methodPage(c, deps, reg, summary(problem.errors));
+}
+
+async function postMethod(c: C, deps: AppDeps, form: z.output<typeof schemas.method>): Promise<Response> {
+  const reg = await held(c, deps);
+  if (reg instanceof Response) return reg;
+  const result = await chooseMethod(deps, reg, form.method, requestMeta(c, deps));
+  if (!result.ok) return toCurrentStep(c, deps);
+  return redirectTo(c, stepPath("email"));
+}
+
+/* ───────────── step 2: the email address, then the password ───────────── */
+
+function emailPage(c: C, deps: AppDeps, reg: Registration, extra: { errors?: FieldErrors; problem?: string; status?: string; code?: Status } = {}) {
+  const stage = reg.flow.state === "email_verified" ? "verified" : reg.data.emailCodeSent ? "verify" : "send";
+  return render(c, deps, {
+    title: stage === "verified" ? "Create a password" : "Verify your email address",
+    status: extra.code ?? 200,
+    body: <EmailStep email={reg.user.email} stage={stage} errors={extra.errors} problem={extra.problem} status={extra.status} />,
+  });
+}
+
+async function showEmail(c: C, deps: AppDeps): Promise<Response> {
+  const reg = await on(c, deps, "email");
+  if (reg instanceof Response) return reg;
+  const sent = c.req.query("sent");
+  const status = sent === "new" ? "We sent a new code. The code sent before no longer works." : sent === "1" ? `We sent a verification code to ${reg.user.email}.` : undefined;
+  return emailPage(c, deps, reg, { status });
+}
+
+async function postEmailSend(c: C, deps: AppDeps): Promise<Response> {
+  const reg = await on(c, deps, "email");
+  if (reg instanceof Response) return reg;
+  const result = await sendEmailCode(deps, reg, requestMeta(c, deps));
+  if (result.ok) return redirectTo(c, `/register/email?sent=${result.resent ? "new" : "1"}`);
+  if (result.reason === "rate_limited") return emailPage(c, deps, reg, { problem: tooMany(c, result.retryAfterSeconds), code: 429 });
+  return toCurrentStep(c, deps);
+}
+
+/** The email step, if the flow is in `state` of it (the code, or the password after it); otherwise where it belongs. */
+async function onEmail(c: C, deps: AppDeps, state: "method_chosen" | "email_verified"): Promise<Registration | Response> {
+  const reg = await on(c, deps, "email");
+  if (reg instanceof Response) return reg;
+  return reg.flow.state === state ? reg : redirectTo(c, stepPath("email"));
+}
+
+const emailAgain = (state: "method_chosen" | "email_verified") => async (c: C, deps: AppDeps, problem: FormProblem) => {
+  const reg = await onEmail(c, deps, state);
+  return reg instanceof Response ? reg : emailPage(c, deps, reg, { errors: problem.errors, problem: summary(problem.errors), code: 400 });
+};
+
+async function postEmailVerify(c: C, deps: AppDeps, form: z.output<typeof schemas.code>): Promise<Response> {
+  const reg = await onEmail(c, deps, "method_chosen");
+  if (reg instanceof Response) return reg;
+  return afterCode(c, deps, await verifyEmailCode(deps, reg, form.code, requestMeta(c, deps)), (extra) => emailPage(c, deps, reg, extra));
+}
+
+async function postPassword(c: C, deps: AppDeps, form: z.output<typeof schemas.password>): Promise<Response> {
+  const reg = await onEmail(c, deps, "email_verified");
+  if (reg instanceof Response) return reg;
+  const result = await createPassword(deps, reg, form, requestMeta(c, deps));
+  if (result.ok) return redirectTo(c, registrationStepPath(result.registration.flow));
+  if (result.reason === "invalid") return emailPage(c, deps, reg, { errors: { [result.field]: result.message }, problem: result.message, code: 422 });
+  return toCurrentStep(c, deps);
+}
+
+/* ───────────── step 3 (phone method): the phone ───────────── */
 
 /** +12025550143 → (202) 555-0143, for the Phone Number field. */
 function nationalFormat(e164: string | undefined): string {
   if (!e164 || !/^\+1\d{10}$/.test(e164)) return "";
   return `(${e164.slice(2, 5)}) ${e164.slice(5, 8)}-${e164.slice(8)}`;
+}
+
+function phonePage(c: C, deps: AppDeps, reg: Registration, extra: { phone?: string; errors?: FieldErrors; problem?: string; status?: string; code?: Status } = {}) {
+  const smsSent = reg.data.phoneChannel === "sms" && !!reg.data.phone;
+  return render(c, deps, {
+    title: "Verify your phone",
+    status: extra.code ?? 200,
+    body: (
+      <PhoneStep
+        phone={extra.phone ?? nationalFormat(reg.data.phone)}
+        smsSent={smsSent}
+        maskedPhone={maskPhone(reg.data.phone ?? null)}
+        errors={extra.errors}
+        problem={extra.problem}
+        status={extra.status}
+      />
+    ),
+  });
+}
+
+async function showPhone(c: C, deps: AppDeps): Promise<Response> {
+  const reg = await on(c, deps, "phone");
+  if (reg instanceof Response) return reg;
+  const status = c.req.query("sent") === "1" && reg.data.phone ? `We sent a verification code by text message to ${maskPhone(reg.data.phone)}.` : undefined;
+  return phonePage(c, deps, reg, { status });
+}
+
+async function phoneAgain(c: C, deps: AppDeps, problem: FormProblem): Promise<Response> {
+  const reg = await on(c, deps, "phone");
+  return reg instanceof Response ? reg : phonePage(c, deps, reg, { errors: problem.errors, problem: summary(problem.errors), code: 400 });
+}
+
+async function postPhoneSend(c: C, deps: AppDeps, form: z.output<typeof schemas.phone>): Promise<Response> {
+  const reg = await on(c, deps, "phone");
+  if (reg instanceof Response) return reg;
+  const { phone, channel } = form;
+  const result = await sendToPhone(deps, reg, phone, channel, requestMeta(c, deps));
+  if (!result.ok) {
+    switch (result.reason) {
+      case "invalid_phone":
+        return phonePage(c, deps, reg, { phone, errors: { phone: result.message }, problem: result.message, code: 422 });
+      case "rate_limited":
+        return phonePage(c, deps, reg, { phone, problem: tooMany(c, result.retryAfterSeconds), code: 429 });
+      default:
+        return toCurrentStep(c, deps);
+    }
+  }
+  if (result.channel === "sms") return redirectTo(c, "/register/phone?sent=1");
+  // The keypad code exists only here (the database keeps its HMAC), so this answer shows it
+  // directly instead of redirecting; Continue carries it along to show it again.
+  return render(c, deps, { title: "Answer the call", body: <CallStep keypadCode={result.keypadCode!} maskedPhone={maskPhone(result.e164)} /> });
+}
+
+async function postPhoneVerify(c: C, deps: AppDeps, form: z.output<typeof schemas.code>): Promise<Response> {
+  const reg = await on(c, deps, "phone");
+  if (reg instanceof Response) return reg;
+  return afterCode(c, deps, await verifyPhoneCode(deps, reg, form.code, requestMeta(c, deps)), (extra) => phonePage(c, deps, reg, extra));
+}
+
+const CALL_PROBLEMS = {
+  pending: "The call has not confirmed the code yet. Select Call Me to be called again.",
+  exhausted: "The code was keyed in wrong too many times. Select Call Me for a new call, or Send Code for a text message.",
+  ended: "The call ended without confirming the code, or its time ran out. Select Call Me for a new call, or Send Code for a text message.",
+} as const;
+
+/** The call page's poll (every 2 s with htmx) or its Continue (without JavaScript). */
+async function postCallCheck(c: C, deps: AppDeps, form: z.output<typeof schemas.check>): Promise<Response> {
+  const reg = await on(c, deps, "phone");
+  if (reg instanceof Response) return reg;
+  const result = await checkRegistrationCall(deps, reg, requestMeta(c, deps));
+  if (result.ok) return redirectTo(c, registrationStepPath(result.registration.flow));
+  if (result.reason === "out_of_order") return toCurrentStep(c, deps);
+  // A pending poll changes nothing on screen.
+  if (form.poll === "1" && result.reason === "pending") return c.body(null, 204);
+  const masked = maskPhone(reg.data.phone ?? null);
+  if (result.reason === "pending" && form.keypad) {
+    return render(c, deps, { title: "Answer the call", status: 200, body: <CallStep keypadCode={form.keypad} maskedPhone={masked} notYet /> });
+  }
+  const problem =
+    result.reason === "pending"
+      ? CALL_PROBLEMS.pending
+      : result.reason === "rate_limited"
+        ? tooMany(c, result.retryAfterSeconds)
+        : result.reason === "locked"
+          ? LOCKED
+          : result.reason === "exhausted"
+            ? CALL_PROBLEMS.exhausted
+            : CALL_PROBLEMS.ended;
+  return phonePage(c, deps, reg, { problem, code: result.reason === "pending" ? 200 : 422 });
+}
+
+/* ───────────── the last step: Terms of Use ───────────── */
+
+function termsPage(c: C, deps: AppDeps, error?: string) {
+  return render(c, deps, {
+    title: "Terms of Use",
+    status: error ? 400 : 200,
+    body: <RegistrationTermsStep portalName={deps.config.portalName} error={error} problem={error} />,
+  });
+}
+
+async function showTerms(c: C, deps: AppDeps): Promise<Response> {
+  const reg = await on(c, deps, "terms");
+  return reg instanceof Response ? reg : termsPage(c, deps);
+}
+
+async function termsAgain(c: C, deps: AppDeps, problem: FormProblem): Promise<Response> {
+  const reg = await on(c, deps, "terms");
+  return reg instanceof Response ? reg : termsPage(c, deps, summary(problem.errors));
+}
+
+async function postTerms(c: C, deps: AppDeps): Promise<Response> {
+  const reg = await on(c, deps, "terms");
+  if (reg instanceof Response) return reg;
+  const result = await acceptRegistrationTerms(deps, reg, true, requestMeta(c, deps));
+  if (result.ok) {
+    return completeSignIn(c, deps, {
+      user: result.user,
+      option: result.method,
+      amr: result.amr,
+      authenticatedAt: deps.clock.now(),
+      rememberToken: null,
+      returnTo: result.returnTo,
+    });
+  }
+  if (result.reason === "not_agreed") return termsPage(c, deps, "Check the box to agree to the Terms of Use.");
+  if (result.reason === "unavailable") return redirectTo(c, "/register/error?reason=unavailable");
+  return toCurrentStep(c, deps);
+}
+
+/* ───────────── Registration error → Reset ───────────── */
+
+function showError(c: C, deps: AppDeps): Response {
+  const asked = c.req.query("reason");
+  const reason: RegistrationErrorReason = (ERROR_REASONS as readonly string[]).includes(asked ?? "") ? (asked as RegistrationErrorReason) : "session";
+  return render(c, deps, { title: "Registration error", body: <RegistrationError reason={reason} resetTtl={describeDuration(deps.config.ttl.registrationResetLink)} /> });
+}
+
+async function postReset(c: C, deps: AppDeps): Promise<Response> {
+  await requestRegistrationReset(deps, flowToken(c, deps), requestMeta(c, deps));
+  return redirectTo(c, "/register/reset/sent");
+}
+
+/* ───────────── the routes ───────────── */
+
+export function registerRoutes(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+  const again = (page: (c: C, deps: AppDeps, problem: FormProblem) => Promise<Response>) => (c: C, problem: FormProblem) => page(c, deps, problem);
+
+  app.get("/link/:token", (c) => openLink(c, deps));
+  app.get("/", (c) => toCurrentStep(c, deps));
+
+  app.get("/method", (c) => showMethod(c, deps));
+  app.post("/method", validForm(schemas.method, again(methodAgain)), (c) => postMethod(c, deps, c.req.valid("form")));
+
+  app.get("/email", (c) => showEmail(c, deps));
+  app.post("/email/send", (c) => postEmailSend(c, deps));
+  app.post("/email/verify", validForm(schemas.code, again(emailAgain("method_chosen"))), (c) => postEmailVerify(c, deps, c.req.valid("form")));
+  app.post("/password", validForm(schemas.password, again(emailAgain("email_verified"))), (c) => postPassword(c, deps, c.req.valid("form")));
+
+  app.get("/phone", (c) => showPhone(c, deps));
+  app.post("/phone/send", validForm(schemas.phone, again(phoneAgain)), (c) => postPhoneSend(c, deps, c.req.valid("form")));
+  app.post("/phone/verify", validForm(schemas.code, again(phoneAgain)), (c) => postPhoneVerify(c, deps, c.req.valid("form")));
+  // The call page is only ever the answer to Call Me; asked for directly it goes back to the phone step.
+  app.get("/phone/call", (c) => redirectTo(c, stepPath("phone")));
+  // A check form that does not pass (repeated fields, a file) is a Continue without a keypad code: the schema's catch never fails.
+  app.post("/phone/call/check", validForm(schemas.check, again(phoneAgain)), (c) => postCallCheck(c, deps, c.req.valid("form")));
+
+  app.get("/terms", (c) => showTerms(c, deps));
+  app.post("/terms", validForm(schemas.terms, again(termsAgain)), (c) => postTerms(c, deps));
+
+  app.get("/error", (c) => showError(c, deps));
+  app.post("/reset", (c) => postReset(c, deps));
+  app.get("/reset/sent", (c) => render(c, deps, { title: "Check your email", body: <ResetSent resetTtl={describeDuration(deps.config.ttl.registrationResetLink)} /> }));
+
+  return app;
+}
+
+/* ───────────── Having trouble logging in?, mounted at /trouble ───────────── */
+
+function troublePage(c: C, deps: AppDeps, props: { email?: string; errors?: FieldErrors; problem?: string; status?: 200 | 400 | 429 } = {}) {
+  return render(c, deps, { title: "Having trouble logging in?", status: props.status, body: <TroubleForm email={props.email} errors={props.errors} problem={props.problem} /> });
+}
+
+async function postTrouble(c: C, deps: AppDeps, form: z.output<typeof schemas.trouble>): Promise<Response> {
+  const result = await requestResumeLink(deps, form, requestMeta(c, deps));
+  if (!result.ok) return troublePage(c, deps, { email: form.email, problem: tooMany(c, result.retryAfterSeconds), status: 429 });
+  return redirectTo(c, "/trouble/sent");
+}
+
+export function troubleRoutes(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+  app.get("/", (c) => troublePage(c, deps));
+  app.post(
+    "/",
+    validForm(schemas.trouble, (c: C, problem) => troublePage(c, deps, { email: (problem.fields.email ?? "").slice(0, 254), errors: problem.errors, problem: summary(problem.errors), status: 400 })),
+    (c) => postTrouble(c, deps, c.req.valid("form")),
+  );
+  app.get("/sent", (c) => render(c, deps, { title: "Check your email", body: <TroubleSent ttl={describeDuration(deps.config.ttl.resumeLink)} /> }));
+  return app;
 }
