@@ -102,7 +102,7 @@ export async function listFactors(db: Db, userId: string): Promise<UserFactor[]>
 }
 
 /** What a factor is called on the account page. */
-export function factorLabel(kind: FactorKind, destination: string | null): string {
+function factorLabel(kind: FactorKind, destination: string | null): string {
   return kind === "phone" && destination ? `Phone ending ${destination.slice(-4)}` : "Email";
 }
 

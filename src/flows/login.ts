@@ -41,8 +41,8 @@ import { checkPhone, describePhone, startPhone, type PhoneChannel } from "./fact
 export type LoginState = "credentials" | "use_email" | "phone_choose" | "phone_code" | "phone_call" | "email_send" | "email_code" | "email_verified" | "terms";
 
 /** Long enough to fetch a code from a phone or mailbox; each step's own code has its own, shorter life. */
-export const LOGIN_FLOW_TTL = 20 * MINUTE;
-export const LOGIN_CODE_PURPOSE = "login";
+const LOGIN_FLOW_TTL = 20 * MINUTE;
+const LOGIN_CODE_PURPOSE = "login";
 
 export const loginStepPath = stepPaths<LoginState>("/login", {
   credentials: "/login/credentials",
@@ -97,7 +97,7 @@ function data(flow: Flow): LoginData {
   return flow.data as LoginData;
 }
 
-export function loginView(flow: Flow, clock: Clock, config: Config): LoginView {
+function loginView(flow: Flow, clock: Clock, config: Config): LoginView {
   const d = data(flow);
   const expires = d.codeExpiresAt ? new Date(d.codeExpiresAt).getTime() : null;
   return {

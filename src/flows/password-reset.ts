@@ -24,9 +24,9 @@ import { acceptCurrentTerms, STAFF_REFUSED } from "./login.ts";
  */
 export type ResetState = "code" | "verified" | "phone_choose" | "phone_code" | "phone_call" | "new_password" | "terms";
 
-export const RESET_FLOW_TTL = 30 * MINUTE;
-export const RESET_CODE_PURPOSE = "password_reset";
-export const RESET_PHONE_PURPOSE = "password_reset_phone";
+const RESET_FLOW_TTL = 30 * MINUTE;
+const RESET_CODE_PURPOSE = "password_reset";
+const RESET_PHONE_PURPOSE = "password_reset_phone";
 
 export const resetStepPath = stepPaths<ResetState>("/forgot-password", {
   code: "/forgot-password/code",

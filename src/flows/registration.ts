@@ -5,21 +5,21 @@
  * through the flow cookie. Its `state` is the step reached:
  *
  *   invited ──chooseMethod──▶ method_chosen ──verifyEmailCode──▶ email_verified
- *     ──createPassword──▶ password_set ──(phone method) verifyPhoneCode | checkCall──▶ phone_verified
- *     ──acceptTerms──▶ done   (the user row becomes active in the same transaction)
+ *     ──createPassword──▶ password_set ──(phone method) verifyPhoneCode | checkRegistrationCall──▶ phone_verified
+ *     ──acceptRegistrationTerms──▶ done   (the user row becomes active in the same transaction)
  *
- *   The email method goes from password_set straight to acceptTerms. An MFA reset (the admin's
+ *   The email method goes from password_set straight to acceptRegistrationTerms. An MFA reset (the admin's
  *   mfa_reset link) keeps the password: verifyEmailCode takes it from method_chosen to
  *   password_set. "failed" holds only the user of an expired or used link, so that Reset on the
  *   Registration error page knows whom to email; nothing continues from it.
  *
  * Every transition is ONE guarded advanceFlow (`where state = <expected>`): a double submit, a
- * second tab or a replayed form finds the row already moved and gets "out_of_order" (the route
- * then shows the step the flow is on). Sending a code is a guarded self-transition in the same
+ * second tab or a replayed form finds the row already moved and is sent to the step the flow is
+ * on. Sending a code is a guarded self-transition in the same
  * transaction as the code and its outbox message, so a flow that moved on sends nothing.
  *
  * Progress lives in the flow row (state and data: method, the new password's hash, the phone),
- * not in the user row: the user row changes once, in acceptTerms, together with the last step.
+ * not in the user row: the user row changes once, in acceptRegistrationTerms, together with the last step.
  * Reset and resume links copy the newest progress into a new flow for the browser that opens
  * them, which is how they "continue at the first unfinished step".
  *
@@ -28,13 +28,14 @@
  * account cannot verify codes. Every step writes an audit event; none carries a code, a token
  * or a password.
  *
- * Functions return unions the route renders; they know nothing of HTTP, cookies or HTML.
+ * Every step returns a StepResult (steps.ts), as sign-in and the password reset do; the route
+ * renders it and knows nothing of the states.
  */
 import { HOUR } from "../clock.ts";
 import type { Db } from "../db/client.ts";
 import { describeDuration, registrationResetLink, resumeLink } from "../delivery/messages.ts";
 import { consumeLinkToken, createLinkToken, revokeLinkTokens, type LinkPurpose } from "../auth/links.ts";
-import { isLocked, recordFailure, recordSuccess } from "../auth/lockout.ts";
+import { isLocked, LOCKOUT_MS, recordFailure, recordSuccess } from "../auth/lockout.ts";
 import { checkPasswordPolicy, hashPassword, MAX_PASSWORD_LENGTH, verifyDummyPassword, verifyPassword } from "../auth/passwords.ts";
 import { parseUsPhone } from "../auth/phone.ts";
 import { checkAttemptLimit, checkSendLimits } from "../auth/rate-limit.ts";
@@ -43,8 +44,8 @@ import { invalidateUserSessions } from "../auth/sessions.ts";
 import { activateUser, findUserByEmail, findUserById, lockUser, type FactorKind, type User } from "../auth/users.ts";
 import { TERMS_VERSION } from "../terms.ts";
 import { advanceFlow, createFlow, deleteUserFlows, flowHolder, latestUserFlow, loadFlow, type Flow } from "./flow-store.ts";
-import { audit, type FlowDeps, type RequestMeta } from "./steps.ts";
-import type { CheckOutcome } from "./factors/code.ts";
+import { audit, isMoved, type FlowDeps, type Moved, type RequestMeta, type StepResult } from "./steps.ts";
+import { codeMessage, type CheckOutcome } from "./factors/code.ts";
 import { checkEmailCode, startEmailCode } from "./factors/email-code.ts";
 import { checkPhone, describePhone, startPhone, type PhoneChannel } from "./factors/phone.ts";
 
@@ -79,10 +80,10 @@ const PHONE_PURPOSE = "registration_phone";
 const FAILED_FLOW_TTL = HOUR;
 const LINK_PURPOSES: LinkPurpose[] = ["registration", "registration_reset", "resume", "mfa_reset"];
 
-/** Steps the wizard shows, in order. */
+/** The pages the wizard shows, in order. */
 export type Step = "method" | "email" | "phone" | "terms" | "done" | "error";
 
-/** Where each step lives. A request for any other step's URL is sent here (303). */
+/** Where each page lives. A request for any other step's URL is sent to the one the flow is on (303). */
 const STEP_PATHS: Record<Step, string> = {
   method: "/register/method",
   email: "/register/email",
@@ -92,8 +93,11 @@ const STEP_PATHS: Record<Step, string> = {
   error: "/register/error?reason=session",
 };
 
-/** The step a flow is on: where an out-of-order request is sent. */
-export function currentStep(flow: Flow): Step {
+/** Where a browser without a live registration goes (the route sends someone signed in home instead). */
+export const REGISTRATION_GONE = STEP_PATHS.error;
+
+/** The page a flow is on: where an out-of-order request is sent. */
+function currentStep(flow: Flow): Step {
   const data = flow.data as Partial<RegistrationData>;
   switch (flow.state as RegistrationStep) {
     case "invited":
@@ -112,40 +116,60 @@ export function currentStep(flow: Flow): Step {
   }
 }
 
-export function stepPath(step: Step): string {
-  return STEP_PATHS[step];
+function registrationStepPath(flow: Flow): string {
+  return STEP_PATHS[currentStep(flow)];
 }
 
-/** The URL of the step a flow is on. */
-export function registrationStepPath(flow: Flow): string {
-  return STEP_PATHS[currentStep(flow)];
+/** What a page of the wizard shows, from the flow and its user. */
+export interface RegistrationView {
+  step: Exclude<Step, "done" | "error">;
+  mfaReset: boolean;
+  email: string;
+  /** The email step: send (no code yet), verify (a code was sent), verified (the password next). */
+  emailStage: "send" | "verify" | "verified";
+  /** The number the last SMS or call went to (E.164), if any. */
+  phone: string | null;
+  /** The Phone Number field as typed, when a send was refused (shown back as typed). */
+  typed?: string;
+  /** An SMS code was sent: the phone step shows Verification Code → Verify Code. */
+  smsSent: boolean;
+  /** Call Me: the code to key in on the call (shown only in the answer to Call Me). */
+  call?: { keypadCode: string; notYet?: boolean };
+  /** A line about the page that is no error (the call has not confirmed the code yet). */
+  problem?: string;
+}
+
+export type RegistrationResult = StepResult<RegistrationView>;
+
+function viewOf(reg: Registration, step: RegistrationView["step"]): RegistrationView {
+  return {
+    step,
+    mfaReset: reg.data.mode === "mfa_reset",
+    email: reg.user.email,
+    emailStage: reg.flow.state === "email_verified" ? "verified" : reg.data.emailCodeSent ? "verify" : "send",
+    phone: reg.data.phone ?? null,
+    smsSent: reg.data.phoneChannel === "sms" && !!reg.data.phone,
+  };
 }
 
 /* ───────────────────────────── the emailed link ───────────────────────────── */
 
-export type OpenLinkResult =
-  | { ok: true; flowToken: string; registration: Registration; purpose: LinkPurpose }
-  /** `flowToken` (when set) holds the user for Reset; the page must not say whose account it is. */
-  | { ok: false; reason: "invalid" | "expired" | "used" | "unavailable" | "completed"; flowToken?: string };
-
 /**
  * The landing of every emailed link: registration (from the invitation), registration_reset
  * (Reset on the error page), resume (Having trouble logging in?) and mfa_reset (the admin area).
- * The token is used up here; the browser gets a new flow bound to it by the returned flowToken.
+ * The token is used up here; the browser gets a new flow (`token`) on the step it continues at.
+ * A dead link goes to the error page, with a flow that only holds the user for Reset (the page
+ * must not say whose account it is), or none (`token: null`: the cookie is cleared).
  * `returnTo` (checked by return-to.ts) is where the last step goes instead of /home.
  */
-export async function openRegistrationLink(deps: FlowDeps, token: string, meta: RequestMeta, returnTo: string | null = null): Promise<OpenLinkResult> {
+export async function openRegistrationLink(deps: FlowDeps, meta: RequestMeta, token: string, returnTo: string | null = null): Promise<RegistrationResult> {
   const consumed = await consumeLinkToken(deps.sql, deps.clock, token, LINK_PURPOSES);
   if (!consumed.ok) {
     await audit(deps, meta, "registration.link_refused", consumed.userId ?? null, { reason: consumed.reason });
-    if (!consumed.userId) return { ok: false, reason: consumed.reason };
-    const holder = await createFlow(deps.sql, deps.clock, {
-      kind: "registration",
-      userId: consumed.userId,
-      state: "failed",
-      ttlMs: FAILED_FLOW_TTL,
-    });
-    return { ok: false, reason: consumed.reason, flowToken: holder.token };
+    const path = `/register/error?reason=${consumed.reason}`;
+    if (!consumed.userId) return { kind: "next", path, token: null };
+    const holder = await createFlow(deps.sql, deps.clock, { kind: "registration", userId: consumed.userId, state: "failed", ttlMs: FAILED_FLOW_TTL });
+    return { kind: "next", path, token: holder.token };
   }
 
   const { userId, purpose } = consumed;
@@ -176,13 +200,13 @@ export async function openRegistrationLink(deps: FlowDeps, token: string, meta: 
       data: data as unknown as Record<string, unknown>,
     });
     await audit(deps, meta, "registration.link_opened", userId, { purpose, state }, tx);
-    return { ok: true as const, flowToken: created.token, registration: { flow: created.flow, data, user } };
+    return { ok: true as const, token: created.token, flow: created.flow };
   });
   if (!outcome.ok) {
     await audit(deps, meta, "registration.link_refused", userId, { reason: outcome.reason, purpose });
-    return outcome;
+    return { kind: "next", path: `/register/error?reason=${outcome.reason}`, token: null };
   }
-  return { ...outcome, purpose };
+  return { kind: "next", path: registrationStepPath(outcome.flow), token: outcome.token };
 }
 
 /** The newest progress a user made in any registration flow (expired ones included). */
@@ -201,17 +225,39 @@ function resumeFrom(progress: { state: RegistrationStep; data: RegistrationData 
 
 /* ───────────────────────────── the browser's flow ───────────────────────────── */
 
-export type LoadResult = { ok: true; registration: Registration } | { ok: false };
-
 /** The registration the flow cookie names, with its user; nothing when it expired, ended or failed. */
-export async function loadRegistration(deps: FlowDeps, flowToken: string | undefined): Promise<LoadResult> {
+async function loadRegistration(deps: FlowDeps, flowToken: string | undefined): Promise<Registration | null> {
   const flow = await loadFlow(deps.sql, deps.clock, flowToken, "registration");
-  if (!flow || !flow.userId || flow.state === "failed") return { ok: false };
+  if (!flow || !flow.userId || flow.state === "failed") return null;
   const user = await findUserById(deps.sql, flow.userId);
-  if (!user || user.status === "disabled") return { ok: false };
+  if (!user || user.status === "disabled") return null;
   const data = flow.data as unknown as RegistrationData;
-  if (user.status === "active" && data.mode !== "mfa_reset" && flow.state !== "done") return { ok: false };
-  return { ok: true, registration: { flow, data, user } };
+  if (user.status === "active" && data.mode !== "mfa_reset" && flow.state !== "done") return null;
+  return { flow, data, user };
+}
+
+/**
+ * The registration, if it is on page `step` (and, when given, in one of `states` of it);
+ * otherwise where the browser belongs: the page it is on, or the error page without one.
+ */
+async function registrationAt(deps: FlowDeps, token: string | undefined, step: Step, states?: RegistrationStep[]): Promise<Registration | Moved> {
+  const reg = await loadRegistration(deps, token);
+  if (!reg) return { kind: "moved", path: REGISTRATION_GONE };
+  if (currentStep(reg.flow) !== step) return { kind: "moved", path: registrationStepPath(reg.flow) };
+  if (states && !states.includes(reg.flow.state as RegistrationStep)) return { kind: "moved", path: STEP_PATHS[step] };
+  return reg;
+}
+
+/** The page the flow is on, or where the browser belongs (GET /register: wherever the flow is). */
+export async function showRegistrationStep(deps: FlowDeps, token: string | undefined, step: Step | null, states?: RegistrationStep[]): Promise<RegistrationResult> {
+  if (step === null) {
+    const reg = await loadRegistration(deps, token);
+    return { kind: "moved", path: reg ? registrationStepPath(reg.flow) : REGISTRATION_GONE };
+  }
+  const reg = await registrationAt(deps, token, step, states);
+  if (isMoved(reg)) return reg;
+  if (step === "done" || step === "error") return { kind: "moved", path: STEP_PATHS[step] };
+  return { kind: "show", view: viewOf(reg, step) };
 }
 
 /** Moves the flow and returns the new registration, or null when another request moved it first. */
@@ -227,27 +273,49 @@ async function advance(
   return flow ? { ...reg, flow, data: flow.data as unknown as RegistrationData } : null;
 }
 
-type Refusal =
-  | { ok: false; reason: "out_of_order" }
-  | { ok: false; reason: "rate_limited"; retryAfterSeconds: number }
-  | { ok: false; reason: "locked" };
+/** After a move that found the flow moved by someone else: wherever it is now. */
+async function wherever(deps: FlowDeps, token: string | undefined): Promise<RegistrationResult> {
+  return showRegistrationStep(deps, token, null);
+}
 
-const OUT_OF_ORDER = { ok: false, reason: "out_of_order" } as const;
+/** On to the page the moved flow is on. */
+function next(reg: Registration, query = ""): RegistrationResult {
+  return { kind: "next", path: `${registrationStepPath(reg.flow)}${query}` };
+}
+
+const LOCKED_MESSAGE = `Too many wrong attempts: your account is locked for ${describeDuration(LOCKOUT_MS)}. Try again later, or ask your portal administrator to unlock it.`;
+
+function tooMany(view: RegistrationView, retryAfterSeconds: number): RegistrationResult {
+  const minutes = Math.ceil(retryAfterSeconds / 60);
+  return { kind: "error", view, message: `Too many requests. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`, status: 429, retryAfterSeconds };
+}
+
+/** A check that did not pass, in registration's words: a locked account (before the try, or by this wrong code) is said to be locked. */
+function notPassed(view: RegistrationView, outcome: Exclude<CheckOutcome, { kind: "passed" | "pending" }>): RegistrationResult {
+  if (outcome.kind === "rate_limited") return tooMany(view, outcome.retryAfterSeconds);
+  if (outcome.kind === "locked" || outcome.locked) return { kind: "error", view, message: LOCKED_MESSAGE, status: 403 };
+  const message = outcome.reason === "wrong" ? "That code is not right. Check the code and try again." : codeMessage(outcome.reason, "Select Send New Code for a new one.");
+  return { kind: "error", view, field: "code", message, status: 422 };
+}
 
 /* ───────────────────────────── step 1: Phone or Email ───────────────────────────── */
 
-export async function chooseMethod(deps: FlowDeps, reg: Registration, method: FactorKind, meta: RequestMeta): Promise<{ ok: true; registration: Registration } | Refusal> {
+export async function chooseMethod(deps: FlowDeps, meta: RequestMeta, token: string | undefined, method: FactorKind): Promise<RegistrationResult> {
+  const reg = await loadRegistration(deps, token);
+  if (!reg) return { kind: "moved", path: REGISTRATION_GONE };
   const moved = await advance(deps.sql, deps, reg, "invited", "method_chosen", { method });
-  if (!moved) return OUT_OF_ORDER;
+  if (!moved) return wherever(deps, token);
   await audit(deps, meta, "registration.method_chosen", reg.user.id, { method, mode: reg.data.mode });
-  return { ok: true, registration: moved };
+  return next(moved);
 }
 
 /* ───────────────────────────── step 2: verify the email ───────────────────────────── */
 
 /** Sends (or replaces) the email verification code. Codes go only to the invited address. */
-export async function sendEmailCode(deps: FlowDeps, reg: Registration, meta: RequestMeta): Promise<{ ok: true; resent: boolean } | Refusal> {
-  if (reg.flow.state !== "method_chosen") return OUT_OF_ORDER;
+export async function sendEmailCode(deps: FlowDeps, meta: RequestMeta, token: string | undefined): Promise<RegistrationResult> {
+  const reg = await registrationAt(deps, token, "email");
+  if (isMoved(reg)) return reg;
+  if (reg.flow.state !== "method_chosen") return wherever(deps, token);
   const resent = !!reg.data.emailCodeSent;
   const outcome = await startEmailCode(deps, meta, {
     flow: reg.flow,
@@ -260,81 +328,58 @@ export async function sendEmailCode(deps: FlowDeps, reg: Registration, meta: Req
     event: "registration.email_code_sent",
     detail: { resent },
   });
-  if (outcome.kind === "rate_limited") return { ok: false, reason: "rate_limited", retryAfterSeconds: outcome.retryAfterSeconds };
-  if (outcome.kind === "moved") return OUT_OF_ORDER;
-  return { ok: true, resent };
+  if (outcome.kind === "rate_limited") return tooMany(viewOf(reg, "email"), outcome.retryAfterSeconds);
+  if (outcome.kind === "moved") return wherever(deps, token);
+  return { kind: "next", path: `${STEP_PATHS.email}?sent=${resent ? "new" : "1"}` };
 }
 
-export type CodeRefusal = { ok: false; reason: "wrong" | "expired" | "exhausted" | "none" };
-
-/** A check's outcome in registration's words: a locked account (before the try, or by this wrong code) is said to be locked. */
-function refusalOf(outcome: Exclude<CheckOutcome, { kind: "passed" }>): Refusal | CodeRefusal | { ok: false; reason: "pending" } {
-  switch (outcome.kind) {
-    case "pending":
-      return { ok: false, reason: "pending" };
-    case "locked":
-      return { ok: false, reason: "locked" };
-    case "rate_limited":
-      return { ok: false, reason: "rate_limited", retryAfterSeconds: outcome.retryAfterSeconds };
-    case "failed":
-      return outcome.locked ? { ok: false, reason: "locked" } : { ok: false, reason: outcome.reason };
-  }
-}
-
-export async function verifyEmailCode(
-  deps: FlowDeps,
-  reg: Registration,
-  code: string,
-  meta: RequestMeta,
-): Promise<{ ok: true; registration: Registration } | Refusal | CodeRefusal> {
-  if (reg.flow.state !== "method_chosen") return OUT_OF_ORDER;
+export async function verifyEmailCode(deps: FlowDeps, meta: RequestMeta, token: string | undefined, code: string): Promise<RegistrationResult> {
+  const reg = await registrationAt(deps, token, "email", ["method_chosen"]);
+  if (isMoved(reg)) return reg;
   const checked = await checkEmailCode(deps, meta, { flow: reg.flow, user: reg.user, purpose: EMAIL_PURPOSE, code, respectLock: true });
-  if (checked.kind !== "passed") {
-    const refusal = refusalOf(checked);
-    return refusal.reason === "pending" ? { ok: false, reason: "none" } : refusal;
-  }
+  if (checked.kind === "pending") return notPassed(viewOf(reg, "email"), { kind: "failed", reason: "none", locked: false });
+  if (checked.kind !== "passed") return notPassed(viewOf(reg, "email"), checked);
   // An MFA reset keeps the password, so the password step is skipped.
   const to: RegistrationStep = reg.data.mode === "mfa_reset" ? "password_set" : "email_verified";
   const moved = await advance(deps.sql, deps, reg, "method_chosen", to);
-  if (!moved) return OUT_OF_ORDER;
+  if (!moved) return wherever(deps, token);
   await audit(deps, meta, "registration.email_verified", reg.user.id);
-  return { ok: true, registration: moved };
+  return next(moved);
 }
 
 /* ───────────────────────────── step 3: the password ───────────────────────────── */
 
-export async function createPassword(
-  deps: FlowDeps,
-  reg: Registration,
-  input: { password: string; confirm: string },
-  meta: RequestMeta,
-): Promise<{ ok: true; registration: Registration } | Refusal | { ok: false; reason: "invalid"; field: "password" | "confirm"; message: string }> {
-  if (reg.flow.state !== "email_verified") return OUT_OF_ORDER;
+const PASSWORDS_NOT_THE_SAME = "The two passwords are not the same. Enter the new password again.";
+
+export async function createPassword(deps: FlowDeps, meta: RequestMeta, token: string | undefined, input: { password: string; confirm: string }): Promise<RegistrationResult> {
+  const reg = await registrationAt(deps, token, "email", ["email_verified"]);
+  if (isMoved(reg)) return reg;
+  const view = viewOf(reg, "email");
   const policy = checkPasswordPolicy(input.password, { email: reg.user.email, portalName: deps.config.portalName });
-  if (!policy.ok) return { ok: false, reason: "invalid", field: "password", message: policy.reason };
-  if (input.password !== input.confirm) {
-    return { ok: false, reason: "invalid", field: "confirm", message: "The two passwords are not the same. Enter the new password again." };
-  }
+  if (!policy.ok) return { kind: "error", view, field: "password", message: policy.reason, status: 422 };
+  if (input.password !== input.confirm) return { kind: "error", view, field: "confirm", message: PASSWORDS_NOT_THE_SAME, status: 422 };
   const passwordHash = await hashPassword(input.password);
   const moved = await advance(deps.sql, deps, reg, "email_verified", "password_set", { passwordHash });
-  if (!moved) return OUT_OF_ORDER;
+  if (!moved) return wherever(deps, token);
   await audit(deps, meta, "registration.password_created", reg.user.id);
-  return { ok: true, registration: moved };
+  return next(moved);
 }
 
 /* ───────────────────────────── step 4 (phone method): the phone ───────────────────────────── */
 
-export type PhoneSendResult =
-  | { ok: true; channel: PhoneChannel; e164: string; /** voice only: shown on screen, keyed in on the call */ keypadCode?: string }
-  | Refusal
-  | { ok: false; reason: "invalid_phone"; message: string };
-
-/** Send Code (an SMS with a code to type in) or Call Me (a call asking for the code shown on screen) to the number typed. */
-export async function sendToPhone(deps: FlowDeps, reg: Registration, phoneInput: string, channel: PhoneChannel, meta: RequestMeta): Promise<PhoneSendResult> {
-  if (reg.flow.state !== "password_set" || reg.data.method !== "phone") return OUT_OF_ORDER;
-  const parsed = parseUsPhone(phoneInput);
-  if (!parsed.ok) return { ok: false, reason: "invalid_phone", message: parsed.reason };
+/**
+ * Send Code (an SMS with a code to type in) or Call Me (a call asking for the code shown on
+ * screen) to the number typed. The keypad code exists only in this answer (the database keeps
+ * its HMAC), so Call Me shows the call page at once instead of redirecting.
+ */
+export async function sendToPhone(deps: FlowDeps, meta: RequestMeta, token: string | undefined, input: { phone: string; channel: PhoneChannel }): Promise<RegistrationResult> {
+  const reg = await registrationAt(deps, token, "phone");
+  if (isMoved(reg)) return reg;
+  const view = viewOf(reg, "phone");
+  const parsed = parseUsPhone(input.phone);
+  if (!parsed.ok) return { kind: "error", view: { ...view, typed: input.phone }, field: "phone", message: parsed.reason, status: 422 };
   const e164 = parsed.e164;
+  const { channel } = input;
   const outcome = await startPhone(deps, meta, {
     flow: reg.flow,
     userId: reg.user.id,
@@ -345,62 +390,68 @@ export async function sendToPhone(deps: FlowDeps, reg: Registration, phoneInput:
     event: channel === "sms" ? "registration.phone_code_sent" : "registration.call_started",
     detail: { phoneLast4: e164.slice(-4) },
   });
-  if (outcome.kind === "rate_limited") return { ok: false, reason: "rate_limited", retryAfterSeconds: outcome.retryAfterSeconds };
-  if (outcome.kind === "moved") return OUT_OF_ORDER;
-  return channel === "sms" ? { ok: true, channel, e164 } : { ok: true, channel, e164, keypadCode: outcome.keypadCode };
+  if (outcome.kind === "rate_limited") return tooMany({ ...view, typed: input.phone }, outcome.retryAfterSeconds);
+  if (outcome.kind === "moved") return wherever(deps, token);
+  if (channel === "sms") return { kind: "next", path: `${STEP_PATHS.phone}?sent=1` };
+  return { kind: "show", view: { ...view, phone: e164, call: { keypadCode: outcome.keypadCode ?? "" } } };
 }
 
-export async function verifyPhoneCode(
-  deps: FlowDeps,
-  reg: Registration,
-  code: string,
-  meta: RequestMeta,
-): Promise<{ ok: true; registration: Registration } | Refusal | CodeRefusal> {
-  if (reg.flow.state !== "password_set" || reg.data.method !== "phone") return OUT_OF_ORDER;
+export async function verifyPhoneCode(deps: FlowDeps, meta: RequestMeta, token: string | undefined, code: string): Promise<RegistrationResult> {
+  const reg = await registrationAt(deps, token, "phone");
+  if (isMoved(reg)) return reg;
   const checked = await checkPhone(deps, meta, { flow: reg.flow, user: reg.user, purpose: PHONE_PURPOSE, channel: "sms", code, respectLock: true });
-  if (checked.kind !== "passed") {
-    const refusal = refusalOf(checked);
-    return refusal.reason === "pending" ? { ok: false, reason: "none" } : refusal;
-  }
-  return phoneProved(deps, reg, checked.destination, "sms", meta);
+  if (checked.kind === "pending") return notPassed(viewOf(reg, "phone"), { kind: "failed", reason: "none", locked: false });
+  if (checked.kind !== "passed") return notPassed(viewOf(reg, "phone"), checked);
+  return phoneProved(deps, meta, token, reg, checked.destination, "sms");
 }
 
-/** The page's poll (or its Continue button) after Call Me: moves on once the call confirmed the code. */
-export async function checkRegistrationCall(
-  deps: FlowDeps,
-  reg: Registration,
-  meta: RequestMeta,
-): Promise<{ ok: true; registration: Registration } | Refusal | { ok: false; reason: "pending" | "expired" | "exhausted" | "none" | "wrong" }> {
-  if (reg.flow.state !== "password_set" || reg.data.method !== "phone") return OUT_OF_ORDER;
+const CALL_PROBLEMS = {
+  pending: "The call has not confirmed the code yet. Select Call Me to be called again.",
+  exhausted: "The code was keyed in wrong too many times. Select Call Me for a new call, or Send Code for a text message.",
+  ended: "The call ended without confirming the code, or its time ran out. Select Call Me for a new call, or Send Code for a text message.",
+} as const;
+
+/**
+ * The call page's poll (every 2 s with htmx) or its Continue (without JavaScript, carrying the
+ * keypad code to show it again): on once the call confirmed the code.
+ */
+export async function checkRegistrationCall(deps: FlowDeps, meta: RequestMeta, token: string | undefined, keypadCode?: string): Promise<RegistrationResult> {
+  const reg = await registrationAt(deps, token, "phone");
+  if (isMoved(reg)) return reg;
+  const view = viewOf(reg, "phone");
   const checked = await checkPhone(deps, meta, { flow: reg.flow, user: reg.user, purpose: PHONE_PURPOSE, channel: "voice", respectLock: true });
-  if (checked.kind !== "passed") return refusalOf(checked);
-  return phoneProved(deps, reg, checked.destination, "voice", meta);
+  if (checked.kind === "passed") return phoneProved(deps, meta, token, reg, checked.destination, "voice");
+  if (checked.kind === "pending") {
+    return { kind: "pending", view: keypadCode ? { ...view, call: { keypadCode, notYet: true } } : { ...view, problem: CALL_PROBLEMS.pending } };
+  }
+  if (checked.kind === "rate_limited") return tooMany(view, checked.retryAfterSeconds);
+  if (checked.kind === "locked") return { kind: "error", view, message: LOCKED_MESSAGE, status: 422 };
+  return { kind: "error", view, message: checked.reason === "exhausted" ? CALL_PROBLEMS.exhausted : CALL_PROBLEMS.ended, status: 422 };
 }
 
-async function phoneProved(deps: FlowDeps, reg: Registration, destination: string, channel: PhoneChannel, meta: RequestMeta) {
+async function phoneProved(deps: FlowDeps, meta: RequestMeta, token: string | undefined, reg: Registration, destination: string, channel: PhoneChannel): Promise<RegistrationResult> {
   // The number proved is the one the verified code went to, whatever the flow says it sent last.
   const { amr, last4 } = describePhone(channel, destination);
   const moved = await advance(deps.sql, deps, reg, "password_set", "phone_verified", { phoneVerified: destination, phoneProof: amr });
-  if (!moved) return OUT_OF_ORDER;
+  if (!moved) return wherever(deps, token);
   await audit(deps, meta, "registration.phone_verified", reg.user.id, { channel, phoneLast4: last4 });
-  return { ok: true as const, registration: moved };
+  return next(moved);
 }
 
 /* ───────────────────────────── step 5: Terms of Use, and the account becomes active ───────────────────────────── */
 
-export async function acceptRegistrationTerms(
-  deps: FlowDeps,
-  reg: Registration,
-  agreed: boolean,
-  meta: RequestMeta,
-): Promise<{ ok: true; user: User; method: FactorKind; amr: string[]; returnTo: string | null } | Refusal | { ok: false; reason: "not_agreed" | "unavailable" }> {
+const TERMS_NOT_AGREED = "Check the box to agree to the Terms of Use.";
+
+export async function acceptRegistrationTerms(deps: FlowDeps, meta: RequestMeta, token: string | undefined, agreed: boolean): Promise<RegistrationResult> {
+  const reg = await registrationAt(deps, token, "terms");
+  if (isMoved(reg)) return reg;
   const method = reg.data.method;
   const from: RegistrationStep = method === "phone" ? "phone_verified" : "password_set";
-  if (!method || reg.flow.state !== from) return OUT_OF_ORDER;
-  if (!agreed) return { ok: false, reason: "not_agreed" };
-  return deps.sql.begin(async (tx) => {
+  if (!method || reg.flow.state !== from) return wherever(deps, token);
+  if (!agreed) return { kind: "error", view: viewOf(reg, "terms"), field: "agree", message: TERMS_NOT_AGREED, status: 400 };
+  const outcome = await deps.sql.begin(async (tx) => {
     const moved = await advance(tx, deps, reg, from, "done");
-    if (!moved) return OUT_OF_ORDER;
+    if (!moved) return null;
     const destination = method === "phone" ? moved.data.phoneVerified : reg.user.email;
     // A phone registration always proved a number on its way here (phoneProved); none means a bug.
     if (!destination) throw new Error("registration reached its terms without a proved phone");
@@ -420,13 +471,16 @@ export async function acceptRegistrationTerms(
       await invalidateUserSessions(tx, user.id);
     }
     await audit(deps, meta, reg.data.mode === "mfa_reset" ? "registration.mfa_reset_completed" : "registration.completed", user.id, { method, termsVersion: TERMS_VERSION }, tx);
-    // The emailed code proved the address and a password was set in this browser; a phone adds its own proof.
-    const amr = method === "phone" ? ["pwd", "email", moved.data.phoneProof ?? "sms", "mfa"] : ["pwd", "email", "mfa"];
-    return { ok: true as const, user, method, amr, returnTo: reg.data.returnTo ?? null };
+    return { user, phoneProof: moved.data.phoneProof };
   }).catch((error: unknown) => {
-    if (error instanceof Unavailable) return { ok: false as const, reason: "unavailable" as const };
+    if (error instanceof Unavailable) return "unavailable" as const;
     throw error;
   });
+  if (outcome === "unavailable") return { kind: "next", path: "/register/error?reason=unavailable" };
+  if (!outcome) return wherever(deps, token);
+  // The emailed code proved the address and the password was set in this browser; a phone adds its own proof.
+  const amr = method === "phone" ? ["pwd", "email", outcome.phoneProof ?? "sms", "mfa"] : ["pwd", "email", "mfa"];
+  return { kind: "signed_in", user: outcome.user, option: method, amr, authenticatedAt: deps.clock.now(), rememberToken: null, returnTo: reg.data.returnTo ?? null };
 }
 
 class Unavailable extends Error {}

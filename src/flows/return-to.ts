@@ -6,7 +6,7 @@ import type { Config } from "../config.ts";
  * registered applications' URLs come later, here and nowhere else. Async because that check
  * will read the application registry.
  */
-export const MAX_RETURN_TO_LENGTH = 2048;
+const MAX_RETURN_TO_LENGTH = 2048;
 
 // Whitespace and controls (the URL parser silently drops tabs and newlines, so "/\t/evil.example"
 // would become "//evil.example"), and the backslash (browsers read "/\evil.example" as "//evil.example").

@@ -45,8 +45,8 @@ export interface StepMessage {
 export type StepResult<V> =
   /** No such flow, or it is on another step: 303 there (the flow's first page, with ?expired=1, when it is gone). */
   | Moved
-  /** Moved on: 303 to `path`; a `token` replaces the flow cookie. `status` is a line for the next page. */
-  | { kind: "next"; path: string; token?: string; clearRemember?: boolean }
+  /** Moved on: 303 to `path`; a `token` replaces the flow cookie (null: the flow cookie is cleared). */
+  | { kind: "next"; path: string; token?: string | null; clearRemember?: boolean }
   /** The step again, with a message. */
   | { kind: "error"; view: V; message: string; field?: string; status: 400 | 401 | 403 | 409 | 422 | 429; retryAfterSeconds?: number }
   /** A poll that found nothing new, or a page to show as it is (the call step after Call Me). */

@@ -9,6 +9,9 @@ export const FORM_UNREADABLE = "The form could not be read. Try again.";
 // The two media types a browser posts a form as, in the lower case browsers send, then nothing or
 // a parameter. Anything else (JSON, text, no type, "Multipart/Form-Data") is not one of our forms.
 const FORM_TYPE = /^(application\/x-www-form-urlencoded|multipart\/form-data)\b/;
+// What hono's validator parses as a form (it compares the media type in lower case), so a body it
+// would choke on is read here first.
+const PARSED_AS_FORM = /^\s*(application\/x-www-form-urlencoded|multipart\/form-data)\s*(;|$)/i;
 
 // C0 controls other than tab, newline and carriage return, DEL and C1 controls: never typed by a
 // person; and U+FFFD, which stands where the body held bytes that are not UTF-8.
@@ -39,6 +42,7 @@ async function readPostedForm(c: Context): Promise<PostedForm | null> {
 }
 
 /**
+ * readForm: the all-or-nothing reader the admin area still uses (the flows' steps use validForm).
  * The posted form as single strings. Null when the body is not a urlencoded or multipart form,
  * does not parse, or any field repeats or is a file: the step is then shown again with a 400,
  * never a 500. Values are as sent; each step's schema or flow judges them.
@@ -77,7 +81,7 @@ export function validForm<S extends z.ZodObject, E extends Env = Env, P extends 
     return again(c as unknown as Context<E, P>, problem);
   });
   const checked: typeof validate = async (c, next) => {
-    if (FORM_TYPE.test(c.req.header("content-type") ?? "")) {
+    if (PARSED_AS_FORM.test(c.req.header("content-type") ?? "")) {
       try {
         // Parsed (and cached for the validator) here, so a broken body is the step's 400, not hono's exception.
         await c.req.formData();

@@ -6,7 +6,7 @@ import { completeSignIn } from "./sign-in.ts";
 import { FORM_UNREADABLE, type FormProblem } from "./form.ts";
 import type { RequestMeta, StepResult } from "../flows/steps.ts";
 import type { FieldErrors } from "../../templates/components.tsx";
-import type { StepError } from "../../templates/phone-factor.tsx";
+import { CallWaiting, PhoneChoice, SmsCodeEntry, type PhoneActions, type StepError } from "../../templates/phone-factor.tsx";
 
 /**
  * The web half of the step kit (src/flows/steps.ts): who asked, the flow cookie, and the one
@@ -36,6 +36,7 @@ export async function answer<V>(c: C, deps: AppDeps, pages: StepPages<V>, result
       return redirectTo(c, result.expired ? `${pages.start}?expired=1` : result.path);
     case "next":
       if (result.token) writeCookie(c, deps.config, "flow", result.token);
+      else if (result.token === null) clearCookie(c, deps.config, "flow");
       if (result.clearRemember) clearCookie(c, deps.config, "remember");
       return redirectTo(c, result.path);
     case "show":
@@ -74,4 +75,28 @@ export async function showAgain<V>(
   const [field, message] = Object.entries(problem.errors)[0] ?? ["form", "Check the form and try again."];
   const error = unreadable ?? { message: message ?? "", field: field === "form" ? undefined : field };
   return render(c, deps, { ...pages.view(deps, view, error), status: 400 });
+}
+
+/**
+ * The phone factor's three pages (choose Send Code or Call Me, type the SMS code, wait for the
+ * call), for any flow that asks the phone: its URLs and the heading of its first page.
+ */
+export function phoneStepView(
+  page: "choose" | "code" | "call",
+  props: { chooseHeading: string; maskedPhone: string; keypadCode: string | null; actions: PhoneActions; error?: StepError; notYet?: boolean },
+): View {
+  switch (page) {
+    case "choose":
+      return { title: props.chooseHeading, body: <PhoneChoice heading={props.chooseHeading} maskedPhone={props.maskedPhone} actions={props.actions} error={props.error} /> };
+    case "code":
+      return {
+        title: "Enter the verification code",
+        body: <SmsCodeEntry heading="Enter the verification code" maskedPhone={props.maskedPhone} actions={props.actions} error={props.error} sent />,
+      };
+    case "call":
+      return {
+        title: "Answer the call",
+        body: <CallWaiting heading="Answer the call" maskedPhone={props.maskedPhone} keypadCode={props.keypadCode ?? ""} actions={props.actions} notYet={props.notYet} />,
+      };
+  }
 }

@@ -88,6 +88,8 @@ test("validForm: a mangled form (a field twice, a file) or a body that claims to
   assert.equal(await post("/unreadable", "code=12345&email=e"), { unreadable: false, errors: { code: "Enter 6 digits." } });
   const broken = await post("/unreadable", "--x\r\nContent-Disposition: form-data; name=", "multipart/form-data; boundary=y");
   assert.equal(broken, { unreadable: true, errors: { form: "The form could not be read. Try again." } });
+  // The same in the capitals hono's own parser accepts.
+  assert.equal(await post("/unreadable", "--x\r\nContent-Disposition: form-data; name=", "Multipart/Form-Data; boundary=y"), broken);
 });
 
 test.run();

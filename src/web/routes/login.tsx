@@ -4,7 +4,7 @@ import type { AppDeps, AppEnv } from "../env.ts";
 import { redirectTo, render, type View } from "../render.tsx";
 import { validForm, type FormProblem } from "../form.ts";
 import { agreeSchema, codeSchema, emailField, pollSchema } from "../fields.ts";
-import { answer, flowToken, requestMeta, showAgain, type C, type StepPages } from "../steps.tsx";
+import { answer, flowToken, requestMeta, showAgain, phoneStepView, type C, type StepPages } from "../steps.tsx";
 import {
   acceptLoginTerms,
   checkLoginCall,
@@ -28,7 +28,7 @@ import { CredentialsStep, UseEmailStep } from "../../../templates/login/credenti
 import { EmailCodeStep, EmailSendStep, EmailVerifiedStep } from "../../../templates/login/email.tsx";
 import { TermsAgainStep } from "../../../templates/login/terms.tsx";
 import type { FieldErrors } from "../../../templates/components.tsx";
-import { CallWaiting, PhoneChoice, SmsCodeEntry, type PhoneActions, type StepError } from "../../../templates/phone-factor.tsx";
+import type { PhoneActions, StepError } from "../../../templates/phone-factor.tsx";
 
 /**
  * Sign-in, mounted at /login. `rd` (product.md §5) names where a finished sign-in goes; it is
@@ -68,17 +68,11 @@ function loginStepView(deps: AppDeps, view: LoginView, error?: StepError, extra:
     case "use_email":
       return { title: "Use Login with Email", body: <UseEmailStep /> };
     case "phone_choose":
-      return { title: "Confirm your phone", body: <PhoneChoice heading="Confirm your phone" maskedPhone={view.maskedPhone} actions={PHONE_ACTIONS} error={error} /> };
     case "phone_code":
-      return {
-        title: "Enter the verification code",
-        body: <SmsCodeEntry heading="Enter the verification code" maskedPhone={view.maskedPhone} actions={PHONE_ACTIONS} error={error} sent />,
-      };
-    case "phone_call":
-      return {
-        title: "Answer the call",
-        body: <CallWaiting heading="Answer the call" maskedPhone={view.maskedPhone} keypadCode={view.keypadCode ?? ""} actions={PHONE_ACTIONS} notYet={extra.notYet} />,
-      };
+    case "phone_call": {
+      const page = view.state === "phone_choose" ? "choose" : view.state === "phone_code" ? "code" : "call";
+      return phoneStepView(page, { chooseHeading: "Confirm your phone", maskedPhone: view.maskedPhone, keypadCode: view.keypadCode, actions: PHONE_ACTIONS, error, notYet: extra.notYet });
+    }
     case "email_send":
       return { title: "Login with Email", body: <EmailSendStep email={view.email} codeLifetime={view.codeLifetime} error={error} /> };
     case "email_code":

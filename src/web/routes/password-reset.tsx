@@ -17,12 +17,12 @@ import {
   type ResetView,
 } from "../../flows/password-reset.ts";
 import { validForm, type FormProblem } from "../form.ts";
-import { answer, flowToken, requestMeta, showAgain, type C, type StepPages } from "../steps.tsx";
+import { answer, flowToken, requestMeta, showAgain, phoneStepView, type C, type StepPages } from "../steps.tsx";
 import { agreeSchema, codeSchema, emailField, pollSchema } from "../fields.ts";
 import { NewPasswordStep, ResetCodeStep, ResetStart } from "../../../templates/password-reset/steps.tsx";
 import { EmailVerifiedStep } from "../../../templates/login/email.tsx";
 import { TermsAgainStep } from "../../../templates/login/terms.tsx";
-import { CallWaiting, PhoneChoice, SmsCodeEntry, type PhoneActions, type StepError } from "../../../templates/phone-factor.tsx";
+import type { PhoneActions, StepError } from "../../../templates/phone-factor.tsx";
 
 /** Forgot your password?, mounted at /forgot-password. */
 
@@ -47,17 +47,11 @@ function resetStepView(deps: AppDeps, view: ResetView, error?: StepError, extra:
     case "verified":
       return { title: "Email verified", body: <EmailVerifiedStep action="/forgot-password/verified" /> };
     case "phone_choose":
-      return { title: "Verify your phone", body: <PhoneChoice heading="Verify your phone" maskedPhone={view.maskedPhone} actions={PHONE_ACTIONS} error={error} /> };
     case "phone_code":
-      return {
-        title: "Enter the verification code",
-        body: <SmsCodeEntry heading="Enter the verification code" maskedPhone={view.maskedPhone} actions={PHONE_ACTIONS} error={error} sent />,
-      };
-    case "phone_call":
-      return {
-        title: "Answer the call",
-        body: <CallWaiting heading="Answer the call" maskedPhone={view.maskedPhone} keypadCode={view.keypadCode ?? ""} actions={PHONE_ACTIONS} notYet={extra.notYet} />,
-      };
+    case "phone_call": {
+      const page = view.state === "phone_choose" ? "choose" : view.state === "phone_code" ? "code" : "call";
+      return phoneStepView(page, { chooseHeading: "Verify your phone", maskedPhone: view.maskedPhone, keypadCode: view.keypadCode, actions: PHONE_ACTIONS, error, notYet: extra.notYet });
+    }
     case "new_password":
       return { title: "Choose a new password", body: <NewPasswordStep error={error} /> };
     case "terms":
