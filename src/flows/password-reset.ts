@@ -246,7 +246,7 @@ export async function checkResetCall(deps: FlowDeps, meta: RequestMeta, token: s
 }
 
 async function phoneVerified(deps: FlowDeps, meta: RequestMeta, flow: Flow, from: ResetState, factor: "sms" | "tel"): Promise<ResetResult> {
-  const amr = [...((flow.data as ResetData).amr ?? []), factor, "mfa"];
+  const amr = [...((flow.data as ResetData).amr ?? []), factor];
   const moved = await advanceFlow(deps.sql, deps.clock, flow.id, from, "new_password", { data: { keypadCode: null, amr } });
   if (!moved) return { kind: "moved", path: "/forgot-password" };
   await audit(deps, meta, "password_reset.phone_verified", flow.userId);
@@ -300,11 +300,14 @@ export async function acceptResetTerms(deps: FlowDeps, meta: RequestMeta, token:
   return signedIn(deps, meta, flow, { ...user, termsVersion: TERMS_VERSION });
 }
 
-/** The reset signs the person in with what it proved: the emailed code, and the phone for a phone account. */
+/**
+ * The reset signs the person in with what it proved: the emailed code, the phone for a phone
+ * account, and the new password set in this browser (as registration counts the one it sets).
+ */
 async function signedIn(deps: FlowDeps, meta: RequestMeta, flow: Flow, user: User): Promise<ResetResult> {
   const option: LoginOption = user.phoneE164 ? "phone" : "email";
   await touchFactor(deps.sql, deps.clock, user.id, option);
   await audit(deps, meta, "signin.success", user.id, { option, via: "password_reset" });
-  const amr = (flow.data as ResetData).amr ?? ["email"];
+  const amr = [...new Set(["pwd", ...((flow.data as ResetData).amr ?? ["email"]), "mfa"])];
   return { kind: "signed_in", user, option, amr, authenticatedAt: deps.clock.now(), rememberToken: null, clearRemember: true, returnTo: null };
 }

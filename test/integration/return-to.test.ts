@@ -151,4 +151,23 @@ test("the registration link carries rd through the wizard: the last step goes th
   assert.equal((await pressButton(second, otherTerms, "Continue", { agree: "on" })).url, "/home");
 });
 
+test("a password reset signs in with what it proved: the emailed code (and the phone of a phone account) and the password set in this browser", async () => {
+  for (const method of ["email", "phone"] as const) {
+    const account = await createActiveUser(ctx.sql, { method });
+    const browser = ctx.browser();
+    let page = await browser.post("/forgot-password", { email: account.email });
+    page = await browser.post("/forgot-password/code", { code: codeIn(await latestMessage(ctx, account.email, "email")) });
+    page = await browser.post("/forgot-password/verified");
+    if (method === "phone") {
+      page = await browser.post("/forgot-password/phone/send");
+      page = await browser.post("/forgot-password/phone/code", { code: codeIn(await latestMessage(ctx, account.phone!, "sms")) });
+    }
+    assert.is(page.url, "/forgot-password/new-password", method);
+    page = await browser.post("/forgot-password/new-password", { password: "violet-harbor-sextant-91-plume", confirm: "violet-harbor-sextant-91-plume" });
+    assert.is(page.url, "/home");
+    const [session] = await sessionsOf(account.id);
+    assert.equal(session!.amr, method === "phone" ? ["pwd", "email", "sms", "mfa"] : ["pwd", "email", "mfa"], method);
+  }
+});
+
 test.run();
