@@ -45,6 +45,10 @@ test("GET /login?rd=<path>: the form carries it, and the last step of the sign-i
   const signInPage = await browser.get(`/login?rd=${encodeURIComponent(TARGET)}`);
   assert.is(signInPage.status, 200);
   assert.is(signInPage.document.querySelector("input[name=rd]")?.getAttribute("value"), "/help/mfa?problem=no_code#top");
+  // A press that is no Login button of ours shows the page again, still carrying rd.
+  const refused = await browser.post("/login", { option: "fax", rd: TARGET });
+  assert.is(refused.status, 400);
+  assert.is(refused.document.querySelector("input[name=rd]")?.getAttribute("value"), TARGET);
   const end = await emailSignIn(browser, signInPage, account);
   assert.is(end.url, "/help/mfa?problem=no_code", "303 to rd (the fragment stays with the browser)");
   const [session] = await sessionsOf(account.id);

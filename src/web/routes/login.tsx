@@ -122,7 +122,14 @@ async function showSignIn(c: C, deps: AppDeps): Promise<Response> {
   });
 }
 
-const startInvalid = (deps: AppDeps) => (c: C) => signInPage(c, deps, { notice: "Select Login with Phone or Login with Email.", status: 400 });
+/** No Login button of ours was pressed: the page again, keeping where the sign-in was to end. */
+const startInvalid = (deps: AppDeps) => async (c: C, problem: FormProblem) =>
+  signInPage(c, deps, {
+    notice: "Select Login with Phone or Login with Email.",
+    status: 400,
+    returnTo: await checkReturnTo(deps, problem.fields.rd),
+    prompt: problem.fields.prompt === "login",
+  });
 
 /** Login with Phone / Login with Email pressed. */
 async function postStart(c: C, deps: AppDeps, form: z.output<typeof startSchema>): Promise<Response> {
