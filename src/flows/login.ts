@@ -23,8 +23,8 @@ import { describeDuration } from "../delivery/messages.ts";
 import { TERMS_VERSION } from "../terms.ts";
 import { audit, flowAndUser, flowAt, isMoved, stepPaths, TERMS_REQUIRED, tooManyAttempts, tooManySends, type FlowDeps, type RequestMeta, type SteppedFlow, type StepResult } from "./steps.ts";
 import { codeMessage, type CheckOutcome, type StartOutcome } from "./factors/code.ts";
-import { checkEmailCode, describeEmailCode, startEmailCode } from "./factors/email-code.ts";
-import { checkPhone, describePhone, startPhone, type PhoneChannel } from "./factors/phone.ts";
+import { emailCode } from "./factors/email-code.ts";
+import { phone, type PhoneChannel } from "./factors/phone.ts";
 
 /**
  * Sign-in (Customer/Provider): a stored flow bound to the login option and the Remember Me box
@@ -307,7 +307,7 @@ export async function sendLoginPhoneCode(deps: FlowDeps, meta: RequestMeta, toke
   const { flow, user } = found;
   if (!user.phoneE164) return { kind: "moved", path: loginStepPath("use_email") };
   const target: LoginState = channel === "sms" ? "phone_code" : "phone_call";
-  const outcome = await startPhone(deps, meta, {
+  const outcome = await phone.start(deps, meta, {
     flow,
     userId: user.id,
     purpose: LOGIN_CODE_PURPOSE,
@@ -329,10 +329,10 @@ export async function verifyLoginSmsCode(deps: FlowDeps, meta: RequestMeta, toke
   const { flow, user } = found;
   // One transaction: the attempt, the code's use, the flow's end and the sign-in's writes.
   return deps.sql.begin(async (tx): Promise<LoginResult> => {
-    const outcome = await checkPhone(deps, meta, { flow, user, purpose: LOGIN_CODE_PURPOSE, channel: "sms", code, respectLock: true }, tx);
+    const outcome = await phone.check(deps, meta, { flow, user, purpose: LOGIN_CODE_PURPOSE, channel: "sms", code, respectLock: true }, tx);
     if (outcome.kind === "pending") return { kind: "pending", view: loginView(flow, deps.clock, deps.config) };
     if (outcome.kind !== "passed") return notPassed(deps, flow, outcome, "Select Send New Code for a new one.");
-    return finishLogin(tx, deps, meta, flow, user, "phone_code", describePhone("sms", outcome.destination).amr);
+    return finishLogin(tx, deps, meta, flow, user, "phone_code", phone.describe("sms", outcome.destination).amr);
   });
 }
 
@@ -348,9 +348,9 @@ export async function checkLoginCall(deps: FlowDeps, meta: RequestMeta, token: s
   const found = await flowAndUser(deps, LOGIN_FLOW, token, ["phone_call"]);
   if (isMoved(found)) return found;
   const { flow, user } = found;
-  const outcome = await checkPhone(deps, meta, { flow, user, purpose: LOGIN_CODE_PURPOSE, channel: "voice", respectLock: true });
+  const outcome = await phone.check(deps, meta, { flow, user, purpose: LOGIN_CODE_PURPOSE, channel: "voice", respectLock: true });
   if (outcome.kind === "pending") return { kind: "pending", view: loginView(flow, deps.clock, deps.config) };
-  if (outcome.kind === "passed") return deps.sql.begin((tx) => finishLogin(tx, deps, meta, flow, user, "phone_call", describePhone("voice", outcome.destination).amr));
+  if (outcome.kind === "passed") return deps.sql.begin((tx) => finishLogin(tx, deps, meta, flow, user, "phone_call", phone.describe("voice", outcome.destination).amr));
   const back = await advanceFlow(deps.sql, deps.clock, flow.id, "phone_call", "phone_choose", { data: { keypadCode: null } });
   const view = loginView(back ?? flow, deps.clock, deps.config);
   const reason = outcome.kind === "failed" ? (outcome.reason === "wrong" ? "none" : outcome.reason) : "locked";
@@ -363,7 +363,7 @@ export async function sendLoginEmailCode(deps: FlowDeps, meta: RequestMeta, toke
   if (isMoved(found)) return found;
   const { flow, user } = found;
   const ttlMs = deps.config.ttl.emailLoginCode;
-  const outcome = await startEmailCode(deps, meta, {
+  const outcome = await emailCode.start(deps, meta, {
     flow,
     userId: user.id,
     email: user.email,
@@ -384,11 +384,11 @@ export async function verifyLoginEmailCode(deps: FlowDeps, meta: RequestMeta, to
   const { flow, user } = found;
   // One transaction: the attempt limit, the code's attempt and use (or the failure count) and the move.
   return deps.sql.begin(async (tx): Promise<LoginResult> => {
-    const outcome = await checkEmailCode(deps, meta, { flow, user, purpose: LOGIN_CODE_PURPOSE, code, respectLock: true }, tx);
+    const outcome = await emailCode.check(deps, meta, { flow, user, purpose: LOGIN_CODE_PURPOSE, code, respectLock: true }, tx);
     if (outcome.kind === "pending") return { kind: "pending", view: loginView(flow, deps.clock, deps.config) };
     if (outcome.kind !== "passed") return notPassed(deps, flow, outcome, "Select Send New Code for a new one.");
     const moved = await advanceFlow(tx, deps.clock, flow.id, "email_code", "email_verified", {
-      data: { codeExpiresAt: null, ...proved(deps, flow, describeEmailCode(outcome.destination).amr) },
+      data: { codeExpiresAt: null, ...proved(deps, flow, emailCode.describe(outcome.destination).amr) },
     });
     if (!moved) return { kind: "moved", path: "/login" };
     return { kind: "next", path: loginStepPath("email_verified") };

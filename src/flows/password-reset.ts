@@ -11,8 +11,8 @@ import { describeDuration, passwordChangedNotice, passwordResetCode } from "../d
 import { TERMS_VERSION } from "../terms.ts";
 import { audit, flowAndUser, flowAt, isMoved, stepPaths, TERMS_REQUIRED, tooManyAttempts, tooManySends, type FlowDeps, type RequestMeta, type SteppedFlow, type StepResult } from "./steps.ts";
 import { codeMessage, type CheckOutcome } from "./factors/code.ts";
-import { checkEmailCode } from "./factors/email-code.ts";
-import { checkPhone, describePhone, startPhone, type PhoneChannel } from "./factors/phone.ts";
+import { emailCode } from "./factors/email-code.ts";
+import { phone, type PhoneChannel } from "./factors/phone.ts";
 import { acceptCurrentTerms, STAFF_REFUSED } from "./login.ts";
 
 /**
@@ -160,7 +160,7 @@ export async function verifyResetCode(deps: FlowDeps, meta: RequestMeta, token: 
   if (isMoved(flow)) return flow;
   const user = flow.userId ? await findUserById(deps.sql, flow.userId) : null;
   if (!user || user.status !== "active") return unsentCodeFailure(deps, meta, flow, code);
-  const outcome = await checkEmailCode(deps, meta, { flow, user, purpose: RESET_CODE_PURPOSE, code, respectLock: false });
+  const outcome = await emailCode.check(deps, meta, { flow, user, purpose: RESET_CODE_PURPOSE, code, respectLock: false });
   if (outcome.kind === "pending") return { kind: "pending", view: resetView(flow, deps) };
   if (outcome.kind !== "passed") return notPassed(deps, flow, outcome, START_AGAIN);
   const moved = await advanceFlow(deps.sql, deps.clock, flow.id, "code", "verified", { data: { amr: ["email"] } });
@@ -201,7 +201,7 @@ export async function sendResetPhoneCode(deps: FlowDeps, meta: RequestMeta, toke
   const { flow, user } = found;
   if (!user.phoneE164) return { kind: "moved", path: "/forgot-password" };
   const target: ResetState = channel === "sms" ? "phone_code" : "phone_call";
-  const outcome = await startPhone(deps, meta, {
+  const outcome = await phone.start(deps, meta, {
     flow,
     userId: user.id,
     purpose: RESET_PHONE_PURPOSE,
@@ -221,10 +221,10 @@ export async function verifyResetSmsCode(deps: FlowDeps, meta: RequestMeta, toke
   const found = await flowAndUser(deps, RESET_FLOW, token, ["phone_code"]);
   if (isMoved(found)) return found;
   const { flow, user } = found;
-  const outcome = await checkPhone(deps, meta, { flow, user, purpose: RESET_PHONE_PURPOSE, channel: "sms", code, respectLock: false });
+  const outcome = await phone.check(deps, meta, { flow, user, purpose: RESET_PHONE_PURPOSE, channel: "sms", code, respectLock: false });
   if (outcome.kind === "pending") return { kind: "pending", view: resetView(flow, deps) };
   if (outcome.kind !== "passed") return notPassed(deps, flow, outcome, SEND_NEW);
-  return phoneVerified(deps, meta, flow, "phone_code", describePhone("sms", outcome.destination).amr);
+  return phoneVerified(deps, meta, flow, "phone_code", phone.describe("sms", outcome.destination).amr);
 }
 
 const CALL_FAILED = {
@@ -237,9 +237,9 @@ export async function checkResetCall(deps: FlowDeps, meta: RequestMeta, token: s
   const found = await flowAndUser(deps, RESET_FLOW, token, ["phone_call"]);
   if (isMoved(found)) return found;
   const { flow, user } = found;
-  const outcome = await checkPhone(deps, meta, { flow, user, purpose: RESET_PHONE_PURPOSE, channel: "voice", respectLock: false });
+  const outcome = await phone.check(deps, meta, { flow, user, purpose: RESET_PHONE_PURPOSE, channel: "voice", respectLock: false });
   if (outcome.kind === "pending") return { kind: "pending", view: resetView(flow, deps) };
-  if (outcome.kind === "passed") return phoneVerified(deps, meta, flow, "phone_call", describePhone("voice", outcome.destination).amr);
+  if (outcome.kind === "passed") return phoneVerified(deps, meta, flow, "phone_call", phone.describe("voice", outcome.destination).amr);
   const back = await advanceFlow(deps.sql, deps.clock, flow.id, "phone_call", "phone_choose", { data: { keypadCode: null } });
   const reason = outcome.kind === "failed" && outcome.reason !== "wrong" ? outcome.reason : "none";
   return { kind: "error", view: resetView(back ?? flow, deps), message: CALL_FAILED[reason], status: 400 };

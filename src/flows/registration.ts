@@ -46,8 +46,8 @@ import { TERMS_VERSION } from "../terms.ts";
 import { advanceFlow, createFlow, deleteUserFlows, flowHolder, latestUserFlow, loadFlow, type Flow } from "./flow-store.ts";
 import { audit, isMoved, type FlowDeps, type Moved, type RequestMeta, type StepResult } from "./steps.ts";
 import { codeMessage, type CheckOutcome } from "./factors/code.ts";
-import { checkEmailCode, startEmailCode } from "./factors/email-code.ts";
-import { checkPhone, describePhone, startPhone, type PhoneChannel } from "./factors/phone.ts";
+import { emailCode } from "./factors/email-code.ts";
+import { phone, type PhoneChannel } from "./factors/phone.ts";
 
 export type RegistrationStep = "invited" | "method_chosen" | "email_verified" | "password_set" | "phone_verified" | "done" | "failed";
 
@@ -317,7 +317,7 @@ export async function sendEmailCode(deps: FlowDeps, meta: RequestMeta, token: st
   if (isMoved(reg)) return reg;
   if (reg.flow.state !== "method_chosen") return wherever(deps, token);
   const resent = !!reg.data.emailCodeSent;
-  const outcome = await startEmailCode(deps, meta, {
+  const outcome = await emailCode.start(deps, meta, {
     flow: reg.flow,
     userId: reg.user.id,
     email: reg.user.email,
@@ -336,7 +336,7 @@ export async function sendEmailCode(deps: FlowDeps, meta: RequestMeta, token: st
 export async function verifyEmailCode(deps: FlowDeps, meta: RequestMeta, token: string | undefined, code: string): Promise<RegistrationResult> {
   const reg = await registrationAt(deps, token, "email", ["method_chosen"]);
   if (isMoved(reg)) return reg;
-  const checked = await checkEmailCode(deps, meta, { flow: reg.flow, user: reg.user, purpose: EMAIL_PURPOSE, code, respectLock: true });
+  const checked = await emailCode.check(deps, meta, { flow: reg.flow, user: reg.user, purpose: EMAIL_PURPOSE, code, respectLock: true });
   if (checked.kind === "pending") return notPassed(viewOf(reg, "email"), { kind: "failed", reason: "none", locked: false });
   if (checked.kind !== "passed") return notPassed(viewOf(reg, "email"), checked);
   // An MFA reset keeps the password, so the password step is skipped.
@@ -380,7 +380,7 @@ export async function sendToPhone(deps: FlowDeps, meta: RequestMeta, token: stri
   if (!parsed.ok) return { kind: "error", view: { ...view, typed: input.phone }, field: "phone", message: parsed.reason, status: 422 };
   const e164 = parsed.e164;
   const { channel } = input;
-  const outcome = await startPhone(deps, meta, {
+  const outcome = await phone.start(deps, meta, {
     flow: reg.flow,
     userId: reg.user.id,
     purpose: PHONE_PURPOSE,
@@ -399,7 +399,7 @@ export async function sendToPhone(deps: FlowDeps, meta: RequestMeta, token: stri
 export async function verifyPhoneCode(deps: FlowDeps, meta: RequestMeta, token: string | undefined, code: string): Promise<RegistrationResult> {
   const reg = await registrationAt(deps, token, "phone");
   if (isMoved(reg)) return reg;
-  const checked = await checkPhone(deps, meta, { flow: reg.flow, user: reg.user, purpose: PHONE_PURPOSE, channel: "sms", code, respectLock: true });
+  const checked = await phone.check(deps, meta, { flow: reg.flow, user: reg.user, purpose: PHONE_PURPOSE, channel: "sms", code, respectLock: true });
   if (checked.kind === "pending") return notPassed(viewOf(reg, "phone"), { kind: "failed", reason: "none", locked: false });
   if (checked.kind !== "passed") return notPassed(viewOf(reg, "phone"), checked);
   return phoneProved(deps, meta, token, reg, checked.destination, "sms");
@@ -419,7 +419,7 @@ export async function checkRegistrationCall(deps: FlowDeps, meta: RequestMeta, t
   const reg = await registrationAt(deps, token, "phone");
   if (isMoved(reg)) return reg;
   const view = viewOf(reg, "phone");
-  const checked = await checkPhone(deps, meta, { flow: reg.flow, user: reg.user, purpose: PHONE_PURPOSE, channel: "voice", respectLock: true });
+  const checked = await phone.check(deps, meta, { flow: reg.flow, user: reg.user, purpose: PHONE_PURPOSE, channel: "voice", respectLock: true });
   if (checked.kind === "passed") return phoneProved(deps, meta, token, reg, checked.destination, "voice");
   if (checked.kind === "pending") {
     return { kind: "pending", view: keypadCode ? { ...view, call: { keypadCode, notYet: true } } : { ...view, problem: CALL_PROBLEMS.pending } };
@@ -431,7 +431,7 @@ export async function checkRegistrationCall(deps: FlowDeps, meta: RequestMeta, t
 
 async function phoneProved(deps: FlowDeps, meta: RequestMeta, token: string | undefined, reg: Registration, destination: string, channel: PhoneChannel): Promise<RegistrationResult> {
   // The number proved is the one the verified code went to, whatever the flow says it sent last.
-  const { amr, last4 } = describePhone(channel, destination);
+  const { amr, last4 } = phone.describe(channel, destination);
   const moved = await advance(deps.sql, deps, reg, "password_set", "phone_verified", { phoneVerified: destination, phoneProof: amr });
   if (!moved) return wherever(deps, token);
   await audit(deps, meta, "registration.phone_verified", reg.user.id, { channel, phoneLast4: last4 });

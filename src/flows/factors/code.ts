@@ -32,6 +32,26 @@ export type CheckOutcome =
   | { kind: "locked" }
   | { kind: "rate_limited"; retryAfterSeconds: number };
 
+/** What a factor module says of itself for a page and the audit; `amr` is what passing it proves (RFC 8176). */
+export interface FactorDescription {
+  kind: string;
+  label: string;
+  /** How the page names where the code went (the address, or the masked number). */
+  shown: string;
+  amr: string;
+}
+
+/**
+ * The shape of every second-factor module (email-code.ts, phone.ts; the authenticator app and
+ * passkeys to come): start it for a flow, check what came back, describe it. Each module
+ * exports one object that `satisfies` this, so a module of another shape does not compile.
+ */
+export interface FactorModule<StartInput, CheckArgs extends CheckInput, DescribeArgs extends unknown[]> {
+  start(deps: FlowDeps, meta: RequestMeta, input: StartInput): Promise<StartOutcome>;
+  check(deps: FlowDeps, meta: RequestMeta, input: CheckArgs, db?: Db): Promise<CheckOutcome>;
+  describe(...args: DescribeArgs): FactorDescription;
+}
+
 /** The one table of what a failed code says; each step adds what to do next (its own buttons). */
 export const CODE_MESSAGES: Record<CodeFailure, string> = {
   wrong: "That code is not right. Check it and try again.",

@@ -1,7 +1,7 @@
 import { describeDuration, emailLoginCode, emailVerificationCode, passwordResetCode } from "../../delivery/messages.ts";
 import type { Db } from "../../db/client.ts";
 import type { FlowDeps, RequestMeta } from "../steps.ts";
-import { checkTypedCode, sendCode, type CheckInput, type CheckOutcome, type SendInput, type StartOutcome } from "./code.ts";
+import { checkTypedCode, sendCode, type CheckInput, type CheckOutcome, type FactorModule, type SendInput, type StartOutcome } from "./code.ts";
 
 /**
  * The emailed code as a second factor (Login with Email) and as the proof of an address
@@ -20,7 +20,7 @@ export interface EmailStartInput extends Pick<SendInput, "flow" | "userId" | "pu
   wording: EmailWording;
 }
 
-export function startEmailCode(deps: FlowDeps, meta: RequestMeta, input: EmailStartInput): Promise<StartOutcome> {
+function startEmailCode(deps: FlowDeps, meta: RequestMeta, input: EmailStartInput): Promise<StartOutcome> {
   const lifetime = describeDuration(input.ttlMs);
   return sendCode(deps, meta, {
     ...input,
@@ -30,11 +30,17 @@ export function startEmailCode(deps: FlowDeps, meta: RequestMeta, input: EmailSt
   });
 }
 
-export function checkEmailCode(deps: FlowDeps, meta: RequestMeta, input: CheckInput & { code: string }, db?: Db): Promise<CheckOutcome> {
+function checkEmailCode(deps: FlowDeps, meta: RequestMeta, input: CheckInput & { code: string }, db?: Db): Promise<CheckOutcome> {
   return checkTypedCode(deps, meta, { ...input, channel: "email" }, db);
 }
 
 /** What the page and the audit say of this factor; `amr` is what passing it proves (RFC 8176). */
-export function describeEmailCode(email: string): { kind: "email"; label: string; shown: string; amr: "email" } {
+function describeEmailCode(email: string): { kind: "email"; label: string; shown: string; amr: "email" } {
   return { kind: "email", label: "Email", shown: email, amr: "email" };
 }
+
+export const emailCode = {
+  start: startEmailCode,
+  check: checkEmailCode,
+  describe: describeEmailCode,
+} satisfies FactorModule<EmailStartInput, CheckInput & { code: string }, [email: string]>;

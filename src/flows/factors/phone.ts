@@ -4,7 +4,7 @@ import { codeDestination, takeConfirmedVoiceCode } from "../../auth/codes.ts";
 import { isLocked } from "../../auth/lockout.ts";
 import { maskPhone } from "../../auth/users.ts";
 import { audit, type FlowDeps, type RequestMeta } from "../steps.ts";
-import { checkTypedCode, sendCode, type CheckInput, type CheckOutcome, type SendInput, type StartOutcome } from "./code.ts";
+import { checkTypedCode, sendCode, type CheckInput, type CheckOutcome, type FactorModule, type SendInput, type StartOutcome } from "./code.ts";
 
 /**
  * The phone as a second factor: Send Code (an SMS with a code typed back) or Call Me (a call that
@@ -21,7 +21,7 @@ export interface PhoneStartInput extends Pick<SendInput, "flow" | "userId" | "pu
 }
 
 /** Sends the SMS or places the call (through the outbox). For a call, `keypadCode` is the code to show on screen. */
-export async function startPhone(deps: FlowDeps, meta: RequestMeta, input: PhoneStartInput): Promise<StartOutcome> {
+async function startPhone(deps: FlowDeps, meta: RequestMeta, input: PhoneStartInput): Promise<StartOutcome> {
   const ttlMs = input.channel === "sms" ? deps.config.ttl.smsCode : deps.config.ttl.voiceCall;
   const sent = await sendCode(deps, meta, {
     ...input,
@@ -41,7 +41,7 @@ export async function startPhone(deps: FlowDeps, meta: RequestMeta, input: Phone
  * browser's poll or Continue). A call that is still ringing is pending; one that ended without
  * the code is a failure that counts nothing (the keyed digits were the call's to judge).
  */
-export async function checkPhone(deps: FlowDeps, meta: RequestMeta, input: CheckInput & { channel: PhoneChannel }, db?: Db): Promise<CheckOutcome> {
+async function checkPhone(deps: FlowDeps, meta: RequestMeta, input: CheckInput & { channel: PhoneChannel }, db?: Db): Promise<CheckOutcome> {
   if (input.channel === "sms") return checkTypedCode(deps, meta, { ...input, channel: "sms", code: input.code ?? "" }, db);
   if (input.respectLock && isLocked(input.user, deps.clock)) return { kind: "locked" };
   const taken = await takeConfirmedVoiceCode(db ?? deps.sql, deps.clock, { flowId: input.flow.id, purpose: input.purpose });
@@ -52,6 +52,12 @@ export async function checkPhone(deps: FlowDeps, meta: RequestMeta, input: Check
 }
 
 /** What the page and the audit say of this factor; `amr` is what passing it proves (RFC 8176: sms, or tel for a call). */
-export function describePhone(channel: PhoneChannel, phone: string): { kind: "phone"; label: string; shown: string; amr: "sms" | "tel"; last4: string } {
+function describePhone(channel: PhoneChannel, phone: string): { kind: "phone"; label: string; shown: string; amr: "sms" | "tel"; last4: string } {
   return { kind: "phone", label: `Phone ending ${phone.slice(-4)}`, shown: maskPhone(phone), amr: channel === "sms" ? "sms" : "tel", last4: phone.slice(-4) };
 }
+
+export const phone = {
+  start: startPhone,
+  check: checkPhone,
+  describe: describePhone,
+} satisfies FactorModule<PhoneStartInput, CheckInput & { channel: PhoneChannel }, [channel: PhoneChannel, phone: string]>;

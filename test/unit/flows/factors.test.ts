@@ -12,8 +12,8 @@ import { MAX_CODE_ATTEMPTS } from "../../../src/auth/codes.ts";
 import { countsTowardLockout, LOCKOUT_THRESHOLD } from "../../../src/auth/lockout.ts";
 import { findUserById } from "../../../src/auth/users.ts";
 import { advanceFlow } from "../../../src/flows/flow-store.ts";
-import { checkEmailCode, startEmailCode } from "../../../src/flows/factors/email-code.ts";
-import { checkPhone, startPhone } from "../../../src/flows/factors/phone.ts";
+import { emailCode } from "../../../src/flows/factors/email-code.ts";
+import { phone } from "../../../src/flows/factors/phone.ts";
 import { CODE_MESSAGES, codeMessage } from "../../../src/flows/factors/code.ts";
 import type { FlowDeps, RequestMeta } from "../../../src/flows/steps.ts";
 import { testConfig } from "../../support/harness.ts";
@@ -39,7 +39,7 @@ async function setUp() {
 
 /** Sends an emailed code for the flow and returns it (read from the outbox, as a person would). */
 async function sendEmail(s: Awaited<ReturnType<typeof setUp>>, ttlMs = 10 * MINUTE): Promise<string> {
-  const sent = await startEmailCode(s.deps, meta(), {
+  const sent = await emailCode.start(s.deps, meta(), {
     flow: s.flow,
     userId: s.user.id,
     email: s.user.email,
@@ -60,7 +60,7 @@ async function failures(s: Awaited<ReturnType<typeof setUp>>): Promise<number> {
 
 const wrongOf = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, "0");
 const check = (s: Awaited<ReturnType<typeof setUp>>, code: string) =>
-  checkEmailCode(s.deps, meta(), { flow: s.flow, user: s.user, purpose: "login", code, respectLock: true });
+  emailCode.check(s.deps, meta(), { flow: s.flow, user: s.user, purpose: "login", code, respectLock: true });
 
 test("the rule: only a wrong code counts toward the lockout (NIST 800-63B 3.2.2, ASVS 6.3.1)", () => {
   assert.equal(
@@ -109,16 +109,16 @@ test("a passed code names what it proved and restarts the count; the SMS code of
   assert.equal(await check(s, code), { kind: "passed", destination: s.user.email });
   assert.is(await failures(s), 0);
 
-  const phone = "+14155550143";
-  const sent = await startPhone(s.deps, meta(), { flow: s.flow, userId: s.user.id, purpose: "phone", channel: "sms", phone, move: (tx) => advanceFlow(tx, s.deps.clock, s.flow.id, "start", "start") });
+  const number = "+14155550143";
+  const sent = await phone.start(s.deps, meta(), { flow: s.flow, userId: s.user.id, purpose: "phone", channel: "sms", phone: number, move: (tx) => advanceFlow(tx, s.deps.clock, s.flow.id, "start", "start") });
   assert.is(sent.kind, "sent");
-  const [row] = await s.sql<{ body: string }[]>`select body from outbox where recipient = ${phone} order by id desc limit 1`;
+  const [row] = await s.sql<{ body: string }[]>`select body from outbox where recipient = ${number} order by id desc limit 1`;
   const sms = /(\d{6})/.exec(row!.body)![1]!;
   const input = { flow: s.flow, user: s.user, purpose: "phone", channel: "sms" as const, respectLock: true };
-  assert.equal(await checkPhone(s.deps, meta(), { ...input, code: wrongOf(sms) }), { kind: "failed", reason: "wrong", locked: false });
+  assert.equal(await phone.check(s.deps, meta(), { ...input, code: wrongOf(sms) }), { kind: "failed", reason: "wrong", locked: false });
   assert.is(await failures(s), 1);
   s.clock.advance(s.deps.config.ttl.smsCode + 1);
-  assert.equal(await checkPhone(s.deps, meta(), { ...input, code: sms }), { kind: "failed", reason: "expired", locked: false });
+  assert.equal(await phone.check(s.deps, meta(), { ...input, code: sms }), { kind: "failed", reason: "expired", locked: false });
   assert.is(await failures(s), 1);
 });
 
@@ -134,9 +134,9 @@ test(`the ${LOCKOUT_THRESHOLD}th counted failure locks the account; while locked
   assert.equal(last, { kind: "failed", reason: "wrong", locked: true });
   const locked = (await findUserById(s.sql, s.user.id))!;
   const fresh = await sendEmail(s);
-  assert.equal(await checkEmailCode(s.deps, meta(), { flow: s.flow, user: locked, purpose: "login", code: fresh, respectLock: true }), { kind: "locked" });
+  assert.equal(await emailCode.check(s.deps, meta(), { flow: s.flow, user: locked, purpose: "login", code: fresh, respectLock: true }), { kind: "locked" });
   // A password reset does not ask the lock: the right code passes.
-  assert.equal((await checkEmailCode(s.deps, meta(), { flow: s.flow, user: locked, purpose: "login", code: fresh, respectLock: false })).kind, "passed");
+  assert.equal((await emailCode.check(s.deps, meta(), { flow: s.flow, user: locked, purpose: "login", code: fresh, respectLock: false })).kind, "passed");
 });
 
 test("one message table: each reason has one sentence; a step adds only its way on", () => {
