@@ -9,7 +9,7 @@ import { staticRoutes } from "./web/routes/static.ts";
 import { ErrorPage } from "../templates/errors.tsx";
 import { devRoutes } from "./web/routes/dev.tsx";
 import { webhooksRoutes } from "./web/routes/webhooks.tsx";
-import { registerRoutes } from "./web/routes/register.tsx";
+import { registerRoutes, troubleRoutes } from "./web/routes/register.tsx";
 import { loginRoutes } from "./web/routes/login.tsx";
 import { passwordResetRoutes } from "./web/routes/password-reset.tsx";
 import { homeRoutes } from "./web/routes/home.tsx";
@@ -53,9 +53,10 @@ export function createApp(deps: AppDeps) {
 
   // Everything below may read the session.
   app.use(sessionMiddleware(deps));
-  app.route("/", registerRoutes(deps));
-  app.route("/", loginRoutes(deps));
-  app.route("/", passwordResetRoutes(deps));
+  app.route("/register", registerRoutes(deps));
+  app.route("/trouble", troubleRoutes(deps));
+  app.route("/login", loginRoutes(deps));
+  app.route("/forgot-password", passwordResetRoutes(deps));
   app.route("/", homeRoutes(deps));
   app.route("/", helpRoutes(deps));
   app.route("/admin", adminRoutes(deps));

@@ -138,7 +138,21 @@ export function Status(props: { message?: string | null }) {
   );
 }
 
-/** Name of the first field with an error, so the step can give that field autofocus. */
-export function firstError(errors: FieldErrors | undefined, order: string[]): string | undefined {
-  return errors ? order.find((name) => errors[name]) : undefined;
+/** A one-time code (six digits, typed or pasted) → its button; every code step uses this one. */
+export function CodeForm(props: { action: string; hint: string; error?: string; autofocus: boolean; formLabel?: string; fieldLabel?: string; button?: string }) {
+  return (
+    <Form action={props.action} label={props.formLabel}>
+      <Field
+        name="code"
+        label={props.fieldLabel ?? "Verification Code"}
+        hint={props.hint}
+        inputmode="numeric"
+        autocomplete="one-time-code"
+        maxlength={6}
+        error={props.error}
+        autofocus={props.autofocus}
+      />
+      <Button>{props.button ?? "Verify Code"}</Button>
+    </Form>
+  );
 }

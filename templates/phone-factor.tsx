@@ -1,5 +1,5 @@
 import type { Child } from "hono/jsx";
-import { Button, ErrorSummary, Field, Form, Heading, Status } from "./components.tsx";
+import { Button, CodeForm, ErrorSummary, Form, Heading, Status } from "./components.tsx";
 
 /**
  * The phone factor's three screens (choose Send Code or Call Me, type the SMS code, wait for the
@@ -96,19 +96,13 @@ export function CallWaiting(props: { heading: string; maskedPhone: string; keypa
 /** Verification Code → Verify Code, for the code a text message brought. */
 export function SmsCodeForm(props: { action: string; maskedPhone: string; error?: string; autofocus: boolean; label?: string }) {
   return (
-    <Form action={props.action} label={props.label}>
-      <Field
-        name="code"
-        label="Verification Code"
-        hint={`Enter the 6-digit code from the text message sent to ${props.maskedPhone}.`}
-        inputmode="numeric"
-        autocomplete="one-time-code"
-        maxlength={6}
-        error={props.error}
-        autofocus={props.autofocus}
-      />
-      <Button>Verify Code</Button>
-    </Form>
+    <CodeForm
+      action={props.action}
+      formLabel={props.label}
+      hint={`Enter the 6-digit code from the text message sent to ${props.maskedPhone}.`}
+      error={props.error}
+      autofocus={props.autofocus}
+    />
   );
 }
 

@@ -83,3 +83,30 @@ export async function listAudit(
     order by a.at desc, a.id desc
     limit ${limit}`;
 }
+
+export interface SignInRecord {
+  at: Date;
+  option: "phone" | "email" | null;
+  ip: string | null;
+  how: "credentials" | "remembered" | "password_reset";
+}
+
+/** The person's last sign-ins (completed ones only), newest first, for the home page. */
+export async function recentSignIns(db: Db, userId: string, limit = 10): Promise<SignInRecord[]> {
+  const [success, remembered] = await Promise.all([
+    listAudit(db, { userId, event: "signin.success", limit }),
+    listAudit(db, { userId, event: "signin.remembered", limit }),
+  ]);
+  return [...success, ...remembered]
+    .sort((a, b) => b.at.getTime() - a.at.getTime() || Number(b.id) - Number(a.id))
+    .slice(0, limit)
+    .map((event) => {
+      const option = event.detail.option;
+      return {
+        at: event.at,
+        option: option === "phone" || option === "email" ? option : null,
+        ip: event.ip,
+        how: event.event === "signin.remembered" ? "remembered" : event.detail.via === "password_reset" ? "password_reset" : "credentials",
+      };
+    });
+}

@@ -57,7 +57,10 @@ export async function createCode(
   return { id: row!.id, code };
 }
 
-export type VerifyCodeResult = { ok: true; codeId: string } | { ok: false; reason: "wrong" | "expired" | "exhausted" | "none" };
+/** Why a code did not pass: not the code, past its life, out of tries, or no live code at all. */
+export type CodeFailure = "wrong" | "expired" | "exhausted" | "none";
+
+export type VerifyCodeResult = { ok: true; codeId: string } | { ok: false; reason: CodeFailure };
 
 interface CodeState {
   id: string;
@@ -146,6 +149,20 @@ export async function confirmVoiceCode(
   if (!/^\d{6}$/.test(keyed) || !matches(secretKey, keyed, tried.codeHmac)) return "wrong";
   await db`update codes set confirmed_at = ${now} where id = ${tried.id} and confirmed_at is null`;
   return "confirmed";
+}
+
+/** The address or number a code went to: what a passed code proved. */
+export async function codeDestination(db: Db, codeId: string): Promise<string> {
+  const [row] = await db<{ destination: string }[]>`select destination from codes where id = ${codeId}`;
+  if (!row) throw new Error("a code that just passed is gone");
+  return row.destination;
+}
+
+/** Whether a code can still be tried (tries and time left): after a wrong keyed code, whether asking again can help. */
+export async function codeHasTriesLeft(db: Db, clock: Clock, codeId: string): Promise<boolean> {
+  const [code] = await db<{ attempts: number; expiresAt: Date }[]>`
+    select attempts, expires_at as "expiresAt" from codes where id = ${codeId}`;
+  return !!code && code.attempts < MAX_CODE_ATTEMPTS && code.expiresAt.getTime() > clock.now().getTime();
 }
 
 /**

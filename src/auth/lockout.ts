@@ -1,6 +1,7 @@
 import type { Db } from "../db/client.ts";
 import type { Clock } from "../clock.ts";
 import { MINUTE } from "../clock.ts";
+import type { CodeFailure } from "./codes.ts";
 
 /**
  * Account lockout (NIST 800-63B 3.2.2, ASVS 6.3.1): LOCKOUT_THRESHOLD consecutive failures,
@@ -9,6 +10,16 @@ import { MINUTE } from "../clock.ts";
  */
 export const LOCKOUT_THRESHOLD = 10;
 export const LOCKOUT_MS = 15 * MINUTE;
+
+/**
+ * What counts toward the lock, decided once for every flow and factor: a guess that was compared
+ * and was wrong. A code that could not be tried at all (expired, used up, none live) compared
+ * nothing, so it tells an attacker nothing and counts nothing; the code's own MAX_CODE_ATTEMPTS
+ * bounds the guesses on each code. A wrong password counts (login.ts), as a wrong code does.
+ */
+export function countsTowardLockout(reason: CodeFailure): boolean {
+  return reason === "wrong";
+}
 
 export function isLocked(user: { lockedUntil: Date | null }, clock: Clock): boolean {
   return user.lockedUntil !== null && user.lockedUntil.getTime() > clock.now().getTime();

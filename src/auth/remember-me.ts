@@ -2,19 +2,29 @@ import type { Db } from "../db/client.ts";
 import type { Clock } from "../clock.ts";
 import { generateTokenPair, secretMatches, splitToken } from "./tokens.ts";
 import type { LoginOption } from "./users.ts";
+import { NO_PROOF, type Proof } from "./sessions.ts";
 
 /**
  * Remember Me (a deviation kept on purpose, see security.md): for REMEMBER_ME_TTL the browser may
  * skip credentials and MFA, but only on the login option it was remembered for, only while the
  * account is active, and revocably (the row is the authority; the cookie only names it).
  */
-export async function createRememberToken(db: Db, clock: Clock, userId: string, loginOption: LoginOption, ttlMs: number): Promise<string> {
+/** `proof` is what the remembered sign-in proved: a sign-in through the token proves nothing new, so its session copies it. */
+export async function createRememberToken(db: Db, clock: Clock, userId: string, loginOption: LoginOption, ttlMs: number, proof: Proof = NO_PROOF): Promise<string> {
   const pair = generateTokenPair();
   const now = clock.now();
   await db`
-    insert into remember_tokens (id, secret_hash, user_id, login_option, created_at, expires_at)
-    values (${pair.id}, ${pair.secretHash}, ${userId}, ${loginOption}, ${now}, ${new Date(now.getTime() + ttlMs)})`;
+    insert into remember_tokens (id, secret_hash, user_id, login_option, created_at, expires_at, amr, authenticated_at)
+    values (${pair.id}, ${pair.secretHash}, ${userId}, ${loginOption}, ${now}, ${new Date(now.getTime() + ttlMs)}, ${proof.amr}, ${proof.authenticatedAt})`;
   return pair.token;
+}
+
+/** What the sign-in a token remembers proved (read once validateRememberToken accepted the token). */
+export async function rememberedProof(db: Db, token: string): Promise<Proof> {
+  const parts = splitToken(token);
+  if (!parts) return NO_PROOF;
+  const [row] = await db<Proof[]>`select amr, authenticated_at as "authenticatedAt" from remember_tokens where id = ${parts.id}`;
+  return row ?? NO_PROOF;
 }
 
 /** The remembered user, or null for another option, an expired, forgotten, forged or unknown token, or an inactive account. */

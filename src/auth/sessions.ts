@@ -10,7 +10,19 @@ export interface Session {
   createdAt: Date;
   lastActiveAt: Date;
   loginOption: LoginOption | null;
+  /** What the sign-in proved (RFC 8176 amr values: pwd, mfa, sms, tel, email). */
+  amr: string[];
+  /** When the last of those proofs was made (a Remember Me sign-in keeps the remembered one's). */
+  authenticatedAt: Date | null;
 }
+
+/** What a sign-in proved, and when. */
+export interface Proof {
+  amr: string[];
+  authenticatedAt: Date | null;
+}
+
+export const NO_PROOF: Proof = { amr: [], authenticatedAt: null };
 
 export interface SessionTtl {
   sessionIdle: number;
@@ -27,20 +39,23 @@ export async function createSession(
   clock: Clock,
   userId: string,
   loginOption: LoginOption | null,
+  proof: Proof = NO_PROOF,
 ): Promise<{ token: string; session: Session }> {
   const pair = generateTokenPair();
   const now = clock.now();
-  await db`insert into sessions (id, secret_hash, user_id, created_at, last_active_at, login_option)
-    values (${pair.id}, ${pair.secretHash}, ${userId}, ${now}, ${now}, ${loginOption})`;
-  return { token: pair.token, session: { id: pair.id, userId, createdAt: now, lastActiveAt: now, loginOption } };
+  await db`insert into sessions (id, secret_hash, user_id, created_at, last_active_at, login_option, amr, authenticated_at)
+    values (${pair.id}, ${pair.secretHash}, ${userId}, ${now}, ${now}, ${loginOption}, ${proof.amr}, ${proof.authenticatedAt})`;
+  return { token: pair.token, session: { id: pair.id, userId, createdAt: now, lastActiveAt: now, loginOption, ...proof } };
 }
 
 export async function validateSessionToken(db: Db, clock: Clock, ttl: SessionTtl, token: string | undefined): Promise<SessionValidation> {
   const parts = splitToken(token);
   if (!parts) return { session: null, user: null };
-  const [row] = await db<(User & { secretHash: Uint8Array; sCreatedAt: Date; sLastActiveAt: Date; sLoginOption: LoginOption | null })[]>`
+  const [row] = await db<
+    (User & { secretHash: Uint8Array; sCreatedAt: Date; sLastActiveAt: Date; sLoginOption: LoginOption | null; sAmr: string[]; sAuthenticatedAt: Date | null })[]
+  >`
     select ${userColumns(db, "u")}, s.secret_hash as "secretHash", s.created_at as "sCreatedAt",
-      s.last_active_at as "sLastActiveAt", s.login_option as "sLoginOption"
+      s.last_active_at as "sLastActiveAt", s.login_option as "sLoginOption", s.amr as "sAmr", s.authenticated_at as "sAuthenticatedAt"
     from sessions s join users u on u.id = s.user_id
     where s.id = ${parts.id}`;
   if (!row || !secretMatches(parts.secret, row.secretHash)) return { session: null, user: null };
@@ -56,9 +71,9 @@ export async function validateSessionToken(db: Db, clock: Clock, ttl: SessionTtl
     lastActiveAt = new Date(now);
     await db`update sessions set last_active_at = ${lastActiveAt} where id = ${parts.id}`;
   }
-  const { secretHash: _h, sCreatedAt, sLastActiveAt: _l, sLoginOption, ...user } = row;
+  const { secretHash: _h, sCreatedAt, sLastActiveAt: _l, sLoginOption, sAmr, sAuthenticatedAt, ...user } = row;
   return {
-    session: { id: parts.id, userId: user.id, createdAt: sCreatedAt, lastActiveAt, loginOption: sLoginOption },
+    session: { id: parts.id, userId: user.id, createdAt: sCreatedAt, lastActiveAt, loginOption: sLoginOption, amr: sAmr, authenticatedAt: sAuthenticatedAt },
     user,
   };
 }

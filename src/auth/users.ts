@@ -1,9 +1,23 @@
 import type { Db } from "../db/client.ts";
 import type { Clock } from "../clock.ts";
+import type { Config } from "../config.ts";
 
+/**
+ * Accounts and the factors they hold. This module is the one that writes `users` and
+ * `user_factors` (lockout.ts keeps the failure count and the lock, the admin area's writes follow
+ * at the end). The User read model takes the account's factor from `user_factors`; the old
+ * users.mfa_method / phone_e164 columns are a mirror written here for the admin pages' own query.
+ */
 export type Role = "provider" | "admin";
+
+/** The sign-in button a person pressed (Login with Phone / Login with Email). */
 export type LoginOption = "phone" | "email";
-export type MfaMethod = LoginOption;
+
+/** A kind of second factor a person holds (rows of user_factors). */
+export type FactorKind = "phone" | "email";
+
+/** The factor chosen at registration, as the admin pages show it. */
+export type MfaMethod = FactorKind;
 
 export interface User {
   id: string;
@@ -11,7 +25,9 @@ export interface User {
   name: string;
   role: Role;
   status: "invited" | "active" | "disabled";
+  /** The kind of the account's first factor (null before registration finished). */
   mfaMethod: MfaMethod | null;
+  /** The number of the account's phone factor, if it holds one. */
   phoneE164: string | null;
   termsVersion: string | null;
   lockedUntil: Date | null;
@@ -19,16 +35,33 @@ export interface User {
   createdAt: Date;
 }
 
+export interface UserFactor {
+  id: string;
+  kind: FactorKind;
+  label: string;
+  destination: string | null;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+}
+
 /** The columns a User is read from, as a fragment, so every query returns the same shape. */
 export function userColumns(db: Db, table = "users") {
   const t = db(table);
-  return db`${t}.id, ${t}.email, ${t}.name, ${t}.role, ${t}.status, ${t}.mfa_method as "mfaMethod",
-    ${t}.phone_e164 as "phoneE164", ${t}.terms_version as "termsVersion", ${t}.locked_until as "lockedUntil",
+  return db`${t}.id, ${t}.email, ${t}.name, ${t}.role, ${t}.status,
+    (select f.kind from user_factors f where f.user_id = ${t}.id order by f.created_at, f.id limit 1) as "mfaMethod",
+    (select f.destination from user_factors f where f.user_id = ${t}.id and f.kind = 'phone' order by f.created_at, f.id limit 1) as "phoneE164",
+    ${t}.terms_version as "termsVersion", ${t}.locked_until as "lockedUntil",
     ${t}.last_sign_in_at as "lastSignInAt", ${t}.created_at as "createdAt"`;
 }
 
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
+}
+
+/** True when the address's domain (or a subdomain of it) is in STAFF_EMAIL_DOMAINS: staff do not sign in here. */
+export function isStaffEmail(config: Pick<Config, "staffEmailDomains">, email: string): boolean {
+  const domain = normalizeEmail(email).split("@").pop() ?? "";
+  return config.staffEmailDomains.some((staff) => domain === staff || domain.endsWith(`.${staff}`));
 }
 
 export async function findUserById(db: Db, id: string): Promise<User | null> {
@@ -41,10 +74,120 @@ export async function findUserByEmail(db: Db, email: string): Promise<User | nul
   return user ?? null;
 }
 
+/** The account and its password hash, for the one check of a password. */
+export async function findUserWithPassword(db: Db, email: string): Promise<{ user: User; passwordHash: string | null } | null> {
+  const [found] = await db<(User & { passwordHash: string | null })[]>`
+    select ${userColumns(db)}, password_hash as "passwordHash" from users where email_normalized = ${normalizeEmail(email)}`;
+  if (!found) return null;
+  const { passwordHash, ...user } = found;
+  return { user, passwordHash };
+}
+
+/** The user, row-locked for the caller's transaction. */
+export async function lockUser(db: Db, id: string): Promise<User | null> {
+  const [user] = await db<User[]>`select ${userColumns(db)} from users where id = ${id} for update`;
+  return user ?? null;
+}
+
 /** Masks a phone number for display: (•••) •••-1234. */
 export function maskPhone(e164: string | null): string {
   if (!e164) return "";
   return `(•••) •••-${e164.slice(-4)}`;
+}
+
+export async function listFactors(db: Db, userId: string): Promise<UserFactor[]> {
+  return db<UserFactor[]>`
+    select id, kind, label, destination, created_at as "createdAt", last_used_at as "lastUsedAt"
+    from user_factors where user_id = ${userId} order by created_at, id`;
+}
+
+/** What a factor is called on the account page. */
+function factorLabel(kind: FactorKind, destination: string | null): string {
+  return kind === "phone" && destination ? `Phone ending ${destination.slice(-4)}` : "Email";
+}
+
+/* ── writes ── */
+
+/**
+ * An invitation's account: created (status invited) unless the address has one; either way the
+ * row comes back locked for the caller's transaction, with whether this call created it.
+ */
+export async function insertInvitedUser(
+  db: Db,
+  clock: Clock,
+  input: { email: string; name: string; role: Role },
+): Promise<{ user: User; created: boolean }> {
+  const now = clock.now();
+  const normalized = normalizeEmail(input.email);
+  // Two invitations for one address at once: the unique index lets one insert win; the other
+  // then finds the row and, holding its lock, sends a fresh invitation instead.
+  const [inserted] = await db<{ id: string }[]>`
+    insert into users (email, email_normalized, name, role, created_at, updated_at)
+    values (${input.email}, ${normalized}, ${input.name}, ${input.role}, ${now}, ${now})
+    on conflict (email_normalized) do nothing
+    returning id`;
+  const [existing] = await db<User[]>`select ${userColumns(db)} from users where email_normalized = ${normalized} for update`;
+  if (!existing) throw new Error("invited user vanished inside its own transaction");
+  return { user: existing, created: !!inserted };
+}
+
+export async function renameUser(db: Db, clock: Clock, userId: string, name: string): Promise<void> {
+  await db`update users set name = ${name}, updated_at = ${clock.now()} where id = ${userId}`;
+}
+
+/**
+ * The last step of registration (or of an MFA reset): the account becomes active with its
+ * factor (replacing any it held), its password (kept when none is given) and the Terms of Use.
+ * Null when the account was disabled meanwhile, or would be left without a password.
+ */
+export async function activateUser(
+  db: Db,
+  clock: Clock,
+  input: { userId: string; factor: { kind: FactorKind; destination: string }; passwordHash: string | null; termsVersion: string },
+): Promise<User | null> {
+  const now = clock.now();
+  const { kind, destination } = input.factor;
+  const [row] = await db<{ id: string }[]>`
+    update users set
+      status = 'active',
+      mfa_method = ${kind},
+      phone_e164 = ${kind === "phone" ? destination : null},
+      password_hash = coalesce(${input.passwordHash}, password_hash),
+      terms_version = ${input.termsVersion},
+      terms_accepted_at = ${now},
+      updated_at = ${now}
+    where id = ${input.userId} and status <> 'disabled' and (password_hash is not null or ${input.passwordHash}::text is not null)
+    returning id`;
+  if (!row) return null;
+  await db`delete from user_factors where user_id = ${input.userId}`;
+  await addFactor(db, clock, input.userId, input.factor);
+  return findUserById(db, input.userId);
+}
+
+/** A factor the account now holds (its label from its kind and destination). */
+export async function addFactor(db: Db, clock: Clock, userId: string, factor: { kind: FactorKind; destination: string | null }): Promise<void> {
+  await db`
+    insert into user_factors (user_id, kind, label, destination, created_at)
+    values (${userId}, ${factor.kind}, ${factorLabel(factor.kind, factor.destination)}, ${factor.destination}, ${clock.now()})`;
+}
+
+/** A factor passed a sign-in or a reset: its last use, for the account page. */
+export async function touchFactor(db: Db, clock: Clock, userId: string, kind: FactorKind): Promise<void> {
+  await db`update user_factors set last_used_at = ${clock.now()} where user_id = ${userId} and kind = ${kind}`;
+}
+
+export async function recordTermsAccepted(db: Db, clock: Clock, userId: string, version: string): Promise<void> {
+  const now = clock.now();
+  await db`update users set terms_version = ${version}, terms_accepted_at = ${now}, updated_at = ${now} where id = ${userId}`;
+}
+
+/** A new password hash (a reset, or a rehash at sign-in when the parameters rose). */
+export async function setPasswordHash(db: Db, clock: Clock, userId: string, passwordHash: string): Promise<void> {
+  await db`update users set password_hash = ${passwordHash}, updated_at = ${clock.now()} where id = ${userId}`;
+}
+
+export async function recordSignIn(db: Db, clock: Clock, userId: string): Promise<void> {
+  await db`update users set last_sign_in_at = ${clock.now()} where id = ${userId}`;
 }
 
 // ---------------------------------------------------------------------------------------------

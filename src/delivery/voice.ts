@@ -1,7 +1,7 @@
 import twilio from "twilio";
 import type { Clock } from "../clock.ts";
 import type { Db } from "../db/client.ts";
-import { confirmVoiceCode, MAX_CODE_ATTEMPTS } from "../auth/codes.ts";
+import { codeHasTriesLeft, confirmVoiceCode } from "../auth/codes.ts";
 import { gatherTwiml } from "./twilio.ts";
 
 export type KeyedOutcome = "confirmed" | "wrong" | "wrong_last" | "expired" | "exhausted" | "none";
@@ -12,13 +12,9 @@ export type KeyedOutcome = "confirmed" | "wrong" | "wrong_last" | "expired" | "e
  * so the call asks again only when asking can still help.
  */
 export async function answerCall(db: Db, clock: Clock, secretKey: string, codeId: string, digits: string): Promise<KeyedOutcome> {
-  const keyed = digits.trim().replace(/#$/, "");
-  const result = await confirmVoiceCode(db, clock, secretKey, codeId, keyed);
+  const result = await confirmVoiceCode(db, clock, secretKey, codeId, digits.trim().replace(/#$/, ""));
   if (result !== "wrong") return result;
-  const [code] = await db<{ attempts: number; expiresAt: Date }[]>`
-    select attempts, expires_at as "expiresAt" from codes where id = ${codeId}`;
-  const left = code && code.attempts < MAX_CODE_ATTEMPTS && code.expiresAt.getTime() > clock.now().getTime();
-  return left ? "wrong" : "wrong_last";
+  return (await codeHasTriesLeft(db, clock, codeId)) ? "wrong" : "wrong_last";
 }
 
 export const CONFIRMED_SPEECH = "Thank you. Your phone is verified. You can return to your screen.";

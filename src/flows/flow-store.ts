@@ -1,13 +1,14 @@
 import type { Db } from "../db/client.ts";
 import type { Clock } from "../clock.ts";
-import { generateTokenPair, secretMatches, splitToken } from "../auth/tokens.ts";
+import { generateTokenPair, secretMatches, splitToken, type TokenPair } from "../auth/tokens.ts";
 import type { LoginOption } from "../auth/users.ts";
 
 /**
  * A multi-step flow (Ory Kratos style): a stored row with a kind, an explicit state and an
  * expiry, held by one browser through a cookie token "<id>.<secret>". Every step moves it with
  * a guarded UPDATE (`where state = <expected>`), so a double submit, a second tab or a replayed
- * form finds the row already moved and cannot skip or repeat a step.
+ * form finds the row already moved and cannot skip or repeat a step. This module is the only
+ * one that writes `flows`.
  */
 export type FlowKind = "registration" | "login" | "password_reset";
 
@@ -87,7 +88,60 @@ export async function deleteFlow(db: Db, flowId: string): Promise<void> {
   await db`delete from flows where id = ${flowId}`;
 }
 
-/** Ends every flow of a kind for a user (a new invitation, a reset), so older browsers cannot continue. */
-export async function deleteUserFlows(db: Db, userId: string, kind: FlowKind): Promise<void> {
-  await db`delete from flows where user_id = ${userId} and kind = ${kind}`;
+/** The guarded end of a flow on `from`: true for the one request (of racing ones) that ended it. */
+export async function endFlow(db: Db, clock: Clock, flowId: string, from: string): Promise<boolean> {
+  const ended = await db`delete from flows where id = ${flowId} and state = ${from} and expires_at > ${clock.now()} returning id`;
+  return ended.length === 1;
+}
+
+/**
+ * Replaces a flow still on `from` by a new one (new id and secret, so a new cookie token) in ONE
+ * statement: the guarded delete is the old flow's claim (a racing second request finds it gone
+ * and gets false), the insert takes its remember box from the deleted row.
+ */
+export async function replaceFlow(
+  db: Db,
+  clock: Clock,
+  pair: TokenPair,
+  input: { flowId: string; kind: FlowKind; from: string; userId: string; state: string; loginOption: LoginOption | null; ttlMs: number; data: Record<string, unknown> },
+): Promise<boolean> {
+  const now = clock.now();
+  const expiresAt = new Date(now.getTime() + input.ttlMs);
+  const rows = await db`
+    with old as (
+      delete from flows where id = ${input.flowId} and kind = ${input.kind} and state = ${input.from} and expires_at > ${now}
+      returning remember)
+    insert into flows (id, secret_hash, kind, user_id, state, login_option, remember, data, created_at, updated_at, expires_at)
+    select ${pair.id}, ${pair.secretHash}, ${input.kind}, ${input.userId}, ${input.state}, ${input.loginOption}, old.remember,
+      ${db.json(input.data as never)}, ${now}, ${now}, ${expiresAt}
+    from old
+    returning id`;
+  return rows.length === 1;
+}
+
+/**
+ * Ends every flow of these kinds for a user (a new invitation, a reset), so older browsers cannot
+ * continue; `exceptFlowId` keeps the caller's own.
+ */
+export async function deleteUserFlows(db: Db, userId: string | null, kind: FlowKind | FlowKind[], exceptFlowId: string | null = null): Promise<void> {
+  await db`delete from flows where user_id = ${userId} and kind in ${db([kind].flat())} and id is distinct from ${exceptFlowId}`;
+}
+
+/** The newest state and data of a user's flows of a kind (expired ones included), leaving out `except` states. */
+export async function latestUserFlow(db: Db, userId: string, kind: FlowKind, exceptState: string): Promise<{ state: string; data: Record<string, unknown> } | null> {
+  const [row] = await db<{ state: string; data: Record<string, unknown> }[]>`
+    select state, data from flows
+    where user_id = ${userId} and kind = ${kind} and state <> ${exceptState}
+    order by updated_at desc limit 1`;
+  return row ?? null;
+}
+
+/** The user a flow cookie names, even when that flow expired or failed (Reset on the Registration error page). */
+export async function flowHolder(db: Db, token: string | undefined, kind: FlowKind): Promise<string | null> {
+  const parts = splitToken(token);
+  if (!parts) return null;
+  const [row] = await db<{ userId: string | null; secretHash: Uint8Array }[]>`
+    select user_id as "userId", secret_hash as "secretHash" from flows where id = ${parts.id} and kind = ${kind}`;
+  if (!row || !row.userId || !secretMatches(parts.secret, row.secretHash)) return null;
+  return row.userId;
 }

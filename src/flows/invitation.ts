@@ -18,22 +18,16 @@
  * must never log it. The audit event `registration.invited` names the actor (null from the CLI).
  */
 import { z } from "zod";
-import type { Clock } from "../clock.ts";
-import type { Config } from "../config.ts";
-import type { Db, Sql } from "../db/client.ts";
-import type { Outbox } from "../delivery/outbox.ts";
+import type { Db } from "../db/client.ts";
 import { describeDuration, registrationLink } from "../delivery/messages.ts";
 import { createLinkToken } from "../auth/links.ts";
 import { appendAudit } from "../auth/audit.ts";
-import { findUserById, normalizeEmail, userColumns, type Role, type User } from "../auth/users.ts";
+import { findUserById, insertInvitedUser, isStaffEmail, lockUser, renameUser, type Role, type User } from "../auth/users.ts";
 import { deleteUserFlows } from "./flow-store.ts";
+import type { FlowDeps } from "./steps.ts";
 
-export interface InvitationDeps {
-  sql: Sql;
-  clock: Clock;
-  config: Config;
-  outbox: Outbox;
-}
+/** Kept as the name the CLI and the admin area know; the same as every flow's deps. */
+export type InvitationDeps = FlowDeps;
 
 export interface InviteInput {
   email: string;
@@ -62,33 +56,17 @@ export const INVITE_REFUSALS: Record<"duplicate" | "invalid_email" | "staff_emai
   not_found: "There is no such user.",
 };
 
-/** True when the address's domain (or a subdomain of it) is in STAFF_EMAIL_DOMAINS. */
-export function isStaffEmail(config: Config, email: string): boolean {
-  const domain = normalizeEmail(email).split("@").pop() ?? "";
-  return config.staffEmailDomains.some((staff) => domain === staff || domain.endsWith(`.${staff}`));
-}
-
 export async function inviteUser(deps: InvitationDeps, input: InviteInput): Promise<InviteResult> {
   const email = input.email.trim();
   if (!emailSchema.safeParse(email).success || /[\s\p{Cc}]/u.test(email)) return { ok: false, reason: "invalid_email" };
   if (isStaffEmail(deps.config, email)) return { ok: false, reason: "staff_email" };
   const name = (input.name ?? "").replace(/\p{Cc}/gu, " ").trim().slice(0, MAX_NAME_LENGTH);
   const role: Role = input.role ?? "provider";
-  const normalized = normalizeEmail(email);
 
   const outcome = await deps.sql.begin(async (tx) => {
-    const now = deps.clock.now();
-    // Two invitations for one address at once: the unique index lets one insert win; the other
-    // then finds the row and, holding its lock, sends a fresh invitation instead.
-    const [inserted] = await tx<{ id: string }[]>`
-      insert into users (email, email_normalized, name, role, created_at, updated_at)
-      values (${email}, ${normalized}, ${name}, ${role}, ${now}, ${now})
-      on conflict (email_normalized) do nothing
-      returning id`;
-    const [existing] = await tx<User[]>`select ${userColumns(tx)} from users where email_normalized = ${normalized} for update`;
-    if (!existing) throw new Error("invited user vanished inside its own transaction");
+    const { user: existing, created: inserted } = await insertInvitedUser(tx, deps.clock, { email, name, role });
     if (!inserted && existing.status !== "invited") return { ok: false as const };
-    if (!inserted && name) await tx`update users set name = ${name}, updated_at = ${now} where id = ${existing.id}`;
+    if (!inserted && name) await renameUser(tx, deps.clock, existing.id, name);
     const link = await issueRegistrationLink(tx, deps, existing.id, existing.email);
     await appendAudit(tx, deps.clock, {
       event: "registration.invited",
@@ -112,7 +90,7 @@ export async function resendRegistrationLink(
 ): Promise<ResendResult> {
   if (!/^[0-9a-f-]{36}$/i.test(input.userId)) return { ok: false, reason: "not_found" };
   const outcome = await deps.sql.begin(async (tx) => {
-    const [user] = await tx<User[]>`select ${userColumns(tx)} from users where id = ${input.userId} for update`;
+    const user = await lockUser(tx, input.userId);
     if (!user) return { ok: false as const, reason: "not_found" as const };
     if (user.status !== "invited") return { ok: false as const, reason: "duplicate" as const };
     const link = await issueRegistrationLink(tx, deps, user.id, user.email);

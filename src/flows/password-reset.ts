@@ -1,35 +1,19 @@
 import { MINUTE } from "../clock.ts";
-import { advanceFlow, createFlow, deleteFlow, type Flow } from "./flow-store.ts";
-import { findPasswordUserByEmail, findUserById, maskPhone, normalizeEmail, type User } from "../auth/users.ts";
+import { advanceFlow, createFlow, deleteUserFlows, endFlow, type Flow } from "./flow-store.ts";
+import { findPasswordUserByEmail, findUserById, isStaffEmail, maskPhone, normalizeEmail, setPasswordHash, touchFactor, type LoginOption, type User } from "../auth/users.ts";
 import { checkPasswordPolicy, hashPassword } from "../auth/passwords.ts";
 import { createCode, verifyCode } from "../auth/codes.ts";
 import { checkAttemptLimit, checkSendLimits } from "../auth/rate-limit.ts";
 import { unlockUser } from "../auth/lockout.ts";
-import { appendAudit } from "../auth/audit.ts";
 import { invalidateUserSessions } from "../auth/sessions.ts";
 import { forgetRememberTokens } from "../auth/remember-me.ts";
 import { describeDuration, passwordChangedNotice, passwordResetCode } from "../delivery/messages.ts";
 import { TERMS_VERSION } from "../terms.ts";
-import {
-  acceptTerms,
-  audit,
-  checkCall,
-  checkTypedCode,
-  flowAndUser,
-  flowAt,
-  isMoved,
-  isStaffEmail,
-  sendPhoneFactor,
-  STAFF_REFUSED,
-  TERMS_REQUIRED,
-  tooManyAttempts,
-  tooManySends,
-  type FlowDeps,
-  type PhoneSteps,
-  type RequestMeta,
-  type SteppedFlow,
-} from "./login.ts";
-import type { LoginOption } from "../auth/users.ts";
+import { audit, flowAndUser, flowAt, isMoved, stepPaths, TERMS_REQUIRED, tooManyAttempts, tooManySends, type FlowDeps, type RequestMeta, type SteppedFlow, type StepResult } from "./steps.ts";
+import { codeMessage, type CheckOutcome } from "./factors/code.ts";
+import { emailCode } from "./factors/email-code.ts";
+import { phone, type PhoneChannel } from "./factors/phone.ts";
+import { acceptCurrentTerms, STAFF_REFUSED } from "./login.ts";
 
 /**
  * Forgot your password?: Email Address → Send verification code → the emailed code → Verify
@@ -38,21 +22,13 @@ import type { LoginOption } from "../auth/users.ts";
  * user nor an email), so every answer looks the same whether or not the address has an account. A reset works while
  * the account is locked and clears the lock; it ends every other session and Remember Me.
  */
-export type ResetState =
-  | "code"
-  | "verified"
-  | "phone_choose"
-  | "phone_code"
-  | "phone_call"
-  | "new_password"
-  | "terms"
-  | "done";
+export type ResetState = "code" | "verified" | "phone_choose" | "phone_code" | "phone_call" | "new_password" | "terms";
 
-export const RESET_FLOW_TTL = 30 * MINUTE;
-export const RESET_CODE_PURPOSE = "password_reset";
-export const RESET_PHONE_PURPOSE = "password_reset_phone";
+const RESET_FLOW_TTL = 30 * MINUTE;
+const RESET_CODE_PURPOSE = "password_reset";
+const RESET_PHONE_PURPOSE = "password_reset_phone";
 
-const STEP_PATHS: Record<Exclude<ResetState, "done">, string> = {
+export const resetStepPath = stepPaths<ResetState>("/forgot-password", {
   code: "/forgot-password/code",
   verified: "/forgot-password/verified",
   phone_choose: "/forgot-password/phone",
@@ -60,14 +36,9 @@ const STEP_PATHS: Record<Exclude<ResetState, "done">, string> = {
   phone_call: "/forgot-password/phone/call",
   new_password: "/forgot-password/new-password",
   terms: "/forgot-password/terms",
-};
+});
 
-const PHONE_STEPS: PhoneSteps = { choose: "phone_choose", code: "phone_code", call: "phone_call" };
 const PHONE_STATES: ResetState[] = ["phone_choose", "phone_code", "phone_call"];
-
-export function resetStepPath(state: string | null | undefined): string {
-  return (state && STEP_PATHS[state as keyof typeof STEP_PATHS]) || "/forgot-password";
-}
 
 export interface ResetView {
   state: ResetState;
@@ -78,18 +49,15 @@ export interface ResetView {
   codeLifetime: string;
 }
 
+export type ResetResult = StepResult<ResetView>;
+
 interface ResetData {
   email?: string;
   maskedPhone?: string;
   keypadCode?: string | null;
+  /** What the reset proved (RFC 8176): the emailed code, then the phone for a phone account. */
+  amr?: string[];
 }
-
-export type ResetResult =
-  | { kind: "moved"; path: string; expired?: boolean }
-  | { kind: "next"; path: string; token?: string }
-  | { kind: "error"; view: ResetView; message: string; field?: string; status: 400 | 401 | 422 | 429 }
-  | { kind: "pending"; view: ResetView }
-  | { kind: "signed_in"; user: User; option: LoginOption; rememberToken: null; clearRemember: true };
 
 function resetView(flow: Flow, deps: FlowDeps): ResetView {
   const d = flow.data as ResetData;
@@ -104,11 +72,7 @@ function resetView(flow: Flow, deps: FlowDeps): ResetView {
 
 const RESET_FLOW: SteppedFlow<ResetState> = { kind: "password_reset", start: "/forgot-password", stepPath: resetStepPath };
 
-export async function showResetStep(
-  deps: FlowDeps,
-  token: string | undefined,
-  states: ResetState[],
-): Promise<{ kind: "show"; view: ResetView } | { kind: "moved"; path: string; expired?: boolean }> {
+export async function showResetStep(deps: FlowDeps, token: string | undefined, states: ResetState[]): Promise<ResetResult> {
   const flow = await flowAt(deps, RESET_FLOW, token, states);
   if (isMoved(flow)) return flow;
   return { kind: "show", view: resetView(flow, deps) };
@@ -136,7 +100,8 @@ export async function startPasswordReset(deps: FlowDeps, meta: RequestMeta, inpu
   const destination = user?.email ?? input.email;
   // The same work, in one transaction (one commit), whether or not the address has an account
   // (ASVS 6.3.8): the send limits, the flow, a code, the audit; only an account's code is sent.
-  // Over a send limit the page still says the same thing; only the audit log knows.
+  // Over a send limit the page still says the same thing; only the audit log knows. This is why
+  // the emailed code is not sent through factors/email-code.ts here: that one sends or refuses.
   let send = false;
   const token = await deps.sql.begin(async (tx) => {
     // An unknown address fills a bucket of its own where an account's would be: the same upserts.
@@ -150,8 +115,9 @@ export async function startPasswordReset(deps: FlowDeps, meta: RequestMeta, inpu
       ttlMs: RESET_FLOW_TTL,
       data: { email: input.email, maskedPhone: user ? maskPhone(user.phoneE164) : "" },
     });
-    // The newest reset wins: an older one in another browser cannot go on (matches nothing without an account).
-    await tx`delete from flows where user_id = ${user?.id ?? null} and kind = 'password_reset' and id <> ${created.flow.id}`;
+    // The newest reset wins: an older one in another browser cannot go on (the same statement,
+    // matching nothing, without an account).
+    await deleteUserFlows(tx, user?.id ?? null, "password_reset", created.flow.id);
     // An address without an account gets a code too, never sent: its answers to typed codes
     // (wrong, too many tries, expired) are then those of a real code.
     const code = await createCode(tx, deps.clock, deps.config.secretKey, {
@@ -168,107 +134,124 @@ export async function startPasswordReset(deps: FlowDeps, meta: RequestMeta, inpu
       await tx`select 1 from outbox where id = 0`; // stands in for the enqueue's round trip
     }
     const event = !user ? "password_reset.no_account" : send ? "code.sent" : "code.send_limited";
-    const who = { userId: user?.id ?? null, ip: meta.ip, userAgent: meta.userAgent };
-    await appendAudit(tx, deps.clock, { event, ...who, detail: { purpose: RESET_CODE_PURPOSE, channel: "email" } });
-    await appendAudit(tx, deps.clock, { event: "password_reset.requested", ...who, detail: { account: user ? "known" : "unknown" } });
+    await audit(deps, meta, event, user?.id ?? null, { purpose: RESET_CODE_PURPOSE, channel: "email" }, tx);
+    await audit(deps, meta, "password_reset.requested", user?.id ?? null, { account: user ? "known" : "unknown" }, tx);
     return created.token;
   });
   // After the answer's own work, so the dispatch does not lengthen only the known address's answer.
   if (send) deps.outbox.kick();
-  return { kind: "next", path: STEP_PATHS.code, token };
+  return { kind: "next", path: resetStepPath("code"), token };
 }
 
-const RESET_CODE_MESSAGES = {
-  wrong: "That code is not right. Check it and try again.",
-  expired: "That code has expired. Start again to get a new code.",
-  exhausted: "That code was tried too many times. Start again to get a new code.",
-  none: "That code can no longer be used. Start again to get a new code.",
-} as const;
+/** What the reset's code steps say to do after a code that cannot be used. */
+const START_AGAIN = "Start again to get a new code.";
+const SEND_NEW = "Select Send New Code for a new one.";
+
+function notPassed(deps: FlowDeps, flow: Flow, outcome: Exclude<CheckOutcome, { kind: "passed" | "pending" }>, next: string): ResetResult {
+  const view = resetView(flow, deps);
+  if (outcome.kind === "rate_limited") return { kind: "error", view, field: "code", message: tooManyAttempts(outcome.retryAfterSeconds), status: 429 };
+  // A reset works on a locked account (it does not ask the lock), so "locked" never comes here; answer it as a wrong code.
+  const reason = outcome.kind === "locked" ? "wrong" : outcome.reason;
+  return { kind: "error", view, field: "code", message: codeMessage(reason, next), status: reason === "wrong" ? 401 : 400 };
+}
 
 /** The emailed 6-digit code → Verify code. */
 export async function verifyResetCode(deps: FlowDeps, meta: RequestMeta, token: string | undefined, code: string): Promise<ResetResult> {
   const flow = await flowAt(deps, RESET_FLOW, token, ["code"]);
   if (isMoved(flow)) return flow;
-  const view = resetView(flow, deps);
   const user = flow.userId ? await findUserById(deps.sql, flow.userId) : null;
-  if (!user || user.status !== "active") return unsentCodeFailure(deps, meta, flow, view, code);
-  const outcome = await checkTypedCode(deps, meta, flow, user, { code, purpose: RESET_CODE_PURPOSE, channel: "email", respectLock: false });
-  if (outcome.kind === "failed") {
-    const message = outcome.reason === "rate_limited" ? outcome.message : RESET_CODE_MESSAGES[outcome.reason];
-    return { kind: "error", view, field: "code", message, status: outcome.status };
-  }
-  if (outcome.kind === "pending") return { kind: "pending", view };
-  const moved = await advanceFlow(deps.sql, deps.clock, flow.id, "code", "verified");
+  if (!user || user.status !== "active") return unsentCodeFailure(deps, meta, flow, code);
+  const outcome = await emailCode.check(deps, meta, { flow, user, purpose: RESET_CODE_PURPOSE, code, respectLock: false });
+  if (outcome.kind === "pending") return { kind: "pending", view: resetView(flow, deps) };
+  if (outcome.kind !== "passed") return notPassed(deps, flow, outcome, START_AGAIN);
+  const moved = await advanceFlow(deps.sql, deps.clock, flow.id, "code", "verified", { data: { amr: ["email"] } });
   if (!moved) return { kind: "moved", path: "/forgot-password" };
   await audit(deps, meta, "password_reset.email_verified", user.id);
-  return { kind: "next", path: STEP_PATHS.verified };
+  return { kind: "next", path: resetStepPath("verified") };
 }
 
 /**
  * An address without an account: its code was never sent, so the typed code is checked against
  * it (taking an attempt, expiring, as any code) and refused whatever it is.
  */
-async function unsentCodeFailure(deps: FlowDeps, meta: RequestMeta, flow: Flow, view: ResetView, code: string): Promise<ResetResult> {
+async function unsentCodeFailure(deps: FlowDeps, meta: RequestMeta, flow: Flow, code: string): Promise<ResetResult> {
+  const view = resetView(flow, deps);
   const limit = await checkAttemptLimit(deps.sql, deps.clock, { ip: meta.ip, action: "code" });
   if (!limit.ok) return { kind: "error", view, field: "code", message: tooManyAttempts(limit.retryAfterSeconds), status: 429 };
   const result = await verifyCode(deps.sql, deps.clock, deps.config.secretKey, { flowId: flow.id, purpose: RESET_CODE_PURPOSE, code });
   const reason = result.ok ? "wrong" : result.reason;
   await audit(deps, meta, "code.failed", null, { purpose: RESET_CODE_PURPOSE, channel: "email", reason });
-  return { kind: "error", view, field: "code", message: RESET_CODE_MESSAGES[reason], status: reason === "wrong" ? 401 : 400 };
+  return { kind: "error", view, field: "code", message: codeMessage(reason, START_AGAIN), status: reason === "wrong" ? 401 : 400 };
 }
 
-/** The confirmation's Continue: phone accounts verify their phone too; email-only ones choose a password. */
-export async function continueReset(deps: FlowDeps, meta: RequestMeta, token: string | undefined): Promise<ResetResult> {
+/** The confirmation's Continue: accounts with a phone factor verify their phone too; the others choose a password. */
+export async function continueReset(deps: FlowDeps, _meta: RequestMeta, token: string | undefined): Promise<ResetResult> {
   const found = await flowAndUser(deps, RESET_FLOW, token, ["verified"]);
-  if ("kind" in found) return found;
+  if (isMoved(found)) return found;
   const { flow, user } = found;
-  const next: ResetState = user.mfaMethod === "phone" && user.phoneE164 ? "phone_choose" : "new_password";
+  const next: ResetState = user.phoneE164 ? "phone_choose" : "new_password";
   const moved = await advanceFlow(deps.sql, deps.clock, flow.id, "verified", next, { data: { maskedPhone: maskPhone(user.phoneE164) } });
   if (!moved) return { kind: "moved", path: "/forgot-password" };
-  void meta;
-  return { kind: "next", path: STEP_PATHS[next] };
+  return { kind: "next", path: resetStepPath(next) };
 }
 
 /** Send Code / Call Me for the reset (a purpose of its own, so a sign-in code never passes here). */
-export async function sendResetPhoneCode(deps: FlowDeps, meta: RequestMeta, token: string | undefined, channel: "sms" | "voice"): Promise<ResetResult> {
+export async function sendResetPhoneCode(deps: FlowDeps, meta: RequestMeta, token: string | undefined, channel: PhoneChannel): Promise<ResetResult> {
   const found = await flowAndUser(deps, RESET_FLOW, token, PHONE_STATES);
-  if ("kind" in found) return found;
+  if (isMoved(found)) return found;
   const { flow, user } = found;
-  const outcome = await sendPhoneFactor(deps, meta, flow, user, { channel, purpose: RESET_PHONE_PURPOSE, steps: PHONE_STEPS });
+  if (!user.phoneE164) return { kind: "moved", path: "/forgot-password" };
+  const target: ResetState = channel === "sms" ? "phone_code" : "phone_call";
+  const outcome = await phone.start(deps, meta, {
+    flow,
+    userId: user.id,
+    purpose: RESET_PHONE_PURPOSE,
+    channel,
+    phone: user.phoneE164,
+    move: (tx) => advanceFlow(tx, deps.clock, flow.id, PHONE_STATES, target, { data: { keypadCode: null } }),
+    withCode: channel === "voice" ? (tx, code) => advanceFlow(tx, deps.clock, flow.id, target, target, { data: { keypadCode: code } }) : undefined,
+  });
   if (outcome.kind === "sent") return { kind: "next", path: resetStepPath(outcome.flow.state) };
   if (outcome.kind === "rate_limited") {
-    return { kind: "error", view: resetView(flow, deps), message: tooManySends(outcome.retryAfterSeconds), status: 429 };
+    return { kind: "error", view: resetView(flow, deps), message: tooManySends(outcome.retryAfterSeconds), status: 429, retryAfterSeconds: outcome.retryAfterSeconds };
   }
   return { kind: "moved", path: "/forgot-password" };
 }
 
 export async function verifyResetSmsCode(deps: FlowDeps, meta: RequestMeta, token: string | undefined, code: string): Promise<ResetResult> {
   const found = await flowAndUser(deps, RESET_FLOW, token, ["phone_code"]);
-  if ("kind" in found) return found;
+  if (isMoved(found)) return found;
   const { flow, user } = found;
-  const outcome = await checkTypedCode(deps, meta, flow, user, { code, purpose: RESET_PHONE_PURPOSE, channel: "sms", respectLock: false });
-  if (outcome.kind === "failed") return { kind: "error", view: resetView(flow, deps), field: "code", message: outcome.message, status: outcome.status };
-  return phoneVerified(deps, meta, flow, "phone_code");
+  const outcome = await phone.check(deps, meta, { flow, user, purpose: RESET_PHONE_PURPOSE, channel: "sms", code, respectLock: false });
+  if (outcome.kind === "pending") return { kind: "pending", view: resetView(flow, deps) };
+  if (outcome.kind !== "passed") return notPassed(deps, flow, outcome, SEND_NEW);
+  return phoneVerified(deps, meta, flow, "phone_code", phone.describe("sms", outcome.destination).amr);
 }
+
+const CALL_FAILED = {
+  expired: "The call was not answered with the code in time. Choose Call Me to be called again, or Send Code.",
+  exhausted: "The code was keyed in wrong too many times. Choose Call Me to be called again, or Send Code.",
+  none: "There is no call to wait for. Choose Call Me or Send Code.",
+} as const;
 
 export async function checkResetCall(deps: FlowDeps, meta: RequestMeta, token: string | undefined): Promise<ResetResult> {
   const found = await flowAndUser(deps, RESET_FLOW, token, ["phone_call"]);
-  if ("kind" in found) return found;
+  if (isMoved(found)) return found;
   const { flow, user } = found;
-  const outcome = await checkCall(deps, meta, flow, user, { purpose: RESET_PHONE_PURPOSE, respectLock: false });
+  const outcome = await phone.check(deps, meta, { flow, user, purpose: RESET_PHONE_PURPOSE, channel: "voice", respectLock: false });
   if (outcome.kind === "pending") return { kind: "pending", view: resetView(flow, deps) };
-  if (outcome.kind === "failed") {
-    const back = await advanceFlow(deps.sql, deps.clock, flow.id, "phone_call", "phone_choose", { data: { keypadCode: null } });
-    return { kind: "error", view: resetView(back ?? flow, deps), message: outcome.message, status: outcome.status };
-  }
-  return phoneVerified(deps, meta, flow, "phone_call");
+  if (outcome.kind === "passed") return phoneVerified(deps, meta, flow, "phone_call", phone.describe("voice", outcome.destination).amr);
+  const back = await advanceFlow(deps.sql, deps.clock, flow.id, "phone_call", "phone_choose", { data: { keypadCode: null } });
+  const reason = outcome.kind === "failed" && outcome.reason !== "wrong" ? outcome.reason : "none";
+  return { kind: "error", view: resetView(back ?? flow, deps), message: CALL_FAILED[reason], status: 400 };
 }
 
-async function phoneVerified(deps: FlowDeps, meta: RequestMeta, flow: Flow, from: ResetState): Promise<ResetResult> {
-  const moved = await advanceFlow(deps.sql, deps.clock, flow.id, from, "new_password", { data: { keypadCode: null } });
+async function phoneVerified(deps: FlowDeps, meta: RequestMeta, flow: Flow, from: ResetState, factor: "sms" | "tel"): Promise<ResetResult> {
+  const amr = [...((flow.data as ResetData).amr ?? []), factor];
+  const moved = await advanceFlow(deps.sql, deps.clock, flow.id, from, "new_password", { data: { keypadCode: null, amr } });
   if (!moved) return { kind: "moved", path: "/forgot-password" };
   await audit(deps, meta, "password_reset.phone_verified", flow.userId);
-  return { kind: "next", path: STEP_PATHS.new_password };
+  return { kind: "next", path: resetStepPath("new_password") };
 }
 
 export const PASSWORDS_DIFFER = "The passwords do not match. Type the same new password in both fields.";
@@ -278,14 +261,9 @@ export const PASSWORDS_DIFFER = "The passwords do not match. Type the same new p
  * the lock, ends every session, Remember Me and unfinished sign-in of the account and queues the
  * notice; then the Terms of Use if they changed, else the person is signed in.
  */
-export async function setNewPassword(
-  deps: FlowDeps,
-  meta: RequestMeta,
-  token: string | undefined,
-  input: { password: string; confirm: string },
-): Promise<ResetResult> {
+export async function setNewPassword(deps: FlowDeps, meta: RequestMeta, token: string | undefined, input: { password: string; confirm: string }): Promise<ResetResult> {
   const found = await flowAndUser(deps, RESET_FLOW, token, ["new_password"]);
-  if ("kind" in found) return found;
+  if (isMoved(found)) return found;
   const { flow, user } = found;
   const view = resetView(flow, deps);
   const policy = checkPasswordPolicy(input.password, { email: user.email, portalName: deps.config.portalName });
@@ -295,38 +273,42 @@ export async function setNewPassword(
   const passwordHash = await hashPassword(input.password);
   const termsDue = user.termsVersion !== TERMS_VERSION;
   const moved = await deps.sql.begin(async (tx) => {
-    const next = await advanceFlow(tx, deps.clock, flow.id, "new_password", termsDue ? "terms" : "done");
-    if (!next) return null;
-    const now = deps.clock.now();
-    await tx`update users set password_hash = ${passwordHash}, updated_at = ${now} where id = ${user.id}`;
+    // Terms due: on to them; else the flow ends here (guarded: a double submit changes the password once).
+    const next = termsDue ? (await advanceFlow(tx, deps.clock, flow.id, "new_password", "terms")) !== null : await endFlow(tx, deps.clock, flow.id, "new_password");
+    if (!next) return false;
+    await setPasswordHash(tx, deps.clock, user.id, passwordHash);
     await unlockUser(tx, user.id);
     await invalidateUserSessions(tx, user.id);
     await forgetRememberTokens(tx, user.id);
-    await tx`delete from flows where user_id = ${user.id} and kind in ('login', 'password_reset') and id <> ${flow.id}`;
+    await deleteUserFlows(tx, user.id, ["login", "password_reset"], flow.id);
     await deps.outbox.enqueue(tx, { channel: "email", to: user.email, ...passwordChangedNotice(deps.config.portalName) });
-    return next;
+    return true;
   });
   if (!moved) return { kind: "moved", path: "/forgot-password" };
   deps.outbox.kick();
   await audit(deps, meta, "password.reset", user.id);
-  if (termsDue) return { kind: "next", path: STEP_PATHS.terms };
+  if (termsDue) return { kind: "next", path: resetStepPath("terms") };
   return signedIn(deps, meta, flow, user);
 }
 
 export async function acceptResetTerms(deps: FlowDeps, meta: RequestMeta, token: string | undefined, agreed: boolean): Promise<ResetResult> {
   const found = await flowAndUser(deps, RESET_FLOW, token, ["terms"]);
-  if ("kind" in found) return found;
+  if (isMoved(found)) return found;
   const { flow, user } = found;
   if (!agreed) return { kind: "error", view: resetView(flow, deps), field: "agree", message: TERMS_REQUIRED, status: 400 };
-  const moved = await advanceFlow(deps.sql, deps.clock, flow.id, "terms", "done");
-  if (!moved) return { kind: "moved", path: "/forgot-password" };
-  await acceptTerms(deps, meta, user.id);
+  if (!(await endFlow(deps.sql, deps.clock, flow.id, "terms"))) return { kind: "moved", path: "/forgot-password" };
+  await acceptCurrentTerms(deps, meta, user.id);
   return signedIn(deps, meta, flow, { ...user, termsVersion: TERMS_VERSION });
 }
 
+/**
+ * The reset signs the person in with what it proved: the emailed code, the phone for a phone
+ * account, and the new password set in this browser (as registration counts the one it sets).
+ */
 async function signedIn(deps: FlowDeps, meta: RequestMeta, flow: Flow, user: User): Promise<ResetResult> {
-  await deleteFlow(deps.sql, flow.id);
-  const option: LoginOption = user.mfaMethod === "phone" && user.phoneE164 ? "phone" : "email";
+  const option: LoginOption = user.phoneE164 ? "phone" : "email";
+  await touchFactor(deps.sql, deps.clock, user.id, option);
   await audit(deps, meta, "signin.success", user.id, { option, via: "password_reset" });
-  return { kind: "signed_in", user, option, rememberToken: null, clearRemember: true };
+  const amr = [...new Set(["pwd", ...((flow.data as ResetData).amr ?? ["email"]), "mfa"])];
+  return { kind: "signed_in", user, option, amr, authenticatedAt: deps.clock.now(), rememberToken: null, clearRemember: true, returnTo: null };
 }

@@ -5,21 +5,21 @@
  * through the flow cookie. Its `state` is the step reached:
  *
  *   invited ──chooseMethod──▶ method_chosen ──verifyEmailCode──▶ email_verified
- *     ──createPassword──▶ password_set ──(phone method) verifyPhoneCode | checkCall──▶ phone_verified
- *     ──acceptTerms──▶ done   (the user row becomes active in the same transaction)
+ *     ──createPassword──▶ password_set ──(phone method) verifyPhoneCode | checkRegistrationCall──▶ phone_verified
+ *     ──acceptRegistrationTerms──▶ done   (the user row becomes active in the same transaction)
  *
- *   The email method goes from password_set straight to acceptTerms. An MFA reset (the admin's
+ *   The email method goes from password_set straight to acceptRegistrationTerms. An MFA reset (the admin's
  *   mfa_reset link) keeps the password: verifyEmailCode takes it from method_chosen to
  *   password_set. "failed" holds only the user of an expired or used link, so that Reset on the
  *   Registration error page knows whom to email; nothing continues from it.
  *
  * Every transition is ONE guarded advanceFlow (`where state = <expected>`): a double submit, a
- * second tab or a replayed form finds the row already moved and gets "out_of_order" (the route
- * then shows the step the flow is on). Sending a code is a guarded self-transition in the same
+ * second tab or a replayed form finds the row already moved and is sent to the step the flow is
+ * on. Sending a code is a guarded self-transition in the same
  * transaction as the code and its outbox message, so a flow that moved on sends nothing.
  *
  * Progress lives in the flow row (state and data: method, the new password's hash, the phone),
- * not in the user row: the user row changes once, in acceptTerms, together with the last step.
+ * not in the user row: the user row changes once, in acceptRegistrationTerms, together with the last step.
  * Reset and resume links copy the newest progress into a new flow for the browser that opens
  * them, which is how they "continue at the first unfinished step".
  *
@@ -28,62 +28,44 @@
  * account cannot verify codes. Every step writes an audit event; none carries a code, a token
  * or a password.
  *
- * Functions return unions the route renders; they know nothing of HTTP, cookies or HTML.
+ * Every step returns a StepResult (steps.ts), as sign-in and the password reset do; the route
+ * renders it and knows nothing of the states.
  */
-import type { Clock } from "../clock.ts";
 import { HOUR } from "../clock.ts";
-import type { Config } from "../config.ts";
-import type { Db, Sql } from "../db/client.ts";
-import type { Outbox } from "../delivery/outbox.ts";
-import {
-  describeDuration,
-  emailVerificationCode,
-  registrationResetLink,
-  resumeLink,
-  smsCode,
-  voiceCallIntro,
-} from "../delivery/messages.ts";
-import { appendAudit } from "../auth/audit.ts";
-import { createCode, takeConfirmedVoiceCode, verifyCode } from "../auth/codes.ts";
+import type { Db } from "../db/client.ts";
+import { describeDuration, registrationResetLink, resumeLink } from "../delivery/messages.ts";
 import { consumeLinkToken, createLinkToken, revokeLinkTokens, type LinkPurpose } from "../auth/links.ts";
-import { isLocked, recordFailure, recordSuccess } from "../auth/lockout.ts";
+import { isLocked, LOCKOUT_MS, recordFailure, recordSuccess } from "../auth/lockout.ts";
 import { checkPasswordPolicy, hashPassword, MAX_PASSWORD_LENGTH, verifyDummyPassword, verifyPassword } from "../auth/passwords.ts";
 import { parseUsPhone } from "../auth/phone.ts";
 import { checkAttemptLimit, checkSendLimits } from "../auth/rate-limit.ts";
 import { forgetRememberTokens } from "../auth/remember-me.ts";
 import { invalidateUserSessions } from "../auth/sessions.ts";
-import { secretMatches, splitToken } from "../auth/tokens.ts";
-import { findUserByEmail, findUserById, userColumns, type MfaMethod, type User } from "../auth/users.ts";
+import { activateUser, findUserByEmail, findUserById, lockUser, type FactorKind, type User } from "../auth/users.ts";
 import { TERMS_VERSION } from "../terms.ts";
-import { advanceFlow, createFlow, deleteUserFlows, loadFlow, type Flow } from "./flow-store.ts";
+import { advanceFlow, createFlow, deleteUserFlows, flowHolder, latestUserFlow, loadFlow, type Flow } from "./flow-store.ts";
+import { audit, isMoved, type FlowDeps, type Moved, type RequestMeta, type StepResult } from "./steps.ts";
+import { codeMessage, type CheckOutcome } from "./factors/code.ts";
+import { emailCode } from "./factors/email-code.ts";
+import { phone, type PhoneChannel } from "./factors/phone.ts";
 
-export interface RegistrationDeps {
-  sql: Sql;
-  clock: Clock;
-  config: Config;
-  outbox: Outbox;
-}
-
-/** Who is asking, for rate limits and the audit log. */
-export interface Requester {
-  ip: string;
-  userAgent: string;
-}
-
-export type RegistrationState = "invited" | "method_chosen" | "email_verified" | "password_set" | "phone_verified" | "done" | "failed";
+export type RegistrationStep = "invited" | "method_chosen" | "email_verified" | "password_set" | "phone_verified" | "done" | "failed";
 
 export interface RegistrationData {
   /** "mfa_reset": an active user choosing and verifying a method again; the password is kept. */
   mode: "registration" | "mfa_reset";
-  method?: MfaMethod;
+  method?: FactorKind;
   emailCodeSent?: boolean;
   /** argon2id hash of the password from createPassword, written to the user row by acceptTerms. */
   passwordHash?: string;
   /** The number the last SMS or call went to, and how. */
   phone?: string;
   phoneChannel?: "sms" | "voice";
-  /** The number a code proved (the verified code's own destination). */
+  /** The number a code proved (the verified code's own destination), and how (RFC 8176: sms or tel). */
   phoneVerified?: string;
+  phoneProof?: "sms" | "tel";
+  /** Where the last step goes (checked by return-to.ts when the link was opened). */
+  returnTo?: string | null;
 }
 
 export interface Registration {
@@ -96,14 +78,28 @@ const EMAIL_PURPOSE = "registration_email";
 const PHONE_PURPOSE = "registration_phone";
 /** A failed flow only remembers whom Reset may email; an hour is plenty for pressing the button. */
 const FAILED_FLOW_TTL = HOUR;
+const LINK_PURPOSES: LinkPurpose[] = ["registration", "registration_reset", "resume", "mfa_reset"];
 
-/** Steps the wizard shows, in order; the route maps each to its URL. */
+/** The pages the wizard shows, in order. */
 export type Step = "method" | "email" | "phone" | "terms" | "done" | "error";
 
-/** The step a flow is on: where an out-of-order request is sent. */
-export function currentStep(flow: Flow): Step {
+/** Where each page lives. A request for any other step's URL is sent to the one the flow is on (303). */
+const STEP_PATHS: Record<Step, string> = {
+  method: "/register/method",
+  email: "/register/email",
+  phone: "/register/phone",
+  terms: "/register/terms",
+  done: "/home",
+  error: "/register/error?reason=session",
+};
+
+/** Where a browser without a live registration goes (the route sends someone signed in home instead). */
+export const REGISTRATION_GONE = STEP_PATHS.error;
+
+/** The page a flow is on: where an out-of-order request is sent. */
+function currentStep(flow: Flow): Step {
   const data = flow.data as Partial<RegistrationData>;
-  switch (flow.state as RegistrationState) {
+  switch (flow.state as RegistrationStep) {
     case "invited":
       return "method";
     case "method_chosen":
@@ -120,42 +116,67 @@ export function currentStep(flow: Flow): Step {
   }
 }
 
-/* ───────────────────────────── the emailed link ───────────────────────────── */
+function registrationStepPath(flow: Flow): string {
+  return STEP_PATHS[currentStep(flow)];
+}
 
-export type OpenLinkResult =
-  | { ok: true; flowToken: string; registration: Registration; purpose: LinkPurpose }
-  /** `flowToken` (when set) holds the user for Reset; the page must not say whose account it is. */
-  | { ok: false; reason: "invalid" | "expired" | "used" | "unavailable" | "completed"; flowToken?: string };
+/** What a page of the wizard shows, from the flow and its user. */
+export interface RegistrationView {
+  step: Exclude<Step, "done" | "error">;
+  mfaReset: boolean;
+  email: string;
+  /** The email step: send (no code yet), verify (a code was sent), verified (the password next). */
+  emailStage: "send" | "verify" | "verified";
+  /** The number the last SMS or call went to (E.164), if any. */
+  phone: string | null;
+  /** The Phone Number field as typed, when a send was refused (shown back as typed). */
+  typed?: string;
+  /** An SMS code was sent: the phone step shows Verification Code → Verify Code. */
+  smsSent: boolean;
+  /** Call Me: the code to key in on the call (shown only in the answer to Call Me). */
+  call?: { keypadCode: string; notYet?: boolean };
+  /** A line about the page that is no error (the call has not confirmed the code yet). */
+  problem?: string;
+}
+
+export type RegistrationResult = StepResult<RegistrationView>;
+
+function viewOf(reg: Registration, step: RegistrationView["step"]): RegistrationView {
+  return {
+    step,
+    mfaReset: reg.data.mode === "mfa_reset",
+    email: reg.user.email,
+    emailStage: reg.flow.state === "email_verified" ? "verified" : reg.data.emailCodeSent ? "verify" : "send",
+    phone: reg.data.phone ?? null,
+    smsSent: reg.data.phoneChannel === "sms" && !!reg.data.phone,
+  };
+}
+
+/* ───────────────────────────── the emailed link ───────────────────────────── */
 
 /**
  * The landing of every emailed link: registration (from the invitation), registration_reset
  * (Reset on the error page), resume (Having trouble logging in?) and mfa_reset (the admin area).
- * The token is used up here; the browser gets a new flow bound to it by the returned flowToken.
+ * The token is used up here; the browser gets a new flow (`token`) on the step it continues at.
+ * A dead link goes to the error page, with a flow that only holds the user for Reset (the page
+ * must not say whose account it is), or none (`token: null`: the cookie is cleared).
+ * `returnTo` (checked by return-to.ts) is where the last step goes instead of /home.
  */
-export async function openRegistrationLink(deps: RegistrationDeps, token: string, who: Requester): Promise<OpenLinkResult> {
-  const consumed = await consumeLinkToken(deps.sql, deps.clock, token, ["registration", "registration_reset", "resume", "mfa_reset"]);
+export async function openRegistrationLink(deps: FlowDeps, meta: RequestMeta, token: string, returnTo: string | null = null): Promise<RegistrationResult> {
+  const consumed = await consumeLinkToken(deps.sql, deps.clock, token, LINK_PURPOSES);
   if (!consumed.ok) {
-    await appendAudit(deps.sql, deps.clock, {
-      event: "registration.link_refused",
-      userId: consumed.userId ?? null,
-      ...who,
-      detail: { reason: consumed.reason },
-    });
-    if (!consumed.userId) return { ok: false, reason: consumed.reason };
-    const holder = await createFlow(deps.sql, deps.clock, {
-      kind: "registration",
-      userId: consumed.userId,
-      state: "failed",
-      ttlMs: FAILED_FLOW_TTL,
-    });
-    return { ok: false, reason: consumed.reason, flowToken: holder.token };
+    await audit(deps, meta, "registration.link_refused", consumed.userId ?? null, { reason: consumed.reason });
+    const path = `/register/error?reason=${consumed.reason}`;
+    if (!consumed.userId) return { kind: "next", path, token: null };
+    const holder = await createFlow(deps.sql, deps.clock, { kind: "registration", userId: consumed.userId, state: "failed", ttlMs: FAILED_FLOW_TTL });
+    return { kind: "next", path, token: holder.token };
   }
 
   const { userId, purpose } = consumed;
   const outcome = await deps.sql.begin(async (tx) => {
-    const [user] = await tx<User[]>`select ${userColumns(tx)} from users where id = ${userId} for update`;
+    const user = await lockUser(tx, userId);
     if (!user || user.status === "disabled") return { ok: false as const, reason: "unavailable" as const };
-    let state: RegistrationState = "invited";
+    let state: RegistrationStep = "invited";
     let data: RegistrationData = { mode: "registration" };
     if (purpose === "mfa_reset") {
       data = { mode: "mfa_reset" };
@@ -169,6 +190,7 @@ export async function openRegistrationLink(deps: RegistrationDeps, token: string
         if (purpose === "resume" && !progress?.data.passwordHash) return { ok: false as const, reason: "unavailable" as const };
       }
     }
+    data = { ...data, returnTo };
     await deleteUserFlows(tx, userId, "registration");
     const created = await createFlow(tx, deps.clock, {
       kind: "registration",
@@ -177,28 +199,24 @@ export async function openRegistrationLink(deps: RegistrationDeps, token: string
       ttlMs: deps.config.ttl.registrationLink,
       data: data as unknown as Record<string, unknown>,
     });
-    await appendAudit(tx, deps.clock, { event: "registration.link_opened", userId, ...who, detail: { purpose, state } });
-    return { ok: true as const, flowToken: created.token, registration: { flow: created.flow, data, user } };
+    await audit(deps, meta, "registration.link_opened", userId, { purpose, state }, tx);
+    return { ok: true as const, token: created.token, flow: created.flow };
   });
   if (!outcome.ok) {
-    await appendAudit(deps.sql, deps.clock, { event: "registration.link_refused", userId, ...who, detail: { reason: outcome.reason, purpose } });
-    return outcome;
+    await audit(deps, meta, "registration.link_refused", userId, { reason: outcome.reason, purpose });
+    return { kind: "next", path: `/register/error?reason=${outcome.reason}`, token: null };
   }
-  return { ...outcome, purpose };
+  return { kind: "next", path: registrationStepPath(outcome.flow), token: outcome.token };
 }
 
 /** The newest progress a user made in any registration flow (expired ones included). */
-async function latestProgress(db: Db, userId: string): Promise<{ state: RegistrationState; data: RegistrationData } | null> {
-  const [row] = await db<{ state: RegistrationState; data: RegistrationData }[]>`
-    select state, data from flows
-    where user_id = ${userId} and kind = 'registration' and state <> 'failed'
-    order by updated_at desc limit 1`;
-  return row ?? null;
+async function latestProgress(db: Db, userId: string): Promise<{ state: RegistrationStep; data: RegistrationData } | null> {
+  return (await latestUserFlow(db, userId, "registration", "failed")) as { state: RegistrationStep; data: RegistrationData } | null;
 }
 
 /** The first unfinished step of earlier progress. Codes belong to the old flow, so "sent" is forgotten. */
-function resumeFrom(progress: { state: RegistrationState; data: RegistrationData }): { state: RegistrationState; data: RegistrationData } {
-  const { emailCodeSent: _sent, phone: _phone, phoneChannel: _channel, ...kept } = progress.data;
+function resumeFrom(progress: { state: RegistrationStep; data: RegistrationData }): { state: RegistrationStep; data: RegistrationData } {
+  const { emailCodeSent: _sent, phone: _phone, phoneChannel: _channel, returnTo: _returnTo, ...kept } = progress.data;
   const data: RegistrationData = { ...kept, mode: kept.mode ?? "registration" };
   if (progress.state === "done") return { state: "invited", data: { mode: data.mode } };
   if (progress.state === "phone_verified" && !data.phoneVerified) return { state: "password_set", data };
@@ -207,293 +225,262 @@ function resumeFrom(progress: { state: RegistrationState; data: RegistrationData
 
 /* ───────────────────────────── the browser's flow ───────────────────────────── */
 
-export type LoadResult = { ok: true; registration: Registration } | { ok: false };
-
 /** The registration the flow cookie names, with its user; nothing when it expired, ended or failed. */
-export async function loadRegistration(deps: RegistrationDeps, flowToken: string | undefined): Promise<LoadResult> {
+async function loadRegistration(deps: FlowDeps, flowToken: string | undefined): Promise<Registration | null> {
   const flow = await loadFlow(deps.sql, deps.clock, flowToken, "registration");
-  if (!flow || !flow.userId || flow.state === "failed") return { ok: false };
+  if (!flow || !flow.userId || flow.state === "failed") return null;
   const user = await findUserById(deps.sql, flow.userId);
-  if (!user || user.status === "disabled") return { ok: false };
+  if (!user || user.status === "disabled") return null;
   const data = flow.data as unknown as RegistrationData;
-  if (user.status === "active" && data.mode !== "mfa_reset" && flow.state !== "done") return { ok: false };
-  return { ok: true, registration: { flow, data, user } };
+  if (user.status === "active" && data.mode !== "mfa_reset" && flow.state !== "done") return null;
+  return { flow, data, user };
+}
+
+/**
+ * The registration, if it is on page `step` (and, when given, in one of `states` of it);
+ * otherwise where the browser belongs: the page it is on, or the error page without one.
+ */
+async function registrationAt(deps: FlowDeps, token: string | undefined, step: Step, states?: RegistrationStep[]): Promise<Registration | Moved> {
+  const reg = await loadRegistration(deps, token);
+  if (!reg) return { kind: "moved", path: REGISTRATION_GONE };
+  if (currentStep(reg.flow) !== step) return { kind: "moved", path: registrationStepPath(reg.flow) };
+  if (states && !states.includes(reg.flow.state as RegistrationStep)) return { kind: "moved", path: STEP_PATHS[step] };
+  return reg;
+}
+
+/** The page the flow is on, or where the browser belongs (GET /register: wherever the flow is). */
+export async function showRegistrationStep(deps: FlowDeps, token: string | undefined, step: Step | null, states?: RegistrationStep[]): Promise<RegistrationResult> {
+  if (step === null) {
+    const reg = await loadRegistration(deps, token);
+    return { kind: "moved", path: reg ? registrationStepPath(reg.flow) : REGISTRATION_GONE };
+  }
+  const reg = await registrationAt(deps, token, step, states);
+  if (isMoved(reg)) return reg;
+  if (step === "done" || step === "error") return { kind: "moved", path: STEP_PATHS[step] };
+  return { kind: "show", view: viewOf(reg, step) };
 }
 
 /** Moves the flow and returns the new registration, or null when another request moved it first. */
 async function advance(
   db: Db,
-  deps: RegistrationDeps,
+  deps: FlowDeps,
   reg: Registration,
-  from: RegistrationState,
-  to: RegistrationState,
+  from: RegistrationStep,
+  to: RegistrationStep,
   data: Partial<RegistrationData> = {},
 ): Promise<Registration | null> {
   const flow = await advanceFlow(db, deps.clock, reg.flow.id, from, to, { data: data as Record<string, unknown> });
   return flow ? { ...reg, flow, data: flow.data as unknown as RegistrationData } : null;
 }
 
-type Refusal =
-  | { ok: false; reason: "out_of_order" }
-  | { ok: false; reason: "rate_limited"; retryAfterSeconds: number }
-  | { ok: false; reason: "locked" };
+/** After a move that found the flow moved by someone else: wherever it is now. */
+async function wherever(deps: FlowDeps, token: string | undefined): Promise<RegistrationResult> {
+  return showRegistrationStep(deps, token, null);
+}
 
-const OUT_OF_ORDER = { ok: false, reason: "out_of_order" } as const;
+/** On to the page the moved flow is on. */
+function next(reg: Registration, query = ""): RegistrationResult {
+  return { kind: "next", path: `${registrationStepPath(reg.flow)}${query}` };
+}
+
+const LOCKED_MESSAGE = `Too many wrong attempts: your account is locked for ${describeDuration(LOCKOUT_MS)}. Try again later, or ask your portal administrator to unlock it.`;
+
+function tooMany(view: RegistrationView, retryAfterSeconds: number): RegistrationResult {
+  const minutes = Math.ceil(retryAfterSeconds / 60);
+  return { kind: "error", view, message: `Too many requests. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`, status: 429, retryAfterSeconds };
+}
+
+/** A check that did not pass, in registration's words: a locked account (before the try, or by this wrong code) is said to be locked. */
+function notPassed(view: RegistrationView, outcome: Exclude<CheckOutcome, { kind: "passed" | "pending" }>): RegistrationResult {
+  if (outcome.kind === "rate_limited") return tooMany(view, outcome.retryAfterSeconds);
+  if (outcome.kind === "locked" || outcome.locked) return { kind: "error", view, message: LOCKED_MESSAGE, status: 403 };
+  const message = outcome.reason === "wrong" ? "That code is not right. Check the code and try again." : codeMessage(outcome.reason, "Select Send New Code for a new one.");
+  return { kind: "error", view, field: "code", message, status: 422 };
+}
 
 /* ───────────────────────────── step 1: Phone or Email ───────────────────────────── */
 
-export async function chooseMethod(deps: RegistrationDeps, reg: Registration, method: MfaMethod, who: Requester): Promise<{ ok: true; registration: Registration } | Refusal> {
+export async function chooseMethod(deps: FlowDeps, meta: RequestMeta, token: string | undefined, method: FactorKind): Promise<RegistrationResult> {
+  const reg = await loadRegistration(deps, token);
+  if (!reg) return { kind: "moved", path: REGISTRATION_GONE };
   const moved = await advance(deps.sql, deps, reg, "invited", "method_chosen", { method });
-  if (!moved) return OUT_OF_ORDER;
-  await appendAudit(deps.sql, deps.clock, { event: "registration.method_chosen", userId: reg.user.id, ...who, detail: { method, mode: reg.data.mode } });
-  return { ok: true, registration: moved };
+  if (!moved) return wherever(deps, token);
+  await audit(deps, meta, "registration.method_chosen", reg.user.id, { method, mode: reg.data.mode });
+  return next(moved);
 }
 
 /* ───────────────────────────── step 2: verify the email ───────────────────────────── */
 
 /** Sends (or replaces) the email verification code. Codes go only to the invited address. */
-export async function sendEmailCode(deps: RegistrationDeps, reg: Registration, who: Requester): Promise<{ ok: true; resent: boolean } | Refusal> {
-  if (reg.flow.state !== "method_chosen") return OUT_OF_ORDER;
-  const limit = await checkSendLimits(deps.sql, deps.clock, { userId: reg.user.id, channel: "email", destination: reg.user.email, ip: who.ip });
-  if (!limit.ok) {
-    await appendAudit(deps.sql, deps.clock, { event: "registration.send_limited", userId: reg.user.id, ...who, detail: { channel: "email" } });
-    return { ok: false, reason: "rate_limited", retryAfterSeconds: limit.retryAfterSeconds };
-  }
+export async function sendEmailCode(deps: FlowDeps, meta: RequestMeta, token: string | undefined): Promise<RegistrationResult> {
+  const reg = await registrationAt(deps, token, "email");
+  if (isMoved(reg)) return reg;
+  if (reg.flow.state !== "method_chosen") return wherever(deps, token);
   const resent = !!reg.data.emailCodeSent;
-  const sent = await deps.sql.begin(async (tx) => {
-    const moved = await advance(tx, deps, reg, "method_chosen", "method_chosen", { emailCodeSent: true });
-    if (!moved) return false;
-    const ttl = deps.config.ttl.emailVerificationCode;
-    const { code } = await createCode(tx, deps.clock, deps.config.secretKey, {
-      flowId: reg.flow.id,
-      userId: reg.user.id,
-      purpose: EMAIL_PURPOSE,
-      channel: "email",
-      destination: reg.user.email,
-      ttlMs: ttl,
-    });
-    const message = emailVerificationCode(code, describeDuration(ttl), deps.config.portalName);
-    await deps.outbox.enqueue(tx, { channel: "email", to: reg.user.email, ...message });
-    await appendAudit(tx, deps.clock, { event: "registration.email_code_sent", userId: reg.user.id, ...who, detail: { resent } });
-    return true;
+  const outcome = await emailCode.start(deps, meta, {
+    flow: reg.flow,
+    userId: reg.user.id,
+    email: reg.user.email,
+    purpose: EMAIL_PURPOSE,
+    ttlMs: deps.config.ttl.emailVerificationCode,
+    wording: "verification",
+    move: (tx) => advanceFlow(tx, deps.clock, reg.flow.id, "method_chosen", "method_chosen", { data: { emailCodeSent: true } }),
+    event: "registration.email_code_sent",
+    detail: { resent },
   });
-  if (!sent) return OUT_OF_ORDER;
-  deps.outbox.kick();
-  return { ok: true, resent };
+  if (outcome.kind === "rate_limited") return tooMany(viewOf(reg, "email"), outcome.retryAfterSeconds);
+  if (outcome.kind === "moved") return wherever(deps, token);
+  return { kind: "next", path: `${STEP_PATHS.email}?sent=${resent ? "new" : "1"}` };
 }
 
-export type CodeRefusal = { ok: false; reason: "wrong" | "expired" | "exhausted" | "none" };
-
-export async function verifyEmailCode(
-  deps: RegistrationDeps,
-  reg: Registration,
-  code: string,
-  who: Requester,
-): Promise<{ ok: true; registration: Registration } | Refusal | CodeRefusal> {
-  if (reg.flow.state !== "method_chosen") return OUT_OF_ORDER;
-  const checked = await checkCode(deps, reg, EMAIL_PURPOSE, code, who);
-  if (!checked.ok) return checked;
+export async function verifyEmailCode(deps: FlowDeps, meta: RequestMeta, token: string | undefined, code: string): Promise<RegistrationResult> {
+  const reg = await registrationAt(deps, token, "email", ["method_chosen"]);
+  if (isMoved(reg)) return reg;
+  const checked = await emailCode.check(deps, meta, { flow: reg.flow, user: reg.user, purpose: EMAIL_PURPOSE, code, respectLock: true });
+  if (checked.kind === "pending") return notPassed(viewOf(reg, "email"), { kind: "failed", reason: "none", locked: false });
+  if (checked.kind !== "passed") return notPassed(viewOf(reg, "email"), checked);
   // An MFA reset keeps the password, so the password step is skipped.
-  const to: RegistrationState = reg.data.mode === "mfa_reset" ? "password_set" : "email_verified";
+  const to: RegistrationStep = reg.data.mode === "mfa_reset" ? "password_set" : "email_verified";
   const moved = await advance(deps.sql, deps, reg, "method_chosen", to);
-  if (!moved) return OUT_OF_ORDER;
-  await appendAudit(deps.sql, deps.clock, { event: "registration.email_verified", userId: reg.user.id, ...who });
-  return { ok: true, registration: moved };
-}
-
-/** The shared part of every typed-code check: lock, rate limit, the code itself, lockout counting. */
-async function checkCode(
-  deps: RegistrationDeps,
-  reg: Registration,
-  purpose: string,
-  code: string,
-  who: Requester,
-): Promise<{ ok: true; codeId: string } | Refusal | CodeRefusal> {
-  if (isLocked(reg.user, deps.clock)) return { ok: false, reason: "locked" };
-  const limit = await checkAttemptLimit(deps.sql, deps.clock, { ip: who.ip, action: "code" });
-  if (!limit.ok) return { ok: false, reason: "rate_limited", retryAfterSeconds: limit.retryAfterSeconds };
-  const result = await verifyCode(deps.sql, deps.clock, deps.config.secretKey, { flowId: reg.flow.id, purpose, code });
-  if (result.ok) {
-    await recordSuccess(deps.sql, reg.user.id);
-    return result;
-  }
-  await appendAudit(deps.sql, deps.clock, { event: "code.failed", userId: reg.user.id, ...who, detail: { purpose, reason: result.reason } });
-  // Only a wrong guess counts toward the lock; an expired or used-up code is no guess.
-  if (result.reason === "wrong") {
-    const { locked } = await recordFailure(deps.sql, deps.clock, reg.user.id);
-    if (locked) {
-      await appendAudit(deps.sql, deps.clock, { event: "account.locked", userId: reg.user.id, ...who, detail: { during: "registration" } });
-      return { ok: false, reason: "locked" };
-    }
-  }
-  return result;
+  if (!moved) return wherever(deps, token);
+  await audit(deps, meta, "registration.email_verified", reg.user.id);
+  return next(moved);
 }
 
 /* ───────────────────────────── step 3: the password ───────────────────────────── */
 
-export async function createPassword(
-  deps: RegistrationDeps,
-  reg: Registration,
-  input: { password: string; confirm: string },
-  who: Requester,
-): Promise<{ ok: true; registration: Registration } | Refusal | { ok: false; reason: "invalid"; field: "password" | "confirm"; message: string }> {
-  if (reg.flow.state !== "email_verified") return OUT_OF_ORDER;
+const PASSWORDS_NOT_THE_SAME = "The two passwords are not the same. Enter the new password again.";
+
+export async function createPassword(deps: FlowDeps, meta: RequestMeta, token: string | undefined, input: { password: string; confirm: string }): Promise<RegistrationResult> {
+  const reg = await registrationAt(deps, token, "email", ["email_verified"]);
+  if (isMoved(reg)) return reg;
+  const view = viewOf(reg, "email");
   const policy = checkPasswordPolicy(input.password, { email: reg.user.email, portalName: deps.config.portalName });
-  if (!policy.ok) return { ok: false, reason: "invalid", field: "password", message: policy.reason };
-  if (input.password !== input.confirm) {
-    return { ok: false, reason: "invalid", field: "confirm", message: "The two passwords are not the same. Enter the new password again." };
-  }
+  if (!policy.ok) return { kind: "error", view, field: "password", message: policy.reason, status: 422 };
+  if (input.password !== input.confirm) return { kind: "error", view, field: "confirm", message: PASSWORDS_NOT_THE_SAME, status: 422 };
   const passwordHash = await hashPassword(input.password);
   const moved = await advance(deps.sql, deps, reg, "email_verified", "password_set", { passwordHash });
-  if (!moved) return OUT_OF_ORDER;
-  await appendAudit(deps.sql, deps.clock, { event: "registration.password_created", userId: reg.user.id, ...who });
-  return { ok: true, registration: moved };
+  if (!moved) return wherever(deps, token);
+  await audit(deps, meta, "registration.password_created", reg.user.id);
+  return next(moved);
 }
 
 /* ───────────────────────────── step 4 (phone method): the phone ───────────────────────────── */
 
-export type PhoneSendResult =
-  | { ok: true; channel: "sms" | "voice"; e164: string; /** voice only: shown on screen, keyed in on the call */ keypadCode?: string }
-  | Refusal
-  | { ok: false; reason: "invalid_phone"; message: string };
-
-/** Send Code: an SMS with a code to type in. */
-export function sendPhoneCode(deps: RegistrationDeps, reg: Registration, phoneInput: string, who: Requester): Promise<PhoneSendResult> {
-  return sendToPhone(deps, reg, phoneInput, "sms", who);
+/**
+ * Send Code (an SMS with a code to type in) or Call Me (a call asking for the code shown on
+ * screen) to the number typed. The keypad code exists only in this answer (the database keeps
+ * its HMAC), so Call Me shows the call page at once instead of redirecting.
+ */
+export async function sendToPhone(deps: FlowDeps, meta: RequestMeta, token: string | undefined, input: { phone: string; channel: PhoneChannel }): Promise<RegistrationResult> {
+  const reg = await registrationAt(deps, token, "phone");
+  if (isMoved(reg)) return reg;
+  const view = viewOf(reg, "phone");
+  const parsed = parseUsPhone(input.phone);
+  if (!parsed.ok) return { kind: "error", view: { ...view, typed: input.phone }, field: "phone", message: parsed.reason, status: 422 };
+  const e164 = parsed.e164;
+  const { channel } = input;
+  const outcome = await phone.start(deps, meta, {
+    flow: reg.flow,
+    userId: reg.user.id,
+    purpose: PHONE_PURPOSE,
+    channel,
+    phone: e164,
+    move: (tx) => advanceFlow(tx, deps.clock, reg.flow.id, "password_set", "password_set", { data: { phone: e164, phoneChannel: channel } }),
+    event: channel === "sms" ? "registration.phone_code_sent" : "registration.call_started",
+    detail: { phoneLast4: e164.slice(-4) },
+  });
+  if (outcome.kind === "rate_limited") return tooMany({ ...view, typed: input.phone }, outcome.retryAfterSeconds);
+  if (outcome.kind === "moved") return wherever(deps, token);
+  if (channel === "sms") return { kind: "next", path: `${STEP_PATHS.phone}?sent=1` };
+  return { kind: "show", view: { ...view, phone: e164, call: { keypadCode: outcome.keypadCode ?? "" } } };
 }
+
+export async function verifyPhoneCode(deps: FlowDeps, meta: RequestMeta, token: string | undefined, code: string): Promise<RegistrationResult> {
+  const reg = await registrationAt(deps, token, "phone");
+  if (isMoved(reg)) return reg;
+  const checked = await phone.check(deps, meta, { flow: reg.flow, user: reg.user, purpose: PHONE_PURPOSE, channel: "sms", code, respectLock: true });
+  if (checked.kind === "pending") return notPassed(viewOf(reg, "phone"), { kind: "failed", reason: "none", locked: false });
+  if (checked.kind !== "passed") return notPassed(viewOf(reg, "phone"), checked);
+  return phoneProved(deps, meta, token, reg, checked.destination, "sms");
+}
+
+const CALL_PROBLEMS = {
+  pending: "The call has not confirmed the code yet. Select Call Me to be called again.",
+  exhausted: "The code was keyed in wrong too many times. Select Call Me for a new call, or Send Code for a text message.",
+  ended: "The call ended without confirming the code, or its time ran out. Select Call Me for a new call, or Send Code for a text message.",
+} as const;
 
 /**
- * Call Me: a call that asks for the code shown on screen, then #. The person proves they hold
- * both the phone and this browser (an approve-only call invites a reflexive "#" from a victim).
+ * The call page's poll (every 2 s with htmx) or its Continue (without JavaScript, carrying the
+ * keypad code to show it again): on once the call confirmed the code.
  */
-export function startCall(deps: RegistrationDeps, reg: Registration, phoneInput: string, who: Requester): Promise<PhoneSendResult> {
-  return sendToPhone(deps, reg, phoneInput, "voice", who);
-}
-
-async function sendToPhone(deps: RegistrationDeps, reg: Registration, phoneInput: string, channel: "sms" | "voice", who: Requester): Promise<PhoneSendResult> {
-  if (reg.flow.state !== "password_set" || reg.data.method !== "phone") return OUT_OF_ORDER;
-  const parsed = parseUsPhone(phoneInput);
-  if (!parsed.ok) return { ok: false, reason: "invalid_phone", message: parsed.reason };
-  const e164 = parsed.e164;
-  const limit = await checkSendLimits(deps.sql, deps.clock, { userId: reg.user.id, channel, destination: e164, ip: who.ip });
-  if (!limit.ok) {
-    await appendAudit(deps.sql, deps.clock, { event: "registration.send_limited", userId: reg.user.id, ...who, detail: { channel } });
-    return { ok: false, reason: "rate_limited", retryAfterSeconds: limit.retryAfterSeconds };
+export async function checkRegistrationCall(deps: FlowDeps, meta: RequestMeta, token: string | undefined, keypadCode?: string): Promise<RegistrationResult> {
+  const reg = await registrationAt(deps, token, "phone");
+  if (isMoved(reg)) return reg;
+  const view = viewOf(reg, "phone");
+  const checked = await phone.check(deps, meta, { flow: reg.flow, user: reg.user, purpose: PHONE_PURPOSE, channel: "voice", respectLock: true });
+  if (checked.kind === "passed") return phoneProved(deps, meta, token, reg, checked.destination, "voice");
+  if (checked.kind === "pending") {
+    return { kind: "pending", view: keypadCode ? { ...view, call: { keypadCode, notYet: true } } : { ...view, problem: CALL_PROBLEMS.pending } };
   }
-  const keypad = await deps.sql.begin(async (tx) => {
-    const moved = await advance(tx, deps, reg, "password_set", "password_set", { phone: e164, phoneChannel: channel });
-    if (!moved) return null;
-    const ttl = channel === "sms" ? deps.config.ttl.smsCode : deps.config.ttl.voiceCall;
-    const { id, code } = await createCode(tx, deps.clock, deps.config.secretKey, {
-      flowId: reg.flow.id,
-      userId: reg.user.id,
-      purpose: PHONE_PURPOSE,
-      channel,
-      destination: e164,
-      ttlMs: ttl,
-    });
-    if (channel === "sms") await deps.outbox.enqueue(tx, { channel: "sms", to: e164, ...smsCode(code, describeDuration(ttl)) });
-    else await deps.outbox.enqueue(tx, { channel: "voice", to: e164, ...voiceCallIntro(deps.config.portalName), codeId: id });
-    await appendAudit(tx, deps.clock, {
-      event: channel === "sms" ? "registration.phone_code_sent" : "registration.call_started",
-      userId: reg.user.id,
-      ...who,
-      detail: { phoneLast4: e164.slice(-4) },
-    });
-    return code;
-  });
-  if (keypad === null) return OUT_OF_ORDER;
-  deps.outbox.kick();
-  return channel === "sms" ? { ok: true, channel, e164 } : { ok: true, channel, e164, keypadCode: keypad };
+  if (checked.kind === "rate_limited") return tooMany(view, checked.retryAfterSeconds);
+  if (checked.kind === "locked") return { kind: "error", view, message: LOCKED_MESSAGE, status: 422 };
+  return { kind: "error", view, message: checked.reason === "exhausted" ? CALL_PROBLEMS.exhausted : CALL_PROBLEMS.ended, status: 422 };
 }
 
-export async function verifyPhoneCode(
-  deps: RegistrationDeps,
-  reg: Registration,
-  code: string,
-  who: Requester,
-): Promise<{ ok: true; registration: Registration } | Refusal | CodeRefusal> {
-  if (reg.flow.state !== "password_set" || reg.data.method !== "phone") return OUT_OF_ORDER;
-  const checked = await checkCode(deps, reg, PHONE_PURPOSE, code, who);
-  if (!checked.ok) return checked;
-  return phoneProved(deps, reg, checked.codeId, "sms", who);
-}
-
-/** The page's poll (or its Continue button) after Call Me: moves on once the call confirmed the code. */
-export async function checkCall(
-  deps: RegistrationDeps,
-  reg: Registration,
-  who: Requester,
-): Promise<{ ok: true; registration: Registration } | Refusal | { ok: false; reason: "pending" | "expired" | "exhausted" | "none" }> {
-  if (reg.flow.state !== "password_set" || reg.data.method !== "phone") return OUT_OF_ORDER;
-  const taken = await takeConfirmedVoiceCode(deps.sql, deps.clock, { flowId: reg.flow.id, purpose: PHONE_PURPOSE });
-  if (!taken.ok) return taken;
-  return phoneProved(deps, reg, taken.codeId, "voice", who);
-}
-
-async function phoneProved(deps: RegistrationDeps, reg: Registration, codeId: string, channel: "sms" | "voice", who: Requester) {
+async function phoneProved(deps: FlowDeps, meta: RequestMeta, token: string | undefined, reg: Registration, destination: string, channel: PhoneChannel): Promise<RegistrationResult> {
   // The number proved is the one the verified code went to, whatever the flow says it sent last.
-  const [row] = await deps.sql<{ destination: string }[]>`select destination from codes where id = ${codeId}`;
-  const moved = await advance(deps.sql, deps, reg, "password_set", "phone_verified", { phoneVerified: row!.destination });
-  if (!moved) return OUT_OF_ORDER;
-  await appendAudit(deps.sql, deps.clock, {
-    event: "registration.phone_verified",
-    userId: reg.user.id,
-    ...who,
-    detail: { channel, phoneLast4: row!.destination.slice(-4) },
-  });
-  return { ok: true as const, registration: moved };
+  const { amr, last4 } = phone.describe(channel, destination);
+  const moved = await advance(deps.sql, deps, reg, "password_set", "phone_verified", { phoneVerified: destination, phoneProof: amr });
+  if (!moved) return wherever(deps, token);
+  await audit(deps, meta, "registration.phone_verified", reg.user.id, { channel, phoneLast4: last4 });
+  return next(moved);
 }
 
 /* ───────────────────────────── step 5: Terms of Use, and the account becomes active ───────────────────────────── */
 
-export async function acceptTerms(
-  deps: RegistrationDeps,
-  reg: Registration,
-  agreed: boolean,
-  who: Requester,
-): Promise<{ ok: true; user: User; method: MfaMethod } | Refusal | { ok: false; reason: "not_agreed" | "unavailable" }> {
+const TERMS_NOT_AGREED = "Check the box to agree to the Terms of Use.";
+
+export async function acceptRegistrationTerms(deps: FlowDeps, meta: RequestMeta, token: string | undefined, agreed: boolean): Promise<RegistrationResult> {
+  const reg = await registrationAt(deps, token, "terms");
+  if (isMoved(reg)) return reg;
   const method = reg.data.method;
-  const from: RegistrationState = method === "phone" ? "phone_verified" : "password_set";
-  if (!method || reg.flow.state !== from) return OUT_OF_ORDER;
-  if (!agreed) return { ok: false, reason: "not_agreed" };
+  const from: RegistrationStep = method === "phone" ? "phone_verified" : "password_set";
+  if (!method || reg.flow.state !== from) return wherever(deps, token);
+  if (!agreed) return { kind: "error", view: viewOf(reg, "terms"), field: "agree", message: TERMS_NOT_AGREED, status: 400 };
   const outcome = await deps.sql.begin(async (tx) => {
     const moved = await advance(tx, deps, reg, from, "done");
-    if (!moved) return OUT_OF_ORDER;
-    const now = deps.clock.now();
-    const phone = method === "phone" ? (moved.data.phoneVerified ?? null) : null;
-    const [user] = await tx<User[]>`
-      update users set
-        status = 'active',
-        mfa_method = ${method},
-        phone_e164 = ${phone},
-        password_hash = coalesce(${moved.data.passwordHash ?? null}, password_hash),
-        terms_version = ${TERMS_VERSION},
-        terms_accepted_at = ${now},
-        updated_at = ${now}
-      where id = ${reg.user.id} and status <> 'disabled' and (password_hash is not null or ${moved.data.passwordHash ?? null}::text is not null)
-      returning ${userColumns(tx)}`;
+    if (!moved) return null;
+    const destination = method === "phone" ? moved.data.phoneVerified : reg.user.email;
+    // A phone registration always proved a number on its way here (phoneProved); none means a bug.
+    if (!destination) throw new Error("registration reached its terms without a proved phone");
+    const user = await activateUser(tx, deps.clock, {
+      userId: reg.user.id,
+      factor: { kind: method, destination },
+      passwordHash: moved.data.passwordHash ?? null,
+      termsVersion: TERMS_VERSION,
+    });
     // Disabled (or, for an MFA reset, a user left without any password) while the last step ran.
     if (!user) throw new Unavailable();
     // Nothing from the registration is needed any more; links still in mailboxes must not reopen it.
-    await revokeLinkTokens(tx, user.id, ["registration", "registration_reset", "resume", "mfa_reset"]);
+    await revokeLinkTokens(tx, user.id, LINK_PURPOSES);
     if (reg.data.mode === "mfa_reset") {
       // A new second factor: what was remembered or signed in under the old one ends.
       await forgetRememberTokens(tx, user.id);
       await invalidateUserSessions(tx, user.id);
     }
-    await appendAudit(tx, deps.clock, {
-      event: reg.data.mode === "mfa_reset" ? "registration.mfa_reset_completed" : "registration.completed",
-      userId: user.id,
-      ...who,
-      detail: { method, termsVersion: TERMS_VERSION },
-    });
-    return { ok: true as const, user, method };
+    await audit(deps, meta, reg.data.mode === "mfa_reset" ? "registration.mfa_reset_completed" : "registration.completed", user.id, { method, termsVersion: TERMS_VERSION }, tx);
+    return { user, phoneProof: moved.data.phoneProof };
   }).catch((error: unknown) => {
-    if (error instanceof Unavailable) return { ok: false as const, reason: "unavailable" as const };
+    if (error instanceof Unavailable) return "unavailable" as const;
     throw error;
   });
-  return outcome;
+  if (outcome === "unavailable") return { kind: "next", path: "/register/error?reason=unavailable" };
+  if (!outcome) return wherever(deps, token);
+  // The emailed code proved the address and the password was set in this browser; a phone adds its own proof.
+  const amr = method === "phone" ? ["pwd", "email", outcome.phoneProof ?? "sms", "mfa"] : ["pwd", "email", "mfa"];
+  return { kind: "signed_in", user: outcome.user, option: method, amr, authenticatedAt: deps.clock.now(), rememberToken: null, returnTo: reg.data.returnTo ?? null };
 }
 
 class Unavailable extends Error {}
@@ -506,14 +493,14 @@ class Unavailable extends Error {}
  * REGISTRATION_RESET_LINK_TTL at the registered address. Nothing is returned: the page after
  * Reset must read the same whatever happened here.
  */
-export async function requestRegistrationReset(deps: RegistrationDeps, flowToken: string | undefined, who: Requester): Promise<void> {
+export async function requestRegistrationReset(deps: FlowDeps, flowToken: string | undefined, meta: RequestMeta): Promise<void> {
   const started = performance.now();
-  const userId = await flowUser(deps.sql, flowToken);
+  const userId = await flowHolder(deps.sql, flowToken, "registration");
   const user = userId ? await findUserById(deps.sql, userId) : null;
   if (!user || user.status !== "invited") {
-    await appendAudit(deps.sql, deps.clock, { event: "registration.reset_ignored", userId: user?.id ?? null, ...who });
+    await audit(deps, meta, "registration.reset_ignored", user?.id ?? null);
   } else {
-    await sendLink(deps, user, "registration_reset", who);
+    await sendLink(deps, user, "registration_reset", meta);
   }
   await evenOut(started);
 }
@@ -530,16 +517,6 @@ async function evenOut(startedAt: number): Promise<void> {
   if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
 }
 
-/** The user a registration flow cookie names, even when that flow expired or failed. */
-async function flowUser(db: Db, flowToken: string | undefined): Promise<string | null> {
-  const parts = splitToken(flowToken);
-  if (!parts) return null;
-  const [row] = await db<{ userId: string | null; secretHash: Uint8Array }[]>`
-    select user_id as "userId", secret_hash as "secretHash" from flows where id = ${parts.id} and kind = 'registration'`;
-  if (!row || !row.userId || !secretMatches(parts.secret, row.secretHash)) return null;
-  return row.userId;
-}
-
 /* ───────────────────────────── Having trouble logging in? ───────────────────────────── */
 
 /**
@@ -549,48 +526,48 @@ async function flowUser(db: Db, flowToken: string | undefined): Promise<string |
  * Only the client address's attempt limit can refuse, and it refuses everyone alike.
  */
 export async function requestResumeLink(
-  deps: RegistrationDeps,
+  deps: FlowDeps,
   input: { email: string; password: string },
-  who: Requester,
+  meta: RequestMeta,
 ): Promise<{ ok: true } | { ok: false; reason: "rate_limited"; retryAfterSeconds: number }> {
-  const limit = await checkAttemptLimit(deps.sql, deps.clock, { ip: who.ip, action: "password" });
+  const limit = await checkAttemptLimit(deps.sql, deps.clock, { ip: meta.ip, action: "password" });
   if (!limit.ok) return { ok: false, reason: "rate_limited", retryAfterSeconds: limit.retryAfterSeconds };
   const started = performance.now();
   try {
-    await resumeIfPasswordMatches(deps, input, who);
+    await resumeIfPasswordMatches(deps, input, meta);
   } finally {
     await evenOut(started);
   }
   return { ok: true };
 }
 
-async function resumeIfPasswordMatches(deps: RegistrationDeps, input: { email: string; password: string }, who: Requester): Promise<void> {
+async function resumeIfPasswordMatches(deps: FlowDeps, input: { email: string; password: string }, meta: RequestMeta): Promise<void> {
   const password = input.password.slice(0, MAX_PASSWORD_LENGTH);
   const user = input.email.length <= 254 ? await findUserByEmail(deps.sql, input.email) : null;
   const progress = user && user.status === "invited" ? await latestProgress(deps.sql, user.id) : null;
   const hash = progress?.data.passwordHash;
   const matched = hash ? await verifyPassword(hash, password) : await verifyDummyPassword(password);
   if (!user || !hash) {
-    await appendAudit(deps.sql, deps.clock, { event: "registration.resume_ignored", userId: user?.id ?? null, ...who });
+    await audit(deps, meta, "registration.resume_ignored", user?.id ?? null);
     return;
   }
   if (!matched || isLocked(user, deps.clock)) {
-    await appendAudit(deps.sql, deps.clock, { event: "registration.resume_password_failed", userId: user.id, ...who });
+    await audit(deps, meta, "registration.resume_password_failed", user.id);
     if (!matched) {
       const { locked } = await recordFailure(deps.sql, deps.clock, user.id);
-      if (locked) await appendAudit(deps.sql, deps.clock, { event: "account.locked", userId: user.id, ...who, detail: { during: "resume" } });
+      if (locked) await audit(deps, meta, "signin.locked", user.id, { during: "resume" });
     }
     return;
   }
   await recordSuccess(deps.sql, user.id);
-  await sendLink(deps, user, "resume", who);
+  await sendLink(deps, user, "resume", meta);
 }
 
 /** A registration_reset or resume link to the registered address, within the send limits. */
-async function sendLink(deps: RegistrationDeps, user: User, purpose: "registration_reset" | "resume", who: Requester): Promise<void> {
-  const limit = await checkSendLimits(deps.sql, deps.clock, { userId: user.id, channel: "email", destination: user.email, ip: who.ip });
+async function sendLink(deps: FlowDeps, user: User, purpose: "registration_reset" | "resume", meta: RequestMeta): Promise<void> {
+  const limit = await checkSendLimits(deps.sql, deps.clock, { userId: user.id, channel: "email", destination: user.email, ip: meta.ip });
   if (!limit.ok) {
-    await appendAudit(deps.sql, deps.clock, { event: "registration.send_limited", userId: user.id, ...who, detail: { channel: "email", purpose } });
+    await audit(deps, meta, "registration.send_limited", user.id, { channel: "email", purpose });
     return;
   }
   const ttl = purpose === "resume" ? deps.config.ttl.resumeLink : deps.config.ttl.registrationResetLink;
@@ -599,7 +576,7 @@ async function sendLink(deps: RegistrationDeps, user: User, purpose: "registrati
     const link = `${deps.config.publicUrl}/register/link/${token}`;
     const text = purpose === "resume" ? resumeLink : registrationResetLink;
     await deps.outbox.enqueue(tx, { channel: "email", to: user.email, ...text(deps.config.portalName, link, describeDuration(ttl)) });
-    await appendAudit(tx, deps.clock, { event: purpose === "resume" ? "registration.resume_sent" : "registration.reset_sent", userId: user.id, ...who });
+    await audit(deps, meta, purpose === "resume" ? "registration.resume_sent" : "registration.reset_sent", user.id, {}, tx);
   });
   deps.outbox.kick();
 }

@@ -7,8 +7,8 @@ import type { StaffOidcConfig } from "../config.ts";
 import { generateTokenPair, secretMatches, splitToken } from "../auth/tokens.ts";
 import { checkAttemptLimit } from "../auth/rate-limit.ts";
 import { appendAudit } from "../auth/audit.ts";
-import { createStaffUser, findStaffUserForUpdate, updateStaffUser, type Role, type StaffProfile, type User } from "../auth/users.ts";
-import { audit, isStaffEmail, tooManyAttempts, type FlowDeps, type RequestMeta } from "./login.ts";
+import { createStaffUser, findStaffUserForUpdate, isStaffEmail, updateStaffUser, type Role, type StaffProfile, type User } from "../auth/users.ts";
+import { audit, tooManyAttempts, type FlowDeps, type RequestMeta } from "./steps.ts";
 
 /**
  * Staff sign-in (product.md §6, security.md "Staff sign-in"): the organization's own OpenID

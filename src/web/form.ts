@@ -1,5 +1,6 @@
-import type { Context } from "hono";
+import type { Context, Env } from "hono";
 import type { z } from "zod";
+import { zValidator } from "@hono/zod-validator";
 import type { FieldErrors } from "../../templates/components.tsx";
 
 /** What a step says when the posted body is not a form it can read. */
@@ -8,6 +9,9 @@ export const FORM_UNREADABLE = "The form could not be read. Try again.";
 // The two media types a browser posts a form as, in the lower case browsers send, then nothing or
 // a parameter. Anything else (JSON, text, no type, "Multipart/Form-Data") is not one of our forms.
 const FORM_TYPE = /^(application\/x-www-form-urlencoded|multipart\/form-data)\b/;
+// What hono's validator parses as a form (it compares the media type in lower case), so a body it
+// would choke on is read here first.
+const PARSED_AS_FORM = /^\s*(application\/x-www-form-urlencoded|multipart\/form-data)\s*(;|$)/i;
 
 // C0 controls other than tab, newline and carriage return, DEL and C1 controls: never typed by a
 // person; and U+FFFD, which stands where the body held bytes that are not UTF-8.
@@ -38,6 +42,7 @@ async function readPostedForm(c: Context): Promise<PostedForm | null> {
 }
 
 /**
+ * readForm: the all-or-nothing reader the admin area still uses (the flows' steps use validForm).
  * The posted form as single strings. Null when the body is not a urlencoded or multipart form,
  * does not parse, or any field repeats or is a file: the step is then shown again with a 400,
  * never a 500. Values are as sent; each step's schema or flow judges them.
@@ -47,37 +52,70 @@ export async function readForm(c: Context): Promise<Record<string, string> | nul
   return form && Object.keys(form.refused).length === 0 ? form.fields : null;
 }
 
-export type Parsed<T> = { ok: true; data: T } | { ok: false; errors: FieldErrors; fields: Record<string, string> };
+/** What a step shows when its form did not pass: a message per field, and the values that were taken, to show typed text again. */
+export interface FormProblem {
+  errors: FieldErrors;
+  fields: Record<string, string>;
+  /** A field came twice or as a file, or the body did not parse: not a form a page of ours sends. */
+  unreadable?: boolean;
+}
 
 /**
- * The posted form checked by `schema`, with a message per field. A field sent twice, a file or
- * control characters are refused for that field; fields the schema does not know are ignored,
- * whatever they hold. A body that is not a form reads as an empty one, so its fields come out
- * "missing". `fields` (on failure) holds the values that were taken, to show typed text again.
+ * The edge check of a posted form: `zValidator("form", schema, hook)`, whose hook refuses, field
+ * by field, a field sent twice, a file or control characters, takes zod's message for the rest,
+ * and hands the step's `again` (which re-renders the step with the messages) what went wrong.
+ * Fields the schema does not know are ignored, whatever they hold. A body that is not a form
+ * reads as an empty one, so its fields come out "missing"; one that claims to be a form but does
+ * not parse is the form's problem, never a 500. The handler reads the data with c.req.valid("form").
  */
-export async function parseForm<S extends z.ZodObject>(c: Context, schema: S): Promise<Parsed<z.output<S>>> {
-  const form = (await readPostedForm(c)) ?? { fields: {}, refused: {} };
-  const errors: FieldErrors = {};
-  const fields: Record<string, string> = {};
+export function validForm<S extends z.ZodObject, E extends Env = Env, P extends string = string>(
+  schema: S,
+  again: (c: Context<E, P>, problem: FormProblem) => Response | Promise<Response>,
+) {
+  const validate = zValidator("form", schema, (result, c) => {
+    const raw = result.data as Record<string, unknown>;
+    const problem = refusals(schema, raw);
+    if (result.success && Object.keys(problem.errors).length === 0) return;
+    // A refusal says more than zod's message for the same field.
+    if (!result.success) for (const [name, message] of Object.entries(fieldErrors(result.error))) problem.errors[name] ??= message;
+    return again(c as unknown as Context<E, P>, problem);
+  });
+  const checked: typeof validate = async (c, next) => {
+    if (PARSED_AS_FORM.test(c.req.header("content-type") ?? "")) {
+      try {
+        // Parsed (and cached for the validator) here, so a broken body is the step's 400, not hono's exception.
+        await c.req.formData();
+      } catch {
+        return again(c as unknown as Context<E, P>, { errors: { form: FORM_UNREADABLE }, fields: {}, unreadable: true });
+      }
+    }
+    return validate(c, next);
+  };
+  return checked;
+}
+
+function refusals(schema: z.ZodObject, raw: Record<string, unknown>): FormProblem {
+  const problem: FormProblem = { errors: {}, fields: {} };
   for (const name of Object.keys(schema.shape)) {
-    const refused = Object.hasOwn(form.refused, name) ? form.refused[name] : undefined;
-    const value = Object.hasOwn(form.fields, name) ? form.fields[name] : undefined;
-    if (refused === "repeated") errors[name] = "This field was sent more than once. Fill in the form again.";
-    else if (refused === "file") errors[name] = "Files cannot be sent here. Fill in the form again.";
+    const value = Object.hasOwn(raw, name) ? raw[name] : Object.hasOwn(raw, `${name}[]`) ? [raw[`${name}[]`]] : undefined;
+    if (Array.isArray(value)) problem.errors[name] = "This field was sent more than once. Fill in the form again.";
     else if (value === undefined) continue;
-    else if (CONTROL.test(value)) errors[name] = "Remove the special characters from this field.";
-    else fields[name] = value;
+    else if (typeof value !== "string") problem.errors[name] = "Files cannot be sent here. Fill in the form again.";
+    if (Array.isArray(value) || (value !== undefined && typeof value !== "string")) problem.unreadable = true;
+    else if (CONTROL.test(value)) problem.errors[name] = "Remove the special characters from this field.";
+    else problem.fields[name] = value;
   }
-  const parsed = schema.safeParse(fields);
-  if (parsed.success && Object.keys(errors).length === 0) return { ok: true, data: parsed.data };
-  // A refusal above says more than zod's "missing" for the same field.
-  if (!parsed.success) for (const [name, message] of Object.entries(fieldErrors(parsed.error))) errors[name] ??= message;
-  return { ok: false, errors, fields };
+  return problem;
 }
 
 /** zod's issues as one message per field (the first one), for a step to show next to each field. */
-export function fieldErrors(error: z.ZodError): FieldErrors {
+export function fieldErrors(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): FieldErrors {
   const errors: FieldErrors = {};
   for (const issue of error.issues) errors[String(issue.path[0] ?? "form")] ??= issue.message;
   return errors;
+}
+
+/** The first message of a set of field errors, for the summary at the top of a step. */
+export function summary(errors: FieldErrors): string {
+  return Object.values(errors).find(Boolean) ?? "Check the form and try again.";
 }

@@ -1,23 +1,39 @@
 import type { Context } from "hono";
 import type { AppDeps, AppEnv } from "./env.ts";
-import { createSession, invalidateSession } from "../auth/sessions.ts";
-import type { LoginOption, User } from "../auth/users.ts";
+import { createSession, invalidateSession, type Proof } from "../auth/sessions.ts";
+import { recordSignIn, type LoginOption, type User } from "../auth/users.ts";
 import { clearCookie, writeCookie } from "./cookies.ts";
+import { goToPage } from "./render.tsx";
 
 /**
  * The last step of registration and of every sign-in: a brand-new session (never a cookie the
- * browser brought along), its cookie, and the user's last sign-in time. The caller writes the
- * audit event, since only it knows how the person got here.
+ * browser brought along) holding what the sign-in proved, its cookie, and the user's last
+ * sign-in time. The caller writes the audit event, since only it knows how the person got here.
  */
-export async function startSession(c: Context<AppEnv>, deps: AppDeps, user: User, loginOption: LoginOption | null): Promise<void> {
+export async function startSession(c: Context<AppEnv>, deps: AppDeps, user: User, loginOption: LoginOption | null, proof: Proof): Promise<void> {
   const previous = c.get("session");
   if (previous) await invalidateSession(deps.sql, previous.id);
-  const { token, session } = await createSession(deps.sql, deps.clock, user.id, loginOption);
-  await deps.sql`update users set last_sign_in_at = ${deps.clock.now()} where id = ${user.id}`;
+  const { token, session } = await createSession(deps.sql, deps.clock, user.id, loginOption, proof);
+  await recordSignIn(deps.sql, deps.clock, user.id);
   writeCookie(c, deps.config, "session", token);
   clearCookie(c, deps.config, "flow");
   c.set("session", session);
   c.set("user", user);
+}
+
+/**
+ * A flow's end: the session starts, the Remember Me cookie is kept (or forgotten), and the
+ * browser goes where the flow was to end (its checked returnTo), else /home.
+ */
+export async function completeSignIn(
+  c: Context<AppEnv>,
+  deps: AppDeps,
+  result: { user: User; option: LoginOption | null; amr: string[]; authenticatedAt: Date | null; rememberToken: string | null; clearRemember?: boolean; returnTo: string | null },
+): Promise<Response> {
+  await startSession(c, deps, result.user, result.option, { amr: result.amr, authenticatedAt: result.authenticatedAt });
+  if (result.rememberToken) writeCookie(c, deps.config, "remember", result.rememberToken);
+  else if (result.clearRemember) clearCookie(c, deps.config, "remember");
+  return goToPage(c, result.returnTo ?? "/home");
 }
 
 /** Sign out at the server and in the browser. */

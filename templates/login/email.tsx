@@ -1,4 +1,4 @@
-import { Button, ErrorSummary, Field, Form, Heading, Status } from "../components.tsx";
+import { Button, CodeForm, ErrorSummary, Field, Form, Heading, Status } from "../components.tsx";
 import type { StepError } from "../phone-factor.tsx";
 
 /** The address from the sign-in, prefilled → Send Verification Code. */
@@ -37,19 +37,7 @@ export function EmailCodeStep(props: { email: string; secondsLeft: number; codeL
       <p class="countdown" id="code-expiry" aria-live="polite" data-countdown={String(props.secondsLeft)}>
         {expiryText(props.secondsLeft)}
       </p>
-      <Form action="/login/email/code">
-        <Field
-          name="code"
-          label="Verification Code"
-          hint="Enter the 6-digit code from the email."
-          inputmode="numeric"
-          autocomplete="one-time-code"
-          maxlength={6}
-          error={fieldError}
-          autofocus={fieldError !== undefined}
-        />
-        <Button>Verify Code</Button>
-      </Form>
+      <CodeForm action="/login/email/code" hint="Enter the 6-digit code from the email." error={fieldError} autofocus={fieldError !== undefined} />
       <Form action="/login/email/send" label="Send a new code">
         <p>Code expired, or no email?</p>
         <Button variant="secondary">Send New Code</Button>

@@ -6,7 +6,18 @@ import { StaffNote, StaffSection } from "../staff/sign-in.tsx";
  * shows it) holds Remember Me and the two Login buttons: one form, the pressed button names the
  * option. Staff addresses have their own sign-in elsewhere.
  */
-export function SignInPage(props: { rememberEnabled: boolean; rememberHours: string; notice?: string; signedOut?: boolean; staffEnabled?: boolean }) {
+export function SignInPage(props: {
+  rememberEnabled: boolean;
+  rememberHours: string;
+  notice?: string;
+  signedOut?: boolean;
+  /** Where the sign-in goes once finished (already checked), carried by the form. */
+  returnTo?: string;
+  /** prompt=login: signed in already, signing in again replaces the session. */
+  prompt?: boolean;
+  /** Staff sign-in is set up (STAFF_OIDC_*): the Staff section offers Staff Login. */
+  staffEnabled?: boolean;
+}) {
   return (
     <section>
       <Heading>Sign in</Heading>
@@ -21,6 +32,8 @@ export function SignInPage(props: { rememberEnabled: boolean; rememberHours: str
           <h2 id="provider-heading">Customer/Provider</h2>
           <p>Sign in with the email address and password you created during registration, then confirm it is you by phone or by email.</p>
           <form method="post" action="/login" hx-post="/login" hx-target="#main" hx-swap="innerHTML" novalidate aria-labelledby="provider-heading">
+            {props.returnTo ? <input type="hidden" name="rd" value={props.returnTo} /> : null}
+            {props.prompt ? <input type="hidden" name="prompt" value="login" /> : null}
             {props.rememberEnabled ? (
               <>
                 <div class="field checkbox">

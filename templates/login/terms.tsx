@@ -2,7 +2,7 @@ import { Button, Checkbox, ErrorSummary, Form, Heading } from "../components.tsx
 import { TermsOfUse } from "../terms.tsx";
 
 /** The Terms of Use again at sign-in (or after a password reset) when their version changed since the person agreed. */
-export function TermsStep(props: { action: string; portalName: string; error?: string }) {
+export function TermsAgainStep(props: { action: string; portalName: string; error?: string }) {
   return (
     <section>
       <Heading>Terms of Use</Heading>

@@ -1,4 +1,4 @@
-import { Button, ErrorSummary, Field, Form, Heading, Status } from "../components.tsx";
+import { Button, CodeForm, ErrorSummary, Field, Form, Heading, Status } from "../components.tsx";
 import type { StepError } from "../phone-factor.tsx";
 import { NewPasswordFields } from "../new-password-fields.tsx";
 
@@ -42,19 +42,14 @@ export function ResetCodeStep(props: { email: string; codeLifetime: string; erro
       <ErrorSummary message={props.error && !fieldError ? props.error.message : undefined} />
       <Status message={props.error ? null : `If ${props.email} belongs to an account, we sent a 6-digit code to it.`} />
       <p>The code works once, for {props.codeLifetime}. Check your email, including the junk or spam folder.</p>
-      <Form action="/forgot-password/code">
-        <Field
-          name="code"
-          label="Verification code"
-          hint="Enter the 6-digit code from the email."
-          inputmode="numeric"
-          autocomplete="one-time-code"
-          maxlength={6}
-          error={fieldError}
-          autofocus={fieldError !== undefined}
-        />
-        <Button>Verify code</Button>
-      </Form>
+      <CodeForm
+        action="/forgot-password/code"
+        fieldLabel="Verification code"
+        button="Verify code"
+        hint="Enter the 6-digit code from the email."
+        error={fieldError}
+        autofocus={fieldError !== undefined}
+      />
       <p>
         No email? <a href="/forgot-password">Start again</a> and check the address.
       </p>

@@ -1,5 +1,5 @@
 import type { FieldErrors } from "../components.tsx";
-import { Button, ErrorSummary, Field, Form, Heading, Status } from "../components.tsx";
+import { Button, CodeForm, ErrorSummary, Field, Form, Heading, Status } from "../components.tsx";
 import { PasswordForm } from "./password.tsx";
 
 export interface EmailStepProps {
@@ -46,19 +46,13 @@ export function EmailStep(props: EmailStepProps) {
           </Form>
           {props.stage === "verify" ? (
             <>
-              <Form action="/register/email/verify" label="Verify the code">
-                <Field
-                  name="code"
-                  label="Verification Code"
-                  inputmode="numeric"
-                  autocomplete="one-time-code"
-                  maxlength={6}
-                  hint="Enter the 6-digit code from the email we sent you."
-                  error={errors.code}
-                  autofocus={!!errors.code}
-                />
-                <Button>Verify Code</Button>
-              </Form>
+              <CodeForm
+                action="/register/email/verify"
+                formLabel="Verify the code"
+                hint="Enter the 6-digit code from the email we sent you."
+                error={errors.code}
+                autofocus={!!errors.code}
+              />
               <Form action="/register/email/send" label="Send a new code">
                 <p>No email? A new code replaces the one sent before.</p>
                 <Button variant="secondary">Send New Code</Button>

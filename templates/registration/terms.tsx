@@ -2,7 +2,7 @@ import { Button, Checkbox, ErrorSummary, Form, Heading } from "../components.tsx
 import { TermsOfUse } from "../terms.tsx";
 
 /** The last step: the Terms of Use, the checkbox and Continue. */
-export function TermsStep(props: { portalName: string; error?: string; problem?: string }) {
+export function RegistrationTermsStep(props: { portalName: string; error?: string; problem?: string }) {
   return (
     <section>
       <Heading>Terms of Use</Heading>

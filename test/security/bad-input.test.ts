@@ -17,6 +17,7 @@ import { createFlow } from "../../src/flows/flow-store.ts";
 import { createSession } from "../../src/auth/sessions.ts";
 import { MINUTE } from "../../src/clock.ts";
 import { TERMS_VERSION } from "../../src/terms.ts";
+import { addFactor } from "../../src/auth/users.ts";
 import { BODY_LIMIT } from "../../src/app.tsx";
 
 let ctx: TestContext;
@@ -42,6 +43,7 @@ async function insertUser(input: { status?: string; method?: "phone" | "email" |
     values (${email}, ${email}, 'Bad Input', ${input.role ?? "provider"}, ${input.status ?? "active"}, ${input.method === undefined ? "email" : input.method},
       ${phone}, ${input.status === "invited" ? null : passwordHash}, ${input.terms === undefined ? TERMS_VERSION : input.terms}, now())
     returning id`;
+  if (input.status !== "invited" && input.method !== null) await addFactor(ctx.sql, ctx.clock, row!.id, { kind: input.method ?? "email", destination: phone ?? email });
   return { id: row!.id, email, phone };
 }
 

@@ -9,6 +9,8 @@ import * as assert from "uvu/assert";
 import postgres from "postgres";
 import { hashPassword } from "../../src/auth/passwords.ts";
 import { TERMS_VERSION } from "../../src/terms.ts";
+import { addFactor } from "../../src/auth/users.ts";
+import { systemClock } from "../../src/clock.ts";
 import { MAX_CODE_ATTEMPTS } from "../../src/auth/codes.ts";
 import { PUBLIC_URL, type Browser } from "../support/harness.ts";
 import { sharedCluster } from "./support/cluster.ts";
@@ -41,6 +43,7 @@ async function user(method: "phone" | "email"): Promise<{ id: string; email: str
   const [row] = await sql<{ id: string }[]>`
     insert into users (email, email_normalized, name, status, mfa_method, phone_e164, password_hash, terms_version, terms_accepted_at)
     values (${email}, ${email}, 'Racer', 'active', ${method}, ${phone}, ${passwordHash}, ${TERMS_VERSION}, now()) returning id`;
+  await addFactor(sql, systemClock, row!.id, { kind: method, destination: phone ?? email });
   return { id: row!.id, email, phone };
 }
 

@@ -15,7 +15,8 @@ import postgres from "postgres";
 import { PUBLIC_URL, testConfig, type Browser } from "../support/harness.ts";
 import { hashPassword } from "../../src/auth/passwords.ts";
 import { TERMS_VERSION } from "../../src/terms.ts";
-import { createManualClock, SECOND } from "../../src/clock.ts";
+import { addFactor } from "../../src/auth/users.ts";
+import { createManualClock, SECOND, systemClock } from "../../src/clock.ts";
 import { silentLogger } from "../../src/log.ts";
 import { createApp } from "../../src/app.tsx";
 import { createOutbox } from "../../src/delivery/outbox.ts";
@@ -58,6 +59,7 @@ async function user(method: "phone" | "email"): Promise<{ id: string; email: str
   const [row] = await sql<{ id: string }[]>`
     insert into users (email, email_normalized, name, status, mfa_method, phone_e164, password_hash, terms_version, terms_accepted_at)
     values (${email}, ${email}, 'Reliable', 'active', ${method}, ${phone}, ${passwordHash}, ${TERMS_VERSION}, now()) returning id`;
+  await addFactor(sql, systemClock, row!.id, { kind: method, destination: phone ?? email });
   return { id: row!.id, email, phone };
 }
 

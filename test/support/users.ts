@@ -4,7 +4,8 @@
  */
 import type { Sql } from "../../src/db/client.ts";
 import { hashPassword } from "../../src/auth/passwords.ts";
-import { findUserById, normalizeEmail, type MfaMethod, type Role, type User } from "../../src/auth/users.ts";
+import { addFactor, findUserById, normalizeEmail, type MfaMethod, type Role, type User } from "../../src/auth/users.ts";
+import { systemClock } from "../../src/clock.ts";
 import { TERMS_VERSION } from "../../src/terms.ts";
 import { uniqueEmail } from "./harness.ts";
 
@@ -53,6 +54,8 @@ export async function createActiveUser(sql: Sql, input: ActiveUserInput): Promis
     values (${email}, ${normalizeEmail(email)}, ${input.name ?? "Test Provider"}, ${input.role ?? "provider"}, 'active',
       ${input.method}, ${phone}, ${passwordHash}, ${termsVersion}, ${termsVersion ? new Date() : null})
     returning id`;
+  // A phone account without a number holds no phone factor (the sign-in then offers the email code).
+  if (input.method === "email" || phone) await addFactor(sql, systemClock, row!.id, { kind: input.method, destination: phone ?? email });
   const user = await findUserById(sql, row!.id);
   return { id: row!.id, email, password, phone, user: user! };
 }

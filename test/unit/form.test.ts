@@ -1,12 +1,13 @@
 /**
- * src/web/form.ts, the one reader of posted forms: readForm (all or nothing: sign-in, password
- * reset, admin) and parseForm (a message per field: registration, Having trouble logging in?).
+ * src/web/form.ts, the reader of posted forms: validForm (zValidator("form", schema, hook), a
+ * message per field: every flow's steps) and readForm (all or nothing: the admin area, until it
+ * moves to validForm).
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Hono } from "hono";
 import { z } from "zod";
-import { parseForm, readForm } from "../../src/web/form.ts";
+import { readForm, validForm } from "../../src/web/form.ts";
 
 const schema = z.object({
   code: z.string({ error: "Enter the code." }).regex(/^\d{6}$/, "Enter 6 digits."),
@@ -15,7 +16,9 @@ const schema = z.object({
 
 const app = new Hono();
 app.post("/read", async (c) => c.json(await readForm(c)));
-app.post("/parse", async (c) => c.json(await parseForm(c, schema)));
+// The step's `again` gets the problem; the handler, the checked data: the same shapes parseForm returned.
+app.post("/parse", validForm(schema, (c, { errors, fields }) => c.json({ ok: false, errors, fields })), (c) => c.json({ ok: true, data: c.req.valid("form") }));
+app.post("/unreadable", validForm(schema, (c, problem) => c.json({ unreadable: problem.unreadable ?? false, errors: problem.errors })), (c) => c.json({ ok: true }));
 
 async function post(path: string, body: BodyInit | undefined, type: string | null = "application/x-www-form-urlencoded") {
   const headers: Record<string, string> = type ? { "content-type": type } : {};
@@ -43,11 +46,11 @@ test("readForm: null for a repeated field (known or not), a list-named field, a 
   }
 });
 
-test("parseForm: the schema's data when every field is good; fields it does not know are ignored, even repeated", async () => {
+test("validForm: the schema's data when every field is good; fields it does not know are ignored, even repeated", async () => {
   assert.equal(await post("/parse", "code=123456&email=e&other=1&other=2&x[]=3"), { ok: true, data: { code: "123456", email: "e" } });
 });
 
-test("parseForm: a repeated field, a file, control characters or non-UTF-8 bytes are refused at that field; zod's message for the rest", async () => {
+test("validForm: a repeated field, a file, control characters or non-UTF-8 bytes are refused at that field; zod's message for the rest", async () => {
   assert.equal(await post("/parse", "code=1&code=2&email=e"), {
     ok: false,
     errors: { code: "This field was sent more than once. Fill in the form again." },
@@ -73,11 +76,20 @@ test("parseForm: a repeated field, a file, control characters or non-UTF-8 bytes
   });
 });
 
-test("parseForm: a body that is not a form reads as an empty one, so every field is missing", async () => {
+test("validForm: a body that is not a form reads as an empty one, so every field is missing", async () => {
   const missing = { ok: false, errors: { code: "Enter the code.", email: "Enter your email address." }, fields: {} };
   assert.equal(await post("/parse", '{"code":"123456","email":"e"}', "application/json"), missing);
   assert.equal(await post("/parse", "code=123456&email=e", null), missing);
   assert.equal(await post("/parse", undefined), missing);
+});
+
+test("validForm: a mangled form (a field twice, a file) or a body that claims to be a form and does not parse is unreadable, a 4xx for the step, never hono's exception", async () => {
+  assert.equal(await post("/unreadable", "code=1&code=2&email=e"), { unreadable: true, errors: { code: "This field was sent more than once. Fill in the form again." } });
+  assert.equal(await post("/unreadable", "code=12345&email=e"), { unreadable: false, errors: { code: "Enter 6 digits." } });
+  const broken = await post("/unreadable", "--x\r\nContent-Disposition: form-data; name=", "multipart/form-data; boundary=y");
+  assert.equal(broken, { unreadable: true, errors: { form: "The form could not be read. Try again." } });
+  // The same in the capitals hono's own parser accepts.
+  assert.equal(await post("/unreadable", "--x\r\nContent-Disposition: form-data; name=", "Multipart/Form-Data; boundary=y"), broken);
 });
 
 test.run();

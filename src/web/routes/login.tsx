@@ -1,10 +1,10 @@
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { z } from "zod";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { goToPage, render, redirectTo, wantsFragment, type View } from "../render.tsx";
-import { clearCookie, readCookie, writeCookie } from "../cookies.ts";
-import { startSession } from "../sign-in.ts";
-import { fieldErrors, FORM_UNREADABLE, readForm } from "../form.ts";
+import { goToPage, redirectTo, render, type View } from "../render.tsx";
+import { validForm, type FormProblem } from "../form.ts";
+import { agreeSchema, codeSchema, emailField, pollSchema } from "../fields.ts";
+import { answer, flowToken, requestMeta, showAgain, phoneStepView, type C, type StepPages } from "../steps.tsx";
 import {
   acceptLoginTerms,
   checkLoginCall,
@@ -20,128 +20,36 @@ import {
   verifyLoginSmsCode,
   type LoginState,
   type LoginView,
-  type RequestMeta,
-  type StepResult,
 } from "../../flows/login.ts";
-import type { LoginOption, User } from "../../auth/users.ts";
+import { checkReturnTo } from "../../flows/return-to.ts";
 import { describeDuration } from "../../delivery/messages.ts";
 import { discoverStaffRealm } from "../../flows/staff-sign-in.ts";
 import { SignInPage } from "../../../templates/login/sign-in.tsx";
 import { CredentialsStep, UseEmailStep } from "../../../templates/login/credentials.tsx";
 import { EmailCodeStep, EmailSendStep, EmailVerifiedStep } from "../../../templates/login/email.tsx";
-import { TermsStep } from "../../../templates/login/terms.tsx";
+import { TermsAgainStep } from "../../../templates/login/terms.tsx";
 import type { FieldErrors } from "../../../templates/components.tsx";
-import { CallWaiting, PhoneChoice, SmsCodeEntry, type PhoneActions, type StepError } from "../../../templates/phone-factor.tsx";
+import type { PhoneActions, StepError } from "../../../templates/phone-factor.tsx";
 
-type C = Context<AppEnv>;
-
-/** A typed one-time code: spaces and dashes people copy along are dropped. */
-export const codeSchema = z.object({
-  code: z
-    .string({ message: "Enter the 6-digit code." })
-    .max(40, "Enter the 6-digit code.")
-    .transform((v) => v.replace(/[\s-]/g, ""))
-    .pipe(z.string().regex(/^\d{6}$/, "Enter the 6-digit code.")),
-});
+/**
+ * Sign-in, mounted at /login. `rd` (product.md §5) names where a finished sign-in goes; it is
+ * checked by return-to.ts and carried in the flow. Someone signed in who opens /login?rd=X goes
+ * straight to X; with prompt=login the sign-in page is shown anyway and finishing it replaces
+ * the session.
+ */
 
 const startSchema = z.object({
   option: z.enum(["phone", "email"]),
   // The checkbox sends "on" when checked and nothing otherwise; any other value is no box of ours.
   remember: z.literal("on").optional(),
+  rd: z.string().max(2048).optional(),
+  prompt: z.literal("login").optional(),
 });
 
 const credentialsSchema = z.object({
-  email: z
-    .string({ message: "Enter your email address." })
-    .trim()
-    .min(1, "Enter your email address.")
-    .max(320, "Enter an email address of at most 320 characters.")
-    .pipe(z.email({ message: "Enter an email address in the form name@example.com." })),
+  email: emailField,
   password: z.string({ message: "Enter your password." }).min(1, "Enter your password.").max(4096, "The password is too long."),
 });
-
-export function requestMeta(c: C, deps: AppDeps): RequestMeta {
-  return { ip: c.get("ip"), userAgent: c.get("userAgent"), rememberToken: readCookie(c, deps.config, "remember") };
-}
-
-/** Starts the session of a completed sign-in and keeps (or forgets) the Remember Me cookie. */
-export async function completeSignIn(
-  c: C,
-  deps: AppDeps,
-  result: { user: User; option: LoginOption; rememberToken: string | null; clearRemember?: boolean },
-): Promise<Response> {
-  await startSession(c, deps, result.user, result.option);
-  if (result.rememberToken) writeCookie(c, deps.config, "remember", result.rememberToken);
-  else if (result.clearRemember) clearCookie(c, deps.config, "remember");
-  return goToPage(c, "/home");
-}
-
-/** How the routes of a stepped flow (sign-in, password reset) show it. */
-export interface StepPages<S extends string, V> {
-  /** The flow's first page: where a gone or expired flow sends the browser (with ?expired=1). */
-  start: string;
-  show(deps: AppDeps, token: string | undefined, states: S[]): Promise<{ kind: "show"; view: V } | { kind: "moved"; path: string; expired?: boolean }>;
-  view(deps: AppDeps, view: V, error?: StepError, extra?: { notYet?: boolean }): View;
-}
-
-/** The answers every step of sign-in and of the password reset gives, for that flow's pages. */
-export function stepAnswers<S extends string, V>(deps: AppDeps, pages: StepPages<S, V>) {
-  const flowToken = (c: C) => readCookie(c, deps.config, "flow");
-
-  /** Turns a flow function's result into the answer: a redirect, the step again, or the session. */
-  async function answer(c: C, result: StepResult<V>, extra: { poll?: boolean } = {}): Promise<Response> {
-    switch (result.kind) {
-      case "moved":
-        return redirectTo(c, result.expired ? `${pages.start}?expired=1` : result.path);
-      case "next":
-        if (result.token) writeCookie(c, deps.config, "flow", result.token);
-        if (result.clearRemember) clearCookie(c, deps.config, "remember");
-        return redirectTo(c, result.path);
-      case "error":
-        return render(c, deps, { ...pages.view(deps, result.view, { message: result.message, field: result.field }), status: result.status });
-      case "pending":
-        // The poll: nothing changed, so nothing on screen should (htmx does not swap a 204).
-        if (extra.poll) return c.body(null, 204);
-        return render(c, deps, pages.view(deps, result.view, undefined, { notYet: true }));
-      case "signed_in":
-        return completeSignIn(c, deps, result);
-    }
-  }
-
-  /** The step again, as a 400, with a message for a field or (no field) for the form. */
-  async function again(c: C, states: S[], error: StepError): Promise<Response> {
-    const shown = await pages.show(deps, flowToken(c), states);
-    if (shown.kind === "moved") return answer(c, shown);
-    return render(c, deps, { ...pages.view(deps, shown.view, error), status: 400 });
-  }
-
-  /** The step again when the posted body could not be read. */
-  const unreadable = (c: C, states: S[]) => again(c, states, { message: FORM_UNREADABLE });
-
-  /** A GET of a step: its page while the flow is on it; otherwise a 303 to the step it is on. */
-  async function showStep(c: C, state: S): Promise<Response> {
-    const shown = await pages.show(deps, flowToken(c), [state]);
-    if (shown.kind === "moved") return answer(c, shown);
-    return render(c, deps, pages.view(deps, shown.view));
-  }
-
-  /** A typed one-time code on `state`: an unreadable form or a malformed code shows the step again; else `verify` decides. */
-  async function postCode(c: C, state: S, verify: (code: string) => Promise<StepResult<V>>): Promise<Response> {
-    const form = await readForm(c);
-    if (!form) return unreadable(c, [state]);
-    const parsed = codeSchema.safeParse(form);
-    if (!parsed.success) return again(c, [state], { field: "code", message: parsed.error.issues[0]!.message });
-    return answer(c, await verify(parsed.data.code));
-  }
-
-  /** Call Me's check: the poll (poll=1, every 2 s with htmx: a 204 while the call is pending) or Continue (without JavaScript). */
-  async function postCallCheck(c: C, check: () => Promise<StepResult<V>>): Promise<Response> {
-    const form = (await readForm(c)) ?? {};
-    return answer(c, await check(), { poll: form.poll === "1" });
-  }
-
-  return { flowToken, answer, again, unreadable, showStep, postCode, postCallCheck };
-}
 
 const PHONE_ACTIONS: PhoneActions = {
   send: "/login/phone/send",
@@ -151,9 +59,8 @@ const PHONE_ACTIONS: PhoneActions = {
 };
 
 /** The page of a step, from the flow's view (the state picks the template). */
-export function loginStepView(deps: AppDeps, view: LoginView, error?: StepError, extra: { notYet?: boolean; fieldErrors?: FieldErrors } = {}): View {
-  const state = view.state;
-  switch (state) {
+function loginStepView(deps: AppDeps, view: LoginView, error?: StepError, extra: { notYet?: boolean; fieldErrors?: FieldErrors } = {}): View {
+  switch (view.state) {
     case "credentials":
       return {
         title: view.option === "phone" ? "Login with Phone" : "Login with Email",
@@ -162,17 +69,11 @@ export function loginStepView(deps: AppDeps, view: LoginView, error?: StepError,
     case "use_email":
       return { title: "Use Login with Email", body: <UseEmailStep /> };
     case "phone_choose":
-      return { title: "Confirm your phone", body: <PhoneChoice heading="Confirm your phone" maskedPhone={view.maskedPhone} actions={PHONE_ACTIONS} error={error} /> };
     case "phone_code":
-      return {
-        title: "Enter the verification code",
-        body: <SmsCodeEntry heading="Enter the verification code" maskedPhone={view.maskedPhone} actions={PHONE_ACTIONS} error={error} sent />,
-      };
-    case "phone_call":
-      return {
-        title: "Answer the call",
-        body: <CallWaiting heading="Answer the call" maskedPhone={view.maskedPhone} keypadCode={view.keypadCode ?? ""} actions={PHONE_ACTIONS} notYet={extra.notYet} />,
-      };
+    case "phone_call": {
+      const page = view.state === "phone_choose" ? "choose" : view.state === "phone_code" ? "code" : "call";
+      return phoneStepView(page, { chooseHeading: "Confirm your phone", maskedPhone: view.maskedPhone, keypadCode: view.keypadCode, actions: PHONE_ACTIONS, error, notYet: extra.notYet });
+    }
     case "email_send":
       return { title: "Login with Email", body: <EmailSendStep email={view.email} codeLifetime={view.codeLifetime} error={error} /> };
     case "email_code":
@@ -183,113 +84,146 @@ export function loginStepView(deps: AppDeps, view: LoginView, error?: StepError,
     case "email_verified":
       return { title: "Email verified", body: <EmailVerifiedStep action="/login/email/verified" /> };
     case "terms":
-      return { title: "Terms of Use", body: <TermsStep action="/login/terms" portalName={deps.config.portalName} error={error?.message} /> };
-    default:
-      return { title: "Sign in", body: <SignInPage rememberEnabled={false} rememberHours="" /> };
+      return { title: "Terms of Use", body: <TermsAgainStep action="/login/terms" portalName={deps.config.portalName} error={error?.message} /> };
   }
 }
 
+const PAGES: StepPages<LoginView> = { start: "/login", view: loginStepView };
+
+/* ── handlers ── */
+
+function signInPage(c: C, deps: AppDeps, options: { notice?: string; status?: View["status"]; signedOut?: boolean; returnTo?: string | null; prompt?: boolean } = {}) {
+  return render(c, deps, {
+    title: "Sign in",
+    status: options.status,
+    body: (
+      <SignInPage
+        rememberEnabled={deps.config.ttl.rememberMe > 0}
+        rememberHours={describeDuration(deps.config.ttl.rememberMe)}
+        notice={options.notice}
+        signedOut={options.signedOut}
+        returnTo={options.returnTo ?? undefined}
+        prompt={options.prompt}
+        staffEnabled={deps.config.staffOidc !== null}
+      />
+    ),
+  });
+}
+
+/** GET /login: the sign-in page; someone signed in goes straight to where `rd` points (or home), unless prompt=login. */
+async function showSignIn(c: C, deps: AppDeps): Promise<Response> {
+  const returnTo = await checkReturnTo(deps, c.req.query("rd"));
+  const prompt = c.req.query("prompt") === "login";
+  if (c.get("user") && !prompt) return redirectTo(c, returnTo ?? "/home");
+  const expired = c.req.query("expired") === "1";
+  return signInPage(c, deps, {
+    notice: expired ? "Your sign-in was not finished in time, or it was interrupted. Start again." : undefined,
+    signedOut: c.req.query("signed-out") === "1",
+    returnTo,
+    prompt,
+  });
+}
+
+/** No Login button of ours was pressed: the page again, keeping where the sign-in was to end. */
+const startInvalid = (deps: AppDeps) => async (c: C, problem: FormProblem) =>
+  signInPage(c, deps, {
+    notice: "Select Login with Phone or Login with Email.",
+    status: 400,
+    returnTo: await checkReturnTo(deps, problem.fields.rd),
+    prompt: problem.fields.prompt === "login",
+  });
+
+/** Login with Phone / Login with Email pressed. */
+async function postStart(c: C, deps: AppDeps, form: z.output<typeof startSchema>): Promise<Response> {
+  const returnTo = await checkReturnTo(deps, form.rd);
+  if (c.get("user") && !form.prompt) return redirectTo(c, returnTo ?? "/home");
+  const result = await startLogin(deps, requestMeta(c, deps), { option: form.option, remember: form.remember !== undefined, returnTo });
+  if (result.kind === "start_limited") {
+    c.header("Retry-After", String(result.retryAfterSeconds));
+    return signInPage(c, deps, { notice: result.message, status: 429, returnTo, prompt: !!form.prompt });
+  }
+  return answer(c, deps, PAGES, result);
+}
+
+/**
+ * A GET of a step: its page while the flow is on it; otherwise a 303 to the step it is on.
+ * Someone signed in with no sign-in under way (no prompt=login) belongs at home.
+ */
+async function showStep(c: C, deps: AppDeps, state: LoginState): Promise<Response> {
+  const shown = await showLoginStep(deps, flowToken(c, deps), [state]);
+  if (c.get("user") && shown.kind === "moved" && shown.path === PAGES.start) return redirectTo(c, "/home");
+  return answer(c, deps, PAGES, shown);
+}
+
+/** The step again with the messages of its form. */
+async function again(c: C, deps: AppDeps, state: LoginState, problem: FormProblem, perField = false): Promise<Response> {
+  const shown = await showLoginStep(deps, flowToken(c, deps), [state]);
+  // The credentials step shows the address as typed (the password never).
+  const edit = (view: LoginView) => ({ ...view, email: (problem.fields.email ?? "").slice(0, 320) });
+  return showAgain(c, deps, PAGES, shown, problem, perField ? { perField, edit } : {});
+}
+
+/** Home realm discovery: a staff address goes to Staff Login, before any password is asked for (or checked). */
+async function staffRealm(c: C, deps: AppDeps, email: unknown): Promise<Response | null> {
+  const path = await discoverStaffRealm(deps, requestMeta(c, deps), email);
+  return path ? goToPage(c, path) : null;
+}
+
+async function postCredentials(c: C, deps: AppDeps, form: z.output<typeof credentialsSchema>): Promise<Response> {
+  const staff = await staffRealm(c, deps, form.email);
+  if (staff) return staff;
+  return answer(c, deps, PAGES, await submitCredentials(deps, requestMeta(c, deps), flowToken(c, deps), form));
+}
+
+async function postCallCheck(c: C, deps: AppDeps, form: z.output<typeof pollSchema>): Promise<Response> {
+  return answer(c, deps, PAGES, await checkLoginCall(deps, requestMeta(c, deps), flowToken(c, deps)), { poll: form.poll === "1" });
+}
+
+/* ── the routes ── */
+
+const STEPS: Array<[string, LoginState]> = [
+  ["/credentials", "credentials"],
+  ["/use-email", "use_email"],
+  ["/phone", "phone_choose"],
+  ["/phone/code", "phone_code"],
+  ["/phone/call", "phone_call"],
+  ["/email", "email_send"],
+  ["/email/code", "email_code"],
+  ["/email/verified", "email_verified"],
+  ["/terms", "terms"],
+];
+
 export function loginRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();
-  const { flowToken, answer, unreadable, showStep, postCode, postCallCheck } = stepAnswers<LoginState, LoginView>(deps, { start: "/login", show: showLoginStep, view: loginStepView });
-  const rememberEnabled = deps.config.ttl.rememberMe > 0;
+  const meta = (c: C) => requestMeta(c, deps);
+  const token = (c: C) => flowToken(c, deps);
+  const onStep = (state: LoginState, perField = false) => (c: C, problem: FormProblem) => again(c, deps, state, problem, perField);
 
-  const signInPage = (c: C, options: { notice?: string; status?: View["status"]; signedOut?: boolean } = {}) =>
-    render(c, deps, {
-      title: "Sign in",
-      status: options.status,
-      body: (
-        <SignInPage
-          rememberEnabled={rememberEnabled}
-          rememberHours={describeDuration(deps.config.ttl.rememberMe)}
-          notice={options.notice}
-          signedOut={options.signedOut}
-          staffEnabled={deps.config.staffOidc !== null}
-        />
-      ),
-    });
-
-  app.get("/", (c) => redirectTo(c, c.get("user") ? "/home" : "/login"));
-
-  app.get("/login", (c) => {
-    if (c.get("user")) return redirectTo(c, "/home");
-    const expired = c.req.query("expired") === "1";
-    return signInPage(c, {
-      notice: expired ? "Your sign-in was not finished in time, or it was interrupted. Start again." : undefined,
-      signedOut: c.req.query("signed-out") === "1",
-    });
-  });
-
-  app.post("/login", async (c) => {
-    if (c.get("user")) return redirectTo(c, "/home");
-    const form = await readForm(c);
-    const parsed = startSchema.safeParse(form ?? {});
-    if (!parsed.success) return signInPage(c, { notice: "Select Login with Phone or Login with Email.", status: 400 });
-    const result = await startLogin(deps, requestMeta(c, deps), {
-      option: parsed.data.option,
-      remember: parsed.data.remember !== undefined,
-    });
-    if (result.kind === "start_limited") {
-      c.header("Retry-After", String(result.retryAfterSeconds));
-      return signInPage(c, { notice: result.message, status: 429 });
-    }
-    return answer(c, result);
-  });
+  app.get("/", (c) => showSignIn(c, deps));
+  app.post("/", validForm(startSchema, startInvalid(deps)), (c) => postStart(c, deps, c.req.valid("form")));
 
   // Every step's page: shown only while the flow is on that step; otherwise the step it is on.
-  const steps: Array<[string, LoginState]> = [
-    ["/login/credentials", "credentials"],
-    ["/login/use-email", "use_email"],
-    ["/login/phone", "phone_choose"],
-    ["/login/phone/code", "phone_code"],
-    ["/login/phone/call", "phone_call"],
-    ["/login/email", "email_send"],
-    ["/login/email/code", "email_code"],
-    ["/login/email/verified", "email_verified"],
-    ["/login/terms", "terms"],
-  ];
-  for (const [path, state] of steps) {
-    if (loginStepPath(state) !== path) throw new Error(`login step ${state} is served at ${loginStepPath(state)}, not ${path}`);
-    app.get(path, (c) => (c.get("user") ? redirectTo(c, "/home") : showStep(c, state)));
+  for (const [path, state] of STEPS) {
+    if (loginStepPath(state) !== `/login${path}`) throw new Error(`login step ${state} is served at ${loginStepPath(state)}, not /login${path}`);
+    app.get(path, (c) => showStep(c, deps, state));
   }
 
-  app.post("/login/credentials", async (c) => {
-    const form = await readForm(c);
-    if (!form) return unreadable(c, ["credentials"]);
-    // Home realm discovery: a staff address goes to Staff Login, before any password is asked for.
-    const staffLogin = await discoverStaffRealm(deps, requestMeta(c, deps), form.email);
-    if (staffLogin) return goToPage(c, staffLogin);
-    const parsed = credentialsSchema.safeParse(form);
-    if (!parsed.success) {
-      const shown = await showLoginStep(deps, flowToken(c), ["credentials"]);
-      if (shown.kind === "moved") return answer(c, shown);
-      const view = { ...shown.view, email: typeof form.email === "string" ? form.email.slice(0, 320) : "" };
-      return render(c, deps, { ...loginStepView(deps, view, undefined, { fieldErrors: fieldErrors(parsed.error) }), status: 400 });
-    }
-    return answer(c, await submitCredentials(deps, requestMeta(c, deps), flowToken(c), parsed.data));
-  });
-
-  app.post("/login/use-email", async (c) => answer(c, await switchToEmail(deps, requestMeta(c, deps), flowToken(c))));
-
-  app.post("/login/phone/send", async (c) => answer(c, await sendLoginPhoneCode(deps, requestMeta(c, deps), flowToken(c), "sms")));
-  app.post("/login/phone/call", async (c) => answer(c, await sendLoginPhoneCode(deps, requestMeta(c, deps), flowToken(c), "voice")));
-
-  app.post("/login/phone/code", (c) => postCode(c, "phone_code", (code) => verifyLoginSmsCode(deps, requestMeta(c, deps), flowToken(c), code)));
-
-  app.post("/login/phone/call/check", (c) => postCallCheck(c, () => checkLoginCall(deps, requestMeta(c, deps), flowToken(c))));
-
-  app.post("/login/email/send", async (c) => answer(c, await sendLoginEmailCode(deps, requestMeta(c, deps), flowToken(c))));
-
-  app.post("/login/email/code", (c) => postCode(c, "email_code", (code) => verifyLoginEmailCode(deps, requestMeta(c, deps), flowToken(c), code)));
-
-  app.post("/login/email/verified", async (c) => answer(c, await continueAfterEmail(deps, requestMeta(c, deps), flowToken(c))));
-
-  app.post("/login/terms", async (c) => {
-    const form = await readForm(c);
-    if (!form) return unreadable(c, ["terms"]);
-    // Only the checkbox's own value agrees; an empty or forged value is not a tick.
-    return answer(c, await acceptLoginTerms(deps, requestMeta(c, deps), flowToken(c), form.agree === "on"));
-  });
+  app.post("/credentials", validForm(credentialsSchema, async (c: C, problem: FormProblem) => (await staffRealm(c, deps, problem.fields.email)) ?? again(c, deps, "credentials", problem, true)), (c) => postCredentials(c, deps, c.req.valid("form")));
+  app.post("/use-email", async (c) => answer(c, deps, PAGES, await switchToEmail(deps, meta(c), token(c))));
+  app.post("/phone/send", async (c) => answer(c, deps, PAGES, await sendLoginPhoneCode(deps, meta(c), token(c), "sms")));
+  app.post("/phone/call", async (c) => answer(c, deps, PAGES, await sendLoginPhoneCode(deps, meta(c), token(c), "voice")));
+  app.post("/phone/code", validForm(codeSchema, onStep("phone_code")), async (c) =>
+    answer(c, deps, PAGES, await verifyLoginSmsCode(deps, meta(c), token(c), c.req.valid("form").code)),
+  );
+  app.post("/phone/call/check", validForm(pollSchema, onStep("phone_call")), (c) => postCallCheck(c, deps, c.req.valid("form")));
+  app.post("/email/send", async (c) => answer(c, deps, PAGES, await sendLoginEmailCode(deps, meta(c), token(c))));
+  app.post("/email/code", validForm(codeSchema, onStep("email_code")), async (c) =>
+    answer(c, deps, PAGES, await verifyLoginEmailCode(deps, meta(c), token(c), c.req.valid("form").code)),
+  );
+  app.post("/email/verified", async (c) => answer(c, deps, PAGES, await continueAfterEmail(deps, meta(c), token(c))));
+  app.post("/terms", validForm(agreeSchema, onStep("terms")), async (c) =>
+    answer(c, deps, PAGES, await acceptLoginTerms(deps, meta(c), token(c), c.req.valid("form").agree === "on")),
+  );
 
   return app;
 }

@@ -16,12 +16,15 @@ import {
   type ResetState,
   type ResetView,
 } from "../../flows/password-reset.ts";
-import { FORM_UNREADABLE, readForm } from "../form.ts";
-import { requestMeta, stepAnswers } from "./login.tsx";
+import { validForm, type FormProblem } from "../form.ts";
+import { answer, flowToken, requestMeta, showAgain, phoneStepView, type C, type StepPages } from "../steps.tsx";
+import { agreeSchema, codeSchema, emailField, pollSchema } from "../fields.ts";
 import { NewPasswordStep, ResetCodeStep, ResetStart } from "../../../templates/password-reset/steps.tsx";
 import { EmailVerifiedStep } from "../../../templates/login/email.tsx";
-import { TermsStep } from "../../../templates/login/terms.tsx";
-import { CallWaiting, PhoneChoice, SmsCodeEntry, type PhoneActions, type StepError } from "../../../templates/phone-factor.tsx";
+import { TermsAgainStep } from "../../../templates/login/terms.tsx";
+import type { PhoneActions, StepError } from "../../../templates/phone-factor.tsx";
+
+/** Forgot your password?, mounted at /forgot-password. */
 
 const PHONE_ACTIONS: PhoneActions = {
   send: "/forgot-password/phone/send",
@@ -30,14 +33,7 @@ const PHONE_ACTIONS: PhoneActions = {
   check: "/forgot-password/phone/call/check",
 };
 
-const startSchema = z.object({
-  email: z
-    .string({ message: "Enter your email address." })
-    .trim()
-    .min(1, "Enter your email address.")
-    .max(320, "Enter an email address of at most 320 characters.")
-    .pipe(z.email({ message: "Enter an email address in the form name@example.com." })),
-});
+const startSchema = z.object({ email: emailField });
 
 const passwordSchema = z.object({
   password: z.string({ message: "Enter a new password." }).min(1, "Enter a new password.").max(4096, "Use at most 256 characters."),
@@ -51,102 +47,92 @@ function resetStepView(deps: AppDeps, view: ResetView, error?: StepError, extra:
     case "verified":
       return { title: "Email verified", body: <EmailVerifiedStep action="/forgot-password/verified" /> };
     case "phone_choose":
-      return { title: "Verify your phone", body: <PhoneChoice heading="Verify your phone" maskedPhone={view.maskedPhone} actions={PHONE_ACTIONS} error={error} /> };
     case "phone_code":
-      return {
-        title: "Enter the verification code",
-        body: <SmsCodeEntry heading="Enter the verification code" maskedPhone={view.maskedPhone} actions={PHONE_ACTIONS} error={error} sent />,
-      };
-    case "phone_call":
-      return {
-        title: "Answer the call",
-        body: <CallWaiting heading="Answer the call" maskedPhone={view.maskedPhone} keypadCode={view.keypadCode ?? ""} actions={PHONE_ACTIONS} notYet={extra.notYet} />,
-      };
+    case "phone_call": {
+      const page = view.state === "phone_choose" ? "choose" : view.state === "phone_code" ? "code" : "call";
+      return phoneStepView(page, { chooseHeading: "Verify your phone", maskedPhone: view.maskedPhone, keypadCode: view.keypadCode, actions: PHONE_ACTIONS, error, notYet: extra.notYet });
+    }
     case "new_password":
       return { title: "Choose a new password", body: <NewPasswordStep error={error} /> };
     case "terms":
-      return { title: "Terms of Use", body: <TermsStep action="/forgot-password/terms" portalName={deps.config.portalName} error={error?.message} /> };
-    default:
-      return { title: "Forgot your password?", body: <ResetStart email="" /> };
+      return { title: "Terms of Use", body: <TermsAgainStep action="/forgot-password/terms" portalName={deps.config.portalName} error={error?.message} /> };
   }
 }
 
+const PAGES: StepPages<ResetView> = { start: "/forgot-password", view: resetStepView };
+
+/* ── handlers ── */
+
+function startPage(c: C, deps: AppDeps, props: { email: string; error?: StepError; notice?: string; status?: View["status"] }) {
+  return render(c, deps, { title: "Forgot your password?", status: props.status, body: <ResetStart email={props.email} error={props.error} notice={props.notice} /> });
+}
+
+function showStart(c: C, deps: AppDeps): Response {
+  const expired = c.req.query("expired") === "1";
+  return startPage(c, deps, { email: "", notice: expired ? "Your password reset was not finished in time, or it was interrupted. Start again." : undefined });
+}
+
+function startInvalid(c: C, deps: AppDeps, problem: FormProblem): Response {
+  const message = problem.errors.email ?? problem.errors.form ?? "Enter your email address.";
+  return startPage(c, deps, { email: (problem.fields.email ?? "").slice(0, 320), error: { field: "email", message }, status: 400 });
+}
+
+async function postStart(c: C, deps: AppDeps, form: z.output<typeof startSchema>): Promise<Response> {
+  const result = await startPasswordReset(deps, requestMeta(c, deps), form);
+  if (result.kind === "error") return startPage(c, deps, { email: form.email, error: { message: result.message, field: result.field }, status: result.status });
+  return answer(c, deps, PAGES, result);
+}
+
+async function showStep(c: C, deps: AppDeps, state: ResetState): Promise<Response> {
+  return answer(c, deps, PAGES, await showResetStep(deps, flowToken(c, deps), [state]));
+}
+
+async function again(c: C, deps: AppDeps, state: ResetState, problem: FormProblem): Promise<Response> {
+  return showAgain(c, deps, PAGES, await showResetStep(deps, flowToken(c, deps), [state]), problem);
+}
+
+/* ── the routes ── */
+
+const STEPS: Array<[string, ResetState]> = [
+  ["/code", "code"],
+  ["/verified", "verified"],
+  ["/phone", "phone_choose"],
+  ["/phone/code", "phone_code"],
+  ["/phone/call", "phone_call"],
+  ["/new-password", "new_password"],
+  ["/terms", "terms"],
+];
+
 export function passwordResetRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();
-  const { flowToken, answer, again, unreadable, showStep, postCode, postCallCheck } = stepAnswers<ResetState, ResetView>(deps, { start: "/forgot-password", show: showResetStep, view: resetStepView });
+  const meta = (c: C) => requestMeta(c, deps);
+  const token = (c: C) => flowToken(c, deps);
+  const onStep = (state: ResetState) => (c: C, problem: FormProblem) => again(c, deps, state, problem);
 
-  app.get("/forgot-password", (c) => {
-    const expired = c.req.query("expired") === "1";
-    return render(c, deps, {
-      title: "Forgot your password?",
-      body: <ResetStart email="" notice={expired ? "Your password reset was not finished in time, or it was interrupted. Start again." : undefined} />,
-    });
-  });
+  app.get("/", (c) => showStart(c, deps));
+  app.post("/", validForm(startSchema, (c: C, problem) => startInvalid(c, deps, problem)), (c) => postStart(c, deps, c.req.valid("form")));
 
-  app.post("/forgot-password", async (c) => {
-    const form = await readForm(c);
-    const parsed = startSchema.safeParse(form ?? {});
-    if (!parsed.success) {
-      const typed = typeof form?.email === "string" ? form.email.slice(0, 320) : "";
-      return render(c, deps, {
-        title: "Forgot your password?",
-        status: 400,
-        body: <ResetStart email={typed} error={{ field: "email", message: form ? parsed.error.issues[0]!.message : FORM_UNREADABLE }} />,
-      });
-    }
-    const result = await startPasswordReset(deps, requestMeta(c, deps), parsed.data);
-    if (result.kind === "error") {
-      return render(c, deps, {
-        title: "Forgot your password?",
-        status: result.status,
-        body: <ResetStart email={parsed.data.email} error={{ message: result.message, field: result.field }} />,
-      });
-    }
-    return answer(c, result);
-  });
-
-  const steps: Array<[string, ResetState]> = [
-    ["/forgot-password/code", "code"],
-    ["/forgot-password/verified", "verified"],
-    ["/forgot-password/phone", "phone_choose"],
-    ["/forgot-password/phone/code", "phone_code"],
-    ["/forgot-password/phone/call", "phone_call"],
-    ["/forgot-password/new-password", "new_password"],
-    ["/forgot-password/terms", "terms"],
-  ];
-  for (const [path, state] of steps) {
-    if (resetStepPath(state) !== path) throw new Error(`reset step ${state} is served at ${resetStepPath(state)}, not ${path}`);
-    app.get(path, (c) => showStep(c, state));
+  for (const [path, state] of STEPS) {
+    if (resetStepPath(state) !== `/forgot-password${path}`) throw new Error(`reset step ${state} is served at ${resetStepPath(state)}, not /forgot-password${path}`);
+    app.get(path, (c) => showStep(c, deps, state));
   }
 
-  app.post("/forgot-password/code", (c) => postCode(c, "code", (code) => verifyResetCode(deps, requestMeta(c, deps), flowToken(c), code)));
-
-  app.post("/forgot-password/verified", async (c) => answer(c, await continueReset(deps, requestMeta(c, deps), flowToken(c))));
-
-  app.post("/forgot-password/phone/send", async (c) => answer(c, await sendResetPhoneCode(deps, requestMeta(c, deps), flowToken(c), "sms")));
-  app.post("/forgot-password/phone/call", async (c) => answer(c, await sendResetPhoneCode(deps, requestMeta(c, deps), flowToken(c), "voice")));
-
-  app.post("/forgot-password/phone/code", (c) => postCode(c, "phone_code", (code) => verifyResetSmsCode(deps, requestMeta(c, deps), flowToken(c), code)));
-
-  app.post("/forgot-password/phone/call/check", (c) => postCallCheck(c, () => checkResetCall(deps, requestMeta(c, deps), flowToken(c))));
-
-  app.post("/forgot-password/new-password", async (c) => {
-    const form = await readForm(c);
-    if (!form) return unreadable(c, ["new_password"]);
-    const parsed = passwordSchema.safeParse(form);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      return again(c, ["new_password"], { field: String(issue.path[0] ?? "password"), message: issue.message });
-    }
-    return answer(c, await setNewPassword(deps, requestMeta(c, deps), flowToken(c), parsed.data));
-  });
-
-  app.post("/forgot-password/terms", async (c) => {
-    const form = await readForm(c);
-    if (!form) return unreadable(c, ["terms"]);
-    // Only the checkbox's own value agrees; an empty or forged value is not a tick.
-    return answer(c, await acceptResetTerms(deps, requestMeta(c, deps), flowToken(c), form.agree === "on"));
-  });
+  app.post("/code", validForm(codeSchema, onStep("code")), async (c) => answer(c, deps, PAGES, await verifyResetCode(deps, meta(c), token(c), c.req.valid("form").code)));
+  app.post("/verified", async (c) => answer(c, deps, PAGES, await continueReset(deps, meta(c), token(c))));
+  app.post("/phone/send", async (c) => answer(c, deps, PAGES, await sendResetPhoneCode(deps, meta(c), token(c), "sms")));
+  app.post("/phone/call", async (c) => answer(c, deps, PAGES, await sendResetPhoneCode(deps, meta(c), token(c), "voice")));
+  app.post("/phone/code", validForm(codeSchema, onStep("phone_code")), async (c) =>
+    answer(c, deps, PAGES, await verifyResetSmsCode(deps, meta(c), token(c), c.req.valid("form").code)),
+  );
+  app.post("/phone/call/check", validForm(pollSchema, onStep("phone_call")), async (c) =>
+    answer(c, deps, PAGES, await checkResetCall(deps, meta(c), token(c)), { poll: c.req.valid("form").poll === "1" }),
+  );
+  app.post("/new-password", validForm(passwordSchema, onStep("new_password")), async (c) =>
+    answer(c, deps, PAGES, await setNewPassword(deps, meta(c), token(c), c.req.valid("form"))),
+  );
+  app.post("/terms", validForm(agreeSchema, onStep("terms")), async (c) =>
+    answer(c, deps, PAGES, await acceptResetTerms(deps, meta(c), token(c), c.req.valid("form").agree === "on")),
+  );
 
   return app;
 }

@@ -3,7 +3,7 @@ import type { AppDeps, AppEnv } from "../env.ts";
 import { goToPage, redirectTo, render, wantsFragment } from "../render.tsx";
 import { clearCookie, readCookie, writeCookie } from "../cookies.ts";
 import { startSession } from "../sign-in.ts";
-import { requestMeta } from "./login.tsx";
+import { requestMeta } from "../steps.tsx";
 import { finishStaffSignIn, startStaffSignIn, STAFF_CALLBACK_PATH, staffLoginPath, type StaffRefused } from "../../flows/staff-sign-in.ts";
 import { StaffRefusedPage } from "../../../templates/staff/sign-in.tsx";
 
@@ -40,9 +40,8 @@ export function staffRoutes(deps: AppDeps) {
     const result = await finishStaffSignIn(deps, requestMeta(c, deps), readCookie(c, deps.config, "staff"), currentUrl);
     clearCookie(c, deps.config, "staff");
     if (result.kind === "refused") return refusedPage(c, result);
-    // Once sessions record what they proved (migration 0005's amr, authenticated_at), this becomes
-    // startSession(c, deps, result.user, null, result.proof): result.proof has that Proof's shape.
-    await startSession(c, deps, result.user, null);
+    // The session proves what the issuer reported (its amr and auth_time), not more.
+    await startSession(c, deps, result.user, null, result.proof);
     return goToPage(c, "/home");
   });
 

@@ -1,0 +1,120 @@
+import type { Db, Sql } from "../db/client.ts";
+import type { Clock } from "../clock.ts";
+import type { Config } from "../config.ts";
+import type { Outbox } from "../delivery/outbox.ts";
+import { appendAudit } from "../auth/audit.ts";
+import { findUserById, type LoginOption, type User } from "../auth/users.ts";
+import { deleteFlow, loadFlow, type Flow, type FlowKind } from "./flow-store.ts";
+
+/**
+ * The stepped-flow kit every flow is built from (registration, sign-in, password reset, and the
+ * flows to come): what a flow needs from the app, who asked, what a step comes to, and loading a
+ * flow with its user. A flow module holds only its states and transitions; moving a flow is
+ * flow-store's guarded advanceFlow.
+ */
+
+/** What the flows need from the app (structurally part of AppDeps, without the web). */
+export interface FlowDeps {
+  sql: Sql;
+  clock: Clock;
+  config: Config;
+  outbox: Outbox;
+}
+
+/**
+ * Who asked, for rate limits and the audit log. `rememberToken` is the browser's Remember Me
+ * token, if any; `actorId` the administrator acting on someone else's account, if any.
+ */
+export interface RequestMeta {
+  ip: string;
+  userAgent: string;
+  rememberToken?: string;
+  actorId?: string | null;
+}
+
+/** Where the browser goes instead of the step it asked for: the step its flow is on, or (no live flow) the first page. */
+export type Moved = { kind: "moved"; path: string; expired?: boolean };
+
+/** A step's field or form message (`field` names the input it belongs to; none: the form). */
+export interface StepMessage {
+  message: string;
+  field?: string;
+}
+
+/** What every step of every flow comes to; the route turns it into a redirect, a page or a session. */
+export type StepResult<V> =
+  /** No such flow, or it is on another step: 303 there (the flow's first page, with ?expired=1, when it is gone). */
+  | Moved
+  /** Moved on: 303 to `path`; a `token` replaces the flow cookie (null: the flow cookie is cleared). */
+  | { kind: "next"; path: string; token?: string | null; clearRemember?: boolean }
+  /** The step again, with a message. */
+  | { kind: "error"; view: V; message: string; field?: string; status: 400 | 401 | 403 | 409 | 422 | 429; retryAfterSeconds?: number }
+  /** A poll that found nothing new, or a page to show as it is (the call step after Call Me). */
+  | { kind: "pending"; view: V }
+  | { kind: "show"; view: V }
+  /** Every factor passed: the route starts the session (and writes the Remember Me cookie when a token is given), then goes to `returnTo`. */
+  | { kind: "signed_in"; user: User; option: LoginOption | null; amr: string[]; authenticatedAt: Date | null; rememberToken: string | null; clearRemember?: boolean; returnTo: string | null };
+
+/** A flow taken one step at a time by the browser: its stored kind, its first page, its step URLs. */
+export interface SteppedFlow<S extends string> {
+  kind: FlowKind;
+  start: string;
+  stepPath(state: string | null | undefined): string;
+  /** Never set: it ties the flow to its state names, so flowAt and flowAndUser refuse a name of another flow. */
+  readonly states?: readonly S[];
+}
+
+/** The URL table of a flow's states, as a stepPath: unknown or ended states mean the first page. */
+export function stepPaths<S extends string>(start: string, paths: Partial<Record<S, string>>): (state: string | null | undefined) => string {
+  return (state) => (state && (paths as Record<string, string | undefined>)[state]) || start;
+}
+
+/** Loads the flow and checks it is on one of `states`; otherwise where the browser should go instead. */
+export async function flowAt<S extends string>(deps: FlowDeps, of: SteppedFlow<S>, token: string | undefined, states: readonly NoInfer<S>[]): Promise<Flow | Moved> {
+  const flow = await loadFlow(deps.sql, deps.clock, token, of.kind);
+  if (!flow) return { kind: "moved", path: of.start, expired: token !== undefined };
+  if (!(states as readonly string[]).includes(flow.state)) return { kind: "moved", path: of.stepPath(flow.state) };
+  return flow;
+}
+
+export function isMoved<T extends object>(value: T | Moved): value is Moved {
+  return (value as { kind?: unknown }).kind === "moved";
+}
+
+/** The flow and its account, for a step after the account is known; a gone or disabled account ends the flow. */
+export async function flowAndUser<S extends string>(
+  deps: FlowDeps,
+  of: SteppedFlow<S>,
+  token: string | undefined,
+  states: readonly NoInfer<S>[],
+): Promise<{ flow: Flow; user: User } | Moved> {
+  const flow = await flowAt(deps, of, token, states);
+  if (isMoved(flow)) return flow;
+  const user = flow.userId ? await findUserById(deps.sql, flow.userId) : null;
+  if (!user || user.status !== "active") {
+    await deleteFlow(deps.sql, flow.id);
+    return { kind: "moved", path: of.start, expired: true };
+  }
+  return { flow, user };
+}
+
+/** An audit event of this request (its address, browser and acting administrator), in `db` (the step's transaction) or on its own. */
+export function audit(deps: FlowDeps, meta: RequestMeta, event: string, userId: string | null, detail: Record<string, unknown> = {}, db: Db = deps.sql) {
+  return appendAudit(db, deps.clock, { event, userId, actorId: meta.actorId ?? null, ip: meta.ip, userAgent: meta.userAgent, detail });
+}
+
+export function tooManyAttempts(seconds: number): string {
+  return `Too many attempts from this network. Wait ${describeWait(seconds)} and try again.`;
+}
+
+export function tooManySends(seconds: number): string {
+  return `Too many codes were sent. Wait ${describeWait(seconds)} before asking for another.`;
+}
+
+function describeWait(seconds: number): string {
+  if (seconds < 90) return `${seconds} second${seconds === 1 ? "" : "s"}`;
+  const minutes = Math.ceil(seconds / 60);
+  return `${minutes} minutes`;
+}
+
+export const TERMS_REQUIRED = "Select the box to agree to the Terms of Use.";

@@ -1,0 +1,26 @@
+import { z } from "zod";
+
+/** The form fields more than one flow asks for, checked the same way everywhere (validForm runs them). */
+
+/** An email address as typed: trimmed, at most 320 characters, of the form name@example.com. */
+export const emailField = z
+  .string({ message: "Enter your email address." })
+  .trim()
+  .min(1, "Enter your email address.")
+  .max(320, "Enter an email address of at most 320 characters.")
+  .pipe(z.email({ message: "Enter an email address in the form name@example.com." }));
+
+/** A typed one-time code: spaces and dashes people copy along are dropped. */
+export const codeSchema = z.object({
+  code: z
+    .string({ message: "Enter the 6-digit code." })
+    .max(40, "Enter the 6-digit code.")
+    .transform((v) => v.replace(/[\s-]/g, ""))
+    .pipe(z.string().regex(/^\d{6}$/, "Enter the 6-digit code.")),
+});
+
+/** Call Me's check: the poll (poll=1, every 2 s with htmx: a 204 while the call is pending) or Continue (without JavaScript). */
+export const pollSchema = z.object({ poll: z.string().max(10).optional().catch(undefined) });
+
+/** Terms of Use: only the checkbox's own value ("on") agrees; an empty or forged value is not a tick. */
+export const agreeSchema = z.object({ agree: z.string().max(10).optional().catch(undefined) });

@@ -1,0 +1,102 @@
+import type { Context } from "hono";
+import type { AppDeps, AppEnv } from "./env.ts";
+import { redirectTo, render, type View } from "./render.tsx";
+import { clearCookie, readCookie, writeCookie } from "./cookies.ts";
+import { completeSignIn } from "./sign-in.ts";
+import { FORM_UNREADABLE, type FormProblem } from "./form.ts";
+import type { RequestMeta, StepResult } from "../flows/steps.ts";
+import type { FieldErrors } from "../../templates/components.tsx";
+import { CallWaiting, PhoneChoice, SmsCodeEntry, type PhoneActions, type StepError } from "../../templates/phone-factor.tsx";
+
+/**
+ * The web half of the step kit (src/flows/steps.ts): who asked, the flow cookie, and the one
+ * answer every flow's result gets (a redirect, the step again, a poll's 204, or the session).
+ */
+export type C = Context<AppEnv>;
+
+export function requestMeta(c: C, deps: AppDeps): RequestMeta {
+  return { ip: c.get("ip"), userAgent: c.get("userAgent"), rememberToken: readCookie(c, deps.config, "remember") };
+}
+
+export function flowToken(c: C, deps: AppDeps): string | undefined {
+  return readCookie(c, deps.config, "flow");
+}
+
+/** How a stepped flow's pages are drawn from its view. */
+export interface StepPages<V> {
+  /** The flow's first page: where a gone or expired flow sends the browser (with ?expired=1). */
+  start: string;
+  view(deps: AppDeps, view: V, error?: StepError, extra?: { notYet?: boolean; fieldErrors?: FieldErrors }): View;
+}
+
+/** Turns a flow function's result into the answer. `poll`: the Call Me page's background check. */
+export async function answer<V>(c: C, deps: AppDeps, pages: StepPages<V>, result: StepResult<V>, extra: { poll?: boolean } = {}): Promise<Response> {
+  switch (result.kind) {
+    case "moved":
+      return redirectTo(c, result.expired ? `${pages.start}?expired=1` : result.path);
+    case "next":
+      if (result.token) writeCookie(c, deps.config, "flow", result.token);
+      else if (result.token === null) clearCookie(c, deps.config, "flow");
+      if (result.clearRemember) clearCookie(c, deps.config, "remember");
+      return redirectTo(c, result.path);
+    case "show":
+      return render(c, deps, pages.view(deps, result.view));
+    case "error":
+      if (result.retryAfterSeconds !== undefined) c.header("Retry-After", String(result.retryAfterSeconds));
+      return render(c, deps, { ...pages.view(deps, result.view, { message: result.message, field: result.field }), status: result.status });
+    case "pending":
+      // The poll: nothing changed, so nothing on screen should (htmx does not swap a 204).
+      if (extra.poll) return c.body(null, 204);
+      return render(c, deps, pages.view(deps, result.view, undefined, { notYet: true }));
+    case "signed_in":
+      return completeSignIn(c, deps, result);
+  }
+}
+
+/**
+ * The step again as a 400 after its form did not pass (validForm's `again`): the flow's view
+ * (`shown`, the step's GET result) with the first message as the step's error, or, for a step
+ * that marks each field (`perField`), every message at its field. A flow that is not on the step
+ * (or is gone) sends the browser where it belongs instead.
+ */
+export async function showAgain<V>(
+  c: C,
+  deps: AppDeps,
+  pages: StepPages<V>,
+  shown: StepResult<V>,
+  problem: FormProblem,
+  options: { edit?: (view: V) => V; perField?: boolean } = {},
+): Promise<Response> {
+  if (shown.kind !== "show") return answer(c, deps, pages, shown);
+  const view = options.edit ? options.edit(shown.view) : shown.view;
+  // A mangled form (a field twice, a file) is the form's problem before it is any field's.
+  const unreadable = problem.unreadable ? { message: FORM_UNREADABLE } : undefined;
+  if (options.perField) return render(c, deps, { ...pages.view(deps, view, unreadable, { fieldErrors: problem.errors }), status: 400 });
+  const [field, message] = Object.entries(problem.errors)[0] ?? ["form", "Check the form and try again."];
+  const error = unreadable ?? { message: message ?? "", field: field === "form" ? undefined : field };
+  return render(c, deps, { ...pages.view(deps, view, error), status: 400 });
+}
+
+/**
+ * The phone factor's three pages (choose Send Code or Call Me, type the SMS code, wait for the
+ * call), for any flow that asks the phone: its URLs and the heading of its first page.
+ */
+export function phoneStepView(
+  page: "choose" | "code" | "call",
+  props: { chooseHeading: string; maskedPhone: string; keypadCode: string | null; actions: PhoneActions; error?: StepError; notYet?: boolean },
+): View {
+  switch (page) {
+    case "choose":
+      return { title: props.chooseHeading, body: <PhoneChoice heading={props.chooseHeading} maskedPhone={props.maskedPhone} actions={props.actions} error={props.error} /> };
+    case "code":
+      return {
+        title: "Enter the verification code",
+        body: <SmsCodeEntry heading="Enter the verification code" maskedPhone={props.maskedPhone} actions={props.actions} error={props.error} sent />,
+      };
+    case "call":
+      return {
+        title: "Answer the call",
+        body: <CallWaiting heading="Answer the call" maskedPhone={props.maskedPhone} keypadCode={props.keypadCode ?? ""} actions={props.actions} notYet={props.notYet} />,
+      };
+  }
+}
