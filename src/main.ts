@@ -57,7 +57,8 @@ async function main() {
 
   const where = [`${db.kind === "embedded" ? `embedded database in ${config.dataDir}` : "Postgres at DATABASE_URL"}`];
   if (usesDevOutbox(config)) where.push(`dev outbox at ${config.publicUrl}/dev/outbox`);
-  console.log(`mfa-portal listening on port ${config.port}: open ${config.publicUrl} (${where.join(", ")}; ready in ${Math.round(performance.now() - started)} ms)`);
+  const runtime = isDeno ? `Deno ${Deno.version.deno}` : `Node ${process.version}`;
+  console.log(`mfa-portal listening on port ${config.port}: open ${config.publicUrl} (${where.join(", ")}; ${runtime}; ready in ${Math.round(performance.now() - started)} ms)`);
   const [row] = await db.sql<{ admins: number }[]>`select count(*)::int as admins from users where role = 'admin' and status <> 'disabled'`;
   if (!row?.admins) {
     console.log(`No administrator yet. Create one with:\n  npm run invite -- --email you@example.org --name "Your Name" --admin`);
