@@ -17,6 +17,7 @@ import { helpRoutes } from "./web/routes/help.tsx";
 import { adminRoutes } from "./web/routes/admin.tsx";
 import { usesDevOutbox } from "./config.ts";
 import { compressResponses } from "./web/compress.ts";
+import { httpMetrics } from "./web/http-metrics.ts";
 
 export const BODY_LIMIT = 64 * 1024;
 /** Longer than any real request takes (argon2 under load included), shorter than a client gives up. */
@@ -26,6 +27,7 @@ export const REQUEST_DEADLINE_MS = 10_000;
 export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
 
+  if (deps.config.metricsPort !== undefined) app.use(httpMetrics); // first, so it times everything below
   app.use(requestLog(deps));
   app.use(securityHeaders(deps));
   app.use(compressResponses());

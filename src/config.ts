@@ -51,6 +51,7 @@ const schema = z.object({
   TWILIO_FROM_NUMBER: optional.pipe(z.string().regex(/^\+[1-9]\d{6,14}$/, "expected an E.164 number such as +15551234567").optional()),
   TRUST_PROXY: z.coerce.number({ message: "expected the number of proxy hops" }).int().min(0).max(10).default(0),
   LOG_REQUESTS: z.enum(["0", "1"]).default("1"),
+  METRICS_PORT: z.coerce.number({ message: "expected a port number" }).int().min(1).max(65535).optional(),
   REGISTRATION_LINK_TTL: duration("2d"),
   REGISTRATION_RESET_LINK_TTL: duration("20m"),
   RESUME_LINK_TTL: duration("20m"),
@@ -79,6 +80,8 @@ export interface Config {
   staffEmailDomains: string[];
   trustProxy: number;
   logRequests: boolean;
+  /** Prometheus metrics on 127.0.0.1:metricsPort/metrics; unset = no metrics listener. */
+  metricsPort: number | undefined;
   mail: { kind: "sendgrid"; apiKey: string; from: string } | { kind: "dev"; from: string };
   phone:
     | { kind: "twilio"; accountSid: string; authToken: string; from: string }
@@ -144,6 +147,7 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     staffEmailDomains: env.STAFF_EMAIL_DOMAINS,
     trustProxy: env.TRUST_PROXY,
     logRequests: env.LOG_REQUESTS === "1",
+    metricsPort: env.METRICS_PORT,
     mail: env.SENDGRID_API_KEY
       ? { kind: "sendgrid", apiKey: env.SENDGRID_API_KEY, from: env.MAIL_FROM! }
       : { kind: "dev", from: env.MAIL_FROM ?? "portal@localhost" },
