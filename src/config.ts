@@ -27,6 +27,21 @@ const duration = (fallback: string) =>
       return ms;
     });
 
+/** `30/1m`: a count per duration (a token bucket's size and refill time). */
+const rate = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const match = /^(\d{1,6})\/(.+)$/.exec(text.trim());
+      const perMs = match ? parseDuration(match[2]!) : null;
+      if (!match || !perMs || Number(match[1]) < 1) {
+        ctx.addIssue({ code: "custom", message: `expected a count and a duration such as 30/1m or 600/1h, got "${text}"` });
+        return z.NEVER;
+      }
+      return { capacity: Number(match[1]), perMs };
+    });
+
 const optional = z
   .string()
   .optional()
@@ -52,6 +67,11 @@ const schema = z.object({
   TRUST_PROXY: z.coerce.number({ message: "expected the number of proxy hops" }).int().min(0).max(10).default(0),
   LOG_REQUESTS: z.enum(["0", "1"]).default("1"),
   METRICS_PORT: z.coerce.number({ message: "expected a port number" }).int().min(1).max(65535).optional(),
+  // Per client address, for sign-in. A clinic's staff may all share one address, so only failed
+  // attempts count toward the failure limit, and the other two are sized for hundreds of people.
+  SIGNIN_FAILURE_LIMIT: rate("30/1m"),
+  SIGNIN_START_LIMIT: rate("600/1m"),
+  SIGNIN_SEND_LIMIT: rate("600/1h"),
   REGISTRATION_LINK_TTL: duration("2d"),
   REGISTRATION_RESET_LINK_TTL: duration("20m"),
   RESUME_LINK_TTL: duration("20m"),
@@ -86,6 +106,15 @@ export interface Config {
   phone:
     | { kind: "twilio"; accountSid: string; authToken: string; from: string }
     | { kind: "dev"; from: string };
+  /** Per client address (token buckets: capacity per perMs). */
+  limits: {
+    /** Wrong passwords (unknown accounts included) and wrong sign-in codes; right ones give their token back. */
+    signInFailures: { capacity: number; perMs: number };
+    /** Login with Email / Login with Phone presses: each stores a flow before anyone is known. */
+    signInStarts: { capacity: number; perMs: number };
+    /** Sign-in codes and calls sent. */
+    signInSends: { capacity: number; perMs: number };
+  };
   ttl: {
     registrationLink: number;
     registrationResetLink: number;
@@ -155,6 +184,7 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
       env.TWILIO_ACCOUNT_SID && env.TWILIO_AUTH_TOKEN && env.TWILIO_FROM_NUMBER
         ? { kind: "twilio", accountSid: env.TWILIO_ACCOUNT_SID, authToken: env.TWILIO_AUTH_TOKEN, from: env.TWILIO_FROM_NUMBER }
         : { kind: "dev", from: env.TWILIO_FROM_NUMBER ?? "+15550000000" },
+    limits: { signInFailures: env.SIGNIN_FAILURE_LIMIT, signInStarts: env.SIGNIN_START_LIMIT, signInSends: env.SIGNIN_SEND_LIMIT },
     ttl: {
       registrationLink: env.REGISTRATION_LINK_TTL,
       registrationResetLink: env.REGISTRATION_RESET_LINK_TTL,
