@@ -35,8 +35,9 @@ const rate = (fallback: string) =>
     .transform((text, ctx) => {
       const match = /^(\d{1,6})\/(.+)$/.exec(text.trim());
       const perMs = match ? parseDuration(match[2]!) : null;
-      if (!match || !perMs || Number(match[1]) < 1) {
-        ctx.addIssue({ code: "custom", message: `expected a count and a duration such as 30/1m or 600/1h, got "${text}"` });
+      // At most a day: housekeeping deletes buckets idle that long as full (RATE_LIMIT_IDLE_MS).
+      if (!match || !perMs || perMs > DAY || Number(match[1]) < 1) {
+        ctx.addIssue({ code: "custom", message: `expected a count and a duration of at most 1d, such as 30/1m or 600/1h, got "${text}"` });
         return z.NEVER;
       }
       return { capacity: Number(match[1]), perMs };

@@ -96,7 +96,7 @@ test("the sign-in limits are settings: a count per duration, by default 30 failu
     signInSends: { capacity: 600, perMs: HOUR },
   });
   assert.equal(loadConfig({ ...base(), SIGNIN_FAILURE_LIMIT: "5/30s" }).limits.signInFailures, { capacity: 5, perMs: 30 * SECOND });
-  for (const bad of ["30", "0/1m", "30/m", "many/1h", "30/1m/2"]) {
+  for (const bad of ["30", "0/1m", "30/m", "many/1h", "30/1m/2", "5/2d"]) {
     const message = configError({ ...base(), SIGNIN_FAILURE_LIMIT: bad });
     assert.ok(message.startsWith("SIGNIN_FAILURE_LIMIT:"), message);
     assert.match(message, /30\/1m/);
