@@ -8,7 +8,7 @@ import { advanceFlow, createFlow, deleteFlow, loadFlow, type Flow, type FlowKind
 import { findUserById, maskPhone, normalizeEmail, userColumns, type LoginOption, type User } from "../auth/users.ts";
 import { hashPassword, passwordNeedsRehash, verifyDummyPassword, verifyPassword } from "../auth/passwords.ts";
 import { createCode, takeConfirmedVoiceCode, verifyCode, type CodeChannel } from "../auth/codes.ts";
-import { checkAttemptLimit, checkSendLimits } from "../auth/rate-limit.ts";
+import { checkAttemptLimit, checkSendLimits, refundAttempt } from "../auth/rate-limit.ts";
 import { isLocked, recordFailure, recordSuccess } from "../auth/lockout.ts";
 import { appendAudit, listAudit } from "../auth/audit.ts";
 import { createRememberToken, deleteRememberToken, forgetRememberTokens, validateRememberToken } from "../auth/remember-me.ts";
@@ -218,7 +218,7 @@ export async function startLogin(
 ): Promise<StepResult | StartRefused> {
   // Each press stores a flow before anyone is known: per address, so a script cannot fill the
   // flows table (and no audit row for a refusal, which would fill that table instead).
-  const limit = await checkAttemptLimit(deps.sql, deps.clock, { ip: meta.ip, action: "start" });
+  const limit = await checkAttemptLimit(deps.sql, deps.clock, { ip: meta.ip, action: "start", rule: deps.config.limits.signInStarts });
   if (!limit.ok) return { kind: "start_limited", message: START_LIMITED, retryAfterSeconds: limit.retryAfterSeconds };
   const enabled = deps.config.ttl.rememberMe > 0;
   const remember = enabled && input.remember;
@@ -293,7 +293,10 @@ export async function submitCredentials(
     await audit(deps, meta, "signin.staff_refused", null, { option });
     return { kind: "error", view, field: "email", message: STAFF_REFUSED, status: 400 };
   }
-  const limit = await checkAttemptLimit(deps.sql, deps.clock, { ip: meta.ip, action: "password" });
+  // Failures only (SIGNIN_FAILURE_LIMIT): a right password gives its token back below, so a
+  // clinic's staff behind one address are not held back by each other's sign-ins.
+  const attempt = { ip: meta.ip, action: "signin_password", rule: deps.config.limits.signInFailures };
+  const limit = await checkAttemptLimit(deps.sql, deps.clock, attempt);
   if (!limit.ok) {
     await audit(deps, meta, "signin.rate_limited", null, { option });
     return { kind: "error", view, message: tooManyAttempts(limit.retryAfterSeconds), status: 429 };
@@ -328,6 +331,7 @@ export async function submitCredentials(
     return refuse("locked", false);
   }
   if (!(await verifyPassword(passwordHash, input.password))) return refuse("wrong_password", true);
+  await refundAttempt(deps.sql, deps.clock, attempt);
   // Hashed before the transaction: argon2 must not hold a connection and row locks.
   const rehashed = passwordNeedsRehash(passwordHash) ? await hashPassword(input.password) : null;
 
@@ -432,7 +436,7 @@ export async function sendPhoneFactor(
 ): Promise<PhoneSendOutcome> {
   if (!user.phoneE164) return { kind: "no_phone" };
   const phone = user.phoneE164;
-  const limit = await checkSendLimits(deps.sql, deps.clock, { userId: user.id, channel: input.channel, destination: phone, ip: meta.ip });
+  const limit = await checkSendLimits(deps.sql, deps.clock, { userId: user.id, channel: input.channel, destination: phone, ip: meta.ip, perAddress: deps.config.limits.signInSends });
   if (!limit.ok) {
     await audit(deps, meta, "code.send_limited", user.id, { purpose: input.purpose, channel: input.channel });
     return { kind: "rate_limited", retryAfterSeconds: limit.retryAfterSeconds };
@@ -497,7 +501,8 @@ export async function checkTypedCode(
   /** The step's transaction, when the caller has one (every write of the check commits with the step's). */
   db: Db = deps.sql,
 ): Promise<CodeCheckOutcome> {
-  const limit = await checkAttemptLimit(db, deps.clock, { ip: meta.ip, action: "code" });
+  const attempt = { ip: meta.ip, action: "signin_code", rule: deps.config.limits.signInFailures };
+  const limit = await checkAttemptLimit(db, deps.clock, attempt);
   if (!limit.ok) {
     await auditIn(db, deps, meta, "code.rate_limited", user.id, { purpose: input.purpose, channel: input.channel });
     return { kind: "failed", message: tooManyAttempts(limit.retryAfterSeconds), status: 429, reason: "rate_limited" };
@@ -507,7 +512,10 @@ export async function checkTypedCode(
     return { kind: "failed", message: CODE_MESSAGES.wrong, status: 401, reason: "wrong" };
   }
   const result = await verifyCode(db, deps.clock, deps.config.secretKey, { flowId: flow.id, purpose: input.purpose, code: input.code });
-  if (result.ok) return { kind: "passed" };
+  if (result.ok) {
+    await refundAttempt(db, deps.clock, attempt); // a right code is no failure
+    return { kind: "passed" };
+  }
   const { locked } = await recordFailure(db, deps.clock, user.id);
   await auditIn(db, deps, meta, "code.failed", user.id, { purpose: input.purpose, channel: input.channel, reason: result.reason });
   if (locked) await auditIn(db, deps, meta, "signin.locked", user.id, { purpose: input.purpose });
@@ -595,7 +603,7 @@ export async function sendLoginEmailCode(deps: FlowDeps, meta: RequestMeta, toke
   const found = await flowAndUser(deps, LOGIN_FLOW, token, EMAIL_SEND_STATES);
   if ("kind" in found) return found;
   const { flow, user } = found;
-  const limit = await checkSendLimits(deps.sql, deps.clock, { userId: user.id, channel: "email", destination: user.email, ip: meta.ip });
+  const limit = await checkSendLimits(deps.sql, deps.clock, { userId: user.id, channel: "email", destination: user.email, ip: meta.ip, perAddress: deps.config.limits.signInSends });
   if (!limit.ok) {
     await audit(deps, meta, "code.send_limited", user.id, { purpose: LOGIN_CODE_PURPOSE, channel: "email" });
     return { kind: "error", view: loginView(flow, deps.clock, deps.config), message: tooManySends(limit.retryAfterSeconds), status: 429 };
