@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
-import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
+import { createRequire } from "node:module";
+import type * as PromClient from "prom-client";
 import type { Clock } from "./clock.ts";
 import type { Sql } from "./db/client.ts";
 
@@ -7,48 +8,57 @@ import type { Sql } from "./db/client.ts";
  * Prometheus metrics (prom-client), served on 127.0.0.1:METRICS_PORT only, never on the public
  * port. Counts only: every label value comes from a fixed list or from an event name the code
  * chose; no address, email, phone number or token ever becomes a label.
+ *
+ * prom-client is loaded, and the counters made, only when metrics are switched on (the first
+ * startMetricsServer or metricsRegistry call): a process without METRICS_PORT counts nothing and
+ * does not carry the package (a few MB).
  */
-export const registry = new Registry();
-
 export const METRIC_PREFIX = "mfa_portal_";
 const PREFIX = METRIC_PREFIX;
 
-const auditEvents = new Counter({
-  name: `${PREFIX}audit_events_total`,
-  help: "Audit log entries written, by event name",
-  labelNames: ["event"],
-  registers: [registry],
-});
-const signIns = new Counter({
-  name: `${PREFIX}signin_events_total`,
-  help: "Sign-in steps by method (the Login with Email / Phone option, or the factor) and outcome (success, password_failed, locked, rate_limited, …)",
-  labelNames: ["method", "outcome"],
-  registers: [registry],
-});
-const registrations = new Counter({
-  name: `${PREFIX}registration_events_total`,
-  help: "Registration steps by method and outcome (method_chosen, email_verified, password_created, phone_verified, …)",
-  labelNames: ["method", "outcome"],
-  registers: [registry],
-});
-const codes = new Counter({
-  name: `${PREFIX}codes_total`,
-  help: "One-time codes and calls by channel and result: sent, send_limited (refused by a send limit), failed (a wrong, expired or used code entered)",
-  labelNames: ["channel", "result"],
-  registers: [registry],
-});
-const lockouts = new Counter({
-  name: `${PREFIX}lockouts_total`,
-  help: "Accounts locked after too many failed attempts, by where it happened",
-  labelNames: ["during"],
-  registers: [registry],
-});
-const deliveries = new Counter({
-  name: `${PREFIX}delivery_attempts_total`,
-  help: "Outbox send attempts by provider, channel and result (sent, retry, failed = given up)",
-  labelNames: ["provider", "channel", "result"],
-  registers: [registry],
-});
+type Counter = PromClient.Counter<string>;
+interface Metrics {
+  prom: typeof PromClient;
+  registry: PromClient.Registry;
+  auditEvents: Counter;
+  signIns: Counter;
+  registrations: Counter;
+  codes: Counter;
+  lockouts: Counter;
+  deliveries: Counter;
+}
+let metrics: Metrics | null = null;
+
+/** The registry, switching metrics on at the first call. */
+export function metricsRegistry(): PromClient.Registry {
+  return switchOn().registry;
+}
+
+function switchOn(): Metrics {
+  if (metrics) return metrics;
+  const prom = createRequire(import.meta.url)("prom-client") as typeof PromClient;
+  const registry = new prom.Registry();
+  const counter = (name: string, help: string, labelNames: string[]) => new prom.Counter({ name: `${PREFIX}${name}`, help, labelNames, registers: [registry] });
+  metrics = {
+    prom,
+    registry,
+    auditEvents: counter("audit_events_total", "Audit log entries written, by event name", ["event"]),
+    signIns: counter(
+      "signin_events_total",
+      "Sign-in steps by method (the Login with Email / Phone option, or the factor) and outcome (success, password_failed, locked, rate_limited, …)",
+      ["method", "outcome"],
+    ),
+    registrations: counter("registration_events_total", "Registration steps by method and outcome (method_chosen, email_verified, password_created, phone_verified, …)", ["method", "outcome"]),
+    codes: counter(
+      "codes_total",
+      "One-time codes and calls by channel and result: sent, send_limited (refused by a send limit), failed (a wrong, expired or used code entered)",
+      ["channel", "result"],
+    ),
+    lockouts: counter("lockouts_total", "Accounts locked after too many failed attempts, by where it happened", ["during"]),
+    deliveries: counter("delivery_attempts_total", "Outbox send attempts by provider, channel and result (sent, retry, failed = given up)", ["provider", "channel", "result"]),
+  };
+  return metrics;
+}
 
 const METHODS = new Set(["email", "phone", "sms", "voice", "passkey", "totp", "authenticator", "recovery", "recovery_code", "oidc", "staff", "remember_me"]);
 const CHANNELS = new Set(["email", "sms", "voice"]);
@@ -66,7 +76,8 @@ function pick(set: Set<string>, ...values: unknown[]): string {
  * entry whose transaction later rolls back is still counted (rare: a failure after the audit).
  */
 export function countAuditEvent(event: string, detail: Record<string, unknown>): void {
-  if (!NAME.test(event)) return; // event names are code constants; anything else is a bug, not a label
+  if (!metrics || !NAME.test(event)) return; // event names are code constants; anything else is a bug, not a label
+  const { auditEvents, signIns, registrations, codes, lockouts } = metrics;
   auditEvents.inc({ event });
   const [area, outcome = "unknown"] = splitEvent(event);
   const method = pick(METHODS, detail.method, detail.option, detail.factor, detail.channel);
@@ -90,7 +101,7 @@ function splitEvent(event: string): [string, string] {
 
 /** Called by the outbox after each send attempt. */
 export function countDelivery(provider: string, channel: string, result: "sent" | "retry" | "failed"): void {
-  deliveries.inc({ provider: NAME.test(provider) ? provider : "other", channel: pick(CHANNELS, channel), result });
+  metrics?.deliveries.inc({ provider: NAME.test(provider) ? provider : "other", channel: pick(CHANNELS, channel), result });
 }
 
 /** What postgres.js's pool names itself to the server, so the pool gauge can find its own connections. */
@@ -109,14 +120,15 @@ export interface MetricsServer {
  */
 export async function startMetricsServer(options: { port: number; sql: Sql; clock: Clock; poolSize: number }): Promise<MetricsServer> {
   const { sql, clock } = options;
+  const { prom, registry } = switchOn();
   if (!defaultsCollected) {
-    collectDefaultMetrics({ register: registry }); // process_* and nodejs_*: memory, CPU, event loop lag, GC
+    prom.collectDefaultMetrics({ register: registry }); // process_* and nodejs_*: memory, CPU, event loop lag, GC
     // Gauges named like counters, which promtool refuses; nodejs_active_handles (by type) and its
     // siblings carry the same numbers.
     for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) registry.removeSingleMetric(name);
     defaultsCollected = true;
   }
-  registerDatabaseGauges(sql, clock, options.poolSize);
+  registerDatabaseGauges(prom, registry, sql, clock, options.poolSize);
 
   const server: Server = createServer((request, response) => {
     if (request.method !== "GET" || (request.url ?? "").split("?")[0] !== "/metrics") {
@@ -143,7 +155,7 @@ export async function startMetricsServer(options: { port: number; sql: Sql; cloc
   };
 }
 
-function registerDatabaseGauges(sql: Sql, clock: Clock, poolSize: number): void {
+function registerDatabaseGauges(prom: typeof PromClient, registry: PromClient.Registry, sql: Sql, clock: Clock, poolSize: number): void {
   for (const name of [`${PREFIX}outbox_messages`, `${PREFIX}outbox_oldest_pending_age_seconds`, `${PREFIX}db_pool_connections`, `${PREFIX}db_pool_size`]) {
     registry.removeSingleMetric(name); // a second start in one process (tests) replaces the first's
   }
@@ -157,7 +169,7 @@ function registerDatabaseGauges(sql: Sql, clock: Clock, poolSize: number): void 
         from outbox where status in ('pending', 'sending')`
       .then(([row]) => row ?? null, () => null)
       .finally(() => setTimeout(() => (outboxRead = null), 0)));
-  new Gauge({
+  new prom.Gauge({
     name: `${PREFIX}outbox_messages`,
     help: "Messages waiting in the outbox, by status (pending = due or waiting for a retry, sending = claimed by an instance)",
     labelNames: ["status"],
@@ -169,7 +181,7 @@ function registerDatabaseGauges(sql: Sql, clock: Clock, poolSize: number): void 
       this.set({ status: "sending" }, row.sending);
     },
   });
-  new Gauge({
+  new prom.Gauge({
     name: `${PREFIX}outbox_oldest_pending_age_seconds`,
     help: "Age of the oldest pending outbox message (0 when none is pending)",
     registers: [registry],
@@ -179,7 +191,7 @@ function registerDatabaseGauges(sql: Sql, clock: Clock, poolSize: number): void 
       this.set(row.oldest ? Math.max(0, (clock.now().getTime() - row.oldest.getTime()) / 1000) : 0);
     },
   });
-  new Gauge({
+  new prom.Gauge({
     name: `${PREFIX}db_pool_size`,
     help: "Connections the database pool may open",
     registers: [registry],
@@ -187,7 +199,7 @@ function registerDatabaseGauges(sql: Sql, clock: Clock, poolSize: number): void 
       this.set(poolSize);
     },
   });
-  new Gauge({
+  new prom.Gauge({
     name: `${PREFIX}db_pool_connections`,
     help: "This instance's open database connections by state (active excludes the scrape's own query)",
     labelNames: ["state"],
