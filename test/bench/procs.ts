@@ -39,8 +39,16 @@ export function spawnNode(args: string[], env: Record<string, string | undefined
   return wrap(spawn(process.execPath, args, { cwd: ROOT, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] }), port);
 }
 
-/** The compiled portal, as `npm start` runs it (test/bench/run.ts builds dist/ first). */
-export const PORTAL = ["--enable-source-maps", "dist/main.js"];
+/**
+ * The compiled portal with the Node flags `npm start` gives it, read from package.json so the
+ * bench measures exactly that (test/bench/run.ts builds dist/ first).
+ */
+export const PORTAL: string[] = (() => {
+  const start: string = JSON.parse(readFileSync(`${ROOT}package.json`, "utf8")).scripts.start;
+  const match = /exec node (.+)$/.exec(start);
+  if (!match) throw new Error(`package.json's start script does not end in "exec node …": ${start}`);
+  return match[1]!.trim().split(/\s+/);
+})();
 
 /** `npm start` in its own process group, so stop() ends npm, tsx and node together. */
 export function spawnNpmStart(env: Record<string, string | undefined>, port: number): Child {
