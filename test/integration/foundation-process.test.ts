@@ -107,6 +107,9 @@ test("npm start's command serves /healthz within 20 s on the embedded database, 
     const ms = await waitForHealth(first, port, 20_000);
     console.log(`\n    first start (fresh DATA_DIR): /healthz answered after ${Math.round(ms)} ms`);
     assert.match(first.output(), new RegExp(`listening on port ${port}: open http://localhost:${port}`));
+    // Every npm script runs on the Node that npm ci installed (the npm package node@24).
+    assert.match(first.output(), /; Node v24\.\d+\.\d+; ready in \d+ ms\)/, "the start line names Node 24");
+    assert.is(process.version.split(".")[0], "v24", "the test runner itself runs on Node 24 under npm test");
     assert.match(first.output(), /npm run invite -- --email \S+ .*--admin/, "the command that creates the first administrator");
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     assert.is(ready.status, 200);
