@@ -103,11 +103,16 @@ export async function checkSendLimits(
   if (input.userId) checks.push([`send:${kind}:account:${input.userId}`, rule]);
   checks.push([`send:${kind}:to:${destination}`, rule]);
   checks.push([`send:ip:${input.ip || "unknown"}`, input.perAddress ?? SEND_LIMITS.ip]);
-  for (const [key, limit] of checks) {
-    const result = await consumeRateLimit(db, clock, key, limit);
-    if (!result.ok) return result;
-  }
-  return { ok: true };
+  const takeAll = async (q: Db): Promise<RateLimitResult> => {
+    for (const [key, limit] of checks) {
+      const result = await consumeRateLimit(q, clock, key, limit);
+      if (!result.ok) return result;
+    }
+    return { ok: true };
+  };
+  // One transaction for the three buckets: one commit (a WAL flush) instead of three, with the
+  // same decisions. Inside a caller's transaction they simply join it.
+  return "begin" in db ? db.begin(takeAll) : takeAll(db);
 }
 
 const attemptKey = (input: { ip: string | null | undefined; action: string }) => `attempt:${input.action}:${input.ip || "unknown"}`;
