@@ -27,6 +27,7 @@ import { createLinkToken } from "../auth/links.ts";
 import { appendAudit } from "../auth/audit.ts";
 import { findUserById, normalizeEmail, userColumns, type Role, type User } from "../auth/users.ts";
 import { deleteUserFlows } from "./flow-store.ts";
+import { putMembership, type MembershipRole } from "../orgs/memberships.ts";
 
 export interface InvitationDeps {
   sql: Sql;
@@ -39,6 +40,8 @@ export interface InviteInput {
   email: string;
   name?: string;
   role?: Role;
+  /** Their organization and role there, written in the invitation's transaction (product.md §7). */
+  membership?: { organizationId: string; role: MembershipRole };
   /** The administrator who asked; null or absent from the command line. */
   actorId?: string | null;
   ip?: string | null;
@@ -90,13 +93,14 @@ export async function inviteUser(deps: InvitationDeps, input: InviteInput): Prom
     if (!inserted && existing.status !== "invited") return { ok: false as const };
     if (!inserted && name) await tx`update users set name = ${name}, updated_at = ${now} where id = ${existing.id}`;
     const link = await issueRegistrationLink(tx, deps, existing.id, existing.email);
+    if (input.membership) await putMembership(tx, deps.clock, { ...input.membership, userId: existing.id });
     await appendAudit(tx, deps.clock, {
       event: "registration.invited",
       userId: existing.id,
       actorId: input.actorId ?? null,
       ip: input.ip ?? null,
       userAgent: input.userAgent ?? null,
-      detail: { role: inserted ? role : existing.role, created: !!inserted },
+      detail: { role: inserted ? role : existing.role, created: !!inserted, ...(input.membership ?? {}) },
     });
     return { ok: true as const, userId: existing.id, link, created: !!inserted };
   });
