@@ -111,9 +111,9 @@ test("the scoped list is limited in SQL and reads users through indexes (5,000 u
   const scope = scopeOf(admin.id);
   const page = await listUsers(ctx.sql, ctx.clock, { pageSize: 200 }, scope);
   // The group's three providers hold 150 of the 5,000 (g % 100 in 1..3 → orgs 2..4: the first three rows are orgs 1..3).
-  const [{ expected }] = await ctx.sql<{ expected: number }[]>`
+  const [{ expected }] = (await ctx.sql`
     select count(*)::int as expected from memberships m join organizations o on o.id = m.organization_id
-    where o.parent_id = ${group.id} or o.id = ${group.id}`;
+    where o.parent_id = ${group.id} or o.id = ${group.id}`) as unknown as [{ expected: number }];
   assert.equal(page.users.length, Math.min(200, expected));
   assert.ok(page.users.every((user) => user.email.startsWith(tag) || user.id === admin.id));
   const plans: Record<string, string> = {};
