@@ -44,3 +44,17 @@ create index memberships_admins_idx on memberships (organization_id) where role 
 -- places and could not say "administrator of clinic A, staff of clinic B".
 
 -- Retention (AUDIT_RETENTION) deletes the oldest events first: audit_events_at_idx (0001) serves it.
+
+-- Import users: a checked CSV waits here between its preview and Send invitations (or Cancel,
+-- which deletes it). Rows are names, addresses and roles only; they expire after a day
+-- (housekeeping deletes them) and Send takes the row with one DELETE … RETURNING, so a
+-- double submit cannot send twice.
+create table user_imports (
+  id uuid primary key default gen_random_uuid(),
+  actor_id uuid not null references users (id) on delete cascade,
+  organization_id uuid not null references organizations (id) on delete cascade,
+  rows jsonb not null,
+  created_at timestamptz not null,
+  expires_at timestamptz not null
+);
+create index user_imports_expires_idx on user_imports (expires_at);
