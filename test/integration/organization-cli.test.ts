@@ -111,7 +111,7 @@ test("invite --csv: every row's result, a dry run sends nothing, the real run in
   const members = await db.sql<{ email: string; role: string; name: string }[]>`
     select u.email, m.role, u.name from memberships m join users u on u.id = m.user_id join organizations o on o.id = m.organization_id
     where o.name = 'Northside Pediatrics' order by u.email`;
-  assert.equal(members, [
+  assert.equal([...members], [
     { email: "ana@northside.example", role: "provider_staff", name: "Ana, RN" },
     { email: "ben@northside.example", role: "provider_admin", name: "Ben" },
     { email: "lee.admin@northside.example", role: "provider_admin", name: "Lee Admin" },
