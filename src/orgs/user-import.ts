@@ -101,9 +101,16 @@ export function parseUserCsv(bytes: Uint8Array | string): ParsedImport {
   const body = records.slice(1);
   if (body.length > MAX_IMPORT_ROWS) return { ok: false, error: IMPORT_ERRORS.tooMany };
   const seen = new Map<string, number>();
+  // info.lines is the line a record ends on, except that csv-parse counts a CRLF inside quotes
+  // as two lines (and so every line after it one too many): those are taken off again, and a
+  // record with a quoted line break starts as many lines before its end.
+  let extra = 0;
+  const breaks = (record: string[], pattern: RegExp) => record.reduce((n, cell) => n + (cell.match(pattern)?.length ?? 0), 0);
   const rows = body.map(({ record, info }): ImportRow => {
-    // info.lines is the line the record ends on; a record with a quoted line break starts earlier.
-    const line = info.lines - record.reduce((n, cell) => n + (cell.match(/\n/g)?.length ?? 0), 0);
+    const quotedCrlf = breaks(record, /\r\n/g);
+    const end = info.lines - extra - quotedCrlf;
+    extra += quotedCrlf;
+    const line = end - breaks(record, /\r\n|\r|\n/g);
     const cell = (index: number) => (record[index] ?? "").trim();
     const email = cell(columns.email).slice(0, 320);
     const name = cell(columns.name).replace(/\s+/g, " ");

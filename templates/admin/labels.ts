@@ -22,6 +22,9 @@ export const MEMBERSHIP_ROLE_LABELS: Record<MembershipRole, string> = {
   provider_staff: "Provider Staff",
 };
 
+/** An account's status in the members list of an organization. */
+export const STATUS_LABELS: Record<"invited" | "active" | "disabled", string> = { invited: "Invited", active: "Active", disabled: "Disabled" };
+
 export const METHOD_LABELS: Record<MfaMethod, string> = { phone: "Phone", email: "Email" };
 
 /** What an action's outcome says, keyed by the code the redirect (or the row fragment) carries. */

@@ -227,7 +227,7 @@ export const EMPTY_CREATE_FORM: CreateUserForm = { values: { email: "", name: ""
  */
 export type CreateChoices = { kind: "portal" } | { kind: "organizations"; organizations: { id: string; name: string; roles: MembershipRole[] }[] };
 
-function SelectField(props: { name: string; label: string; error?: string; autofocus?: boolean; options: [string, string][]; value: string; hint?: string }) {
+export function SelectField(props: { name: string; label: string; error?: string; autofocus?: boolean; options: [string, string][]; value: string; hint?: string }) {
   const id = `field-${props.name}`;
   const described = [props.hint ? `${id}-hint` : "", props.error ? `${id}-error` : ""].filter(Boolean).join(" ");
   return (

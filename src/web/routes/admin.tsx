@@ -1,17 +1,15 @@
 import { Hono, type Context, type Next } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { goToPage, redirectTo, render, wantsFragment } from "../render.tsx";
-import { fieldErrors } from "../form.ts";
 import { findUserByEmail, findUserById, type Role } from "../../auth/users.ts";
 import { resolveScope, listManagedOrganizations, grantableRoles } from "../../orgs/scope.ts";
 import { MEMBERSHIP_ROLES, type MembershipRole } from "../../orgs/memberships.ts";
 import { organizationsRoutes } from "./admin-organizations.tsx";
 import { importRoutes } from "./admin-import.tsx";
 import { auditDownload } from "./admin-audit-csv.ts";
-import { scopeOf, setScope } from "./admin-env.ts";
+import { checkForm, CREATE_REFUSAL_FIELDS, createRefusalText, scopeOf, setScope } from "./admin-env.ts";
 import { INVITE_REFUSALS } from "../../flows/invitation.ts";
 import {
   ACCOUNT_STATES,
@@ -45,7 +43,6 @@ import {
   type ListQuery,
 } from "../../../templates/admin/users.tsx";
 import { AuditPage, UserPage, type AuditFilterValues } from "../../../templates/admin/audit.tsx";
-import type { CreateRefusal } from "../../flows/admin.ts";
 import { CREATE_ERRORS, isOutcome, OUTCOMES, REFUSALS, type Outcome } from "../../../templates/admin/labels.ts";
 import { ErrorPage } from "../../../templates/errors.tsx";
 import type { FieldErrors } from "../../../templates/components.tsx";
@@ -93,18 +90,6 @@ export function adminRoutes(deps: AppDeps) {
 type Ctx = Context<AppEnv>;
 
 const EVENTS_PER_PAGE = 50;
-
-/**
- * zValidator("form", schema, hook) whose hook answers a form that fails `schema` with
- * `refuse(c, what was sent, an error per field)`. The casts only name what is there at run time:
- * the context is this app's (zValidator cannot infer its Env from a hook), the data of a failed
- * parse is the form as sent, and a classic zod schema fails with a classic ZodError.
- */
-function checkForm<S extends z.ZodType>(schema: S, refuse: (c: Ctx, raw: Record<string, unknown>, errors: FieldErrors) => Response | Promise<Response>) {
-  return zValidator("form", schema, (result, c) =>
-    result.success ? undefined : refuse(c as unknown as Ctx, result.data as Record<string, unknown>, fieldErrors(result.error as unknown as z.ZodError)),
-  );
-}
 
 /**
  * Administrators only: the portal's, and the administrators of an organization, each with the
@@ -286,28 +271,6 @@ async function createUserAndReport(deps: AppDeps, c: Ctx, values: z.output<typeo
     return usersPage(deps, c, parseListQuery({}), { status, create: { values, errors: { [field]: createRefusalText(created.reason) } } });
   }
   return redirectTo(c, `/admin?${new URLSearchParams({ done: "created", user: created.user.id })}`);
-}
-
-/** Which field a refusal of Create user belongs to, and its status. */
-export const CREATE_REFUSAL_FIELDS: Record<CreateRefusal, { field: string; status: 400 | 403 | 409 }> = {
-  duplicate: { field: "email", status: 409 },
-  invalid_email: { field: "email", status: 400 },
-  staff_email: { field: "email", status: 400 },
-  organization_required: { field: "organization", status: 400 },
-  organization_not_found: { field: "organization", status: 400 },
-  not_allowed: { field: "role", status: 403 },
-};
-
-export function createRefusalText(reason: CreateRefusal): string {
-  switch (reason) {
-    case "duplicate":
-      return CREATE_ERRORS.duplicate;
-    case "invalid_email":
-    case "staff_email":
-      return INVITE_REFUSALS[reason];
-    default:
-      return CREATE_ERRORS[reason];
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
