@@ -62,6 +62,8 @@ const schema = z.object({
   REMEMBER_ME_TTL: duration("4h"),
   SESSION_IDLE_TTL: duration("30m"),
   SESSION_MAX_TTL: duration("12h"),
+  /** Audit events older than this are purged by housekeeping (six years: the HIPAA documentation period). */
+  AUDIT_RETENTION: duration("2190d"),
 });
 
 type Env = z.infer<typeof schema>;
@@ -95,6 +97,7 @@ export interface Config {
     rememberMe: number;
     sessionIdle: number;
     sessionMax: number;
+    auditRetention: number;
   };
 }
 
@@ -117,6 +120,8 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
   const origin = new URL(publicUrl).origin;
   if (production && !origin.startsWith("https://")) problems.push("PUBLIC_URL: must be an https URL in production");
   if (env.SESSION_IDLE_TTL <= 0) problems.push("SESSION_IDLE_TTL: must be longer than 0");
+  // 0 would purge the whole log at the next run: never what anyone means.
+  if (env.AUDIT_RETENTION <= 0) problems.push("AUDIT_RETENTION: must be longer than 0 (the default keeps six years, 2190d)");
   if (env.SESSION_MAX_TTL < env.SESSION_IDLE_TTL) problems.push("SESSION_MAX_TTL: must not be shorter than SESSION_IDLE_TTL");
 
   const twilioParts = [env.TWILIO_ACCOUNT_SID, env.TWILIO_AUTH_TOKEN, env.TWILIO_FROM_NUMBER];
@@ -163,6 +168,7 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
       rememberMe: env.REMEMBER_ME_TTL,
       sessionIdle: env.SESSION_IDLE_TTL,
       sessionMax: env.SESSION_MAX_TTL,
+      auditRetention: env.AUDIT_RETENTION,
     },
   };
 }
