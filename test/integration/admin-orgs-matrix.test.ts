@@ -64,6 +64,21 @@ const ACTIONS: Record<string, Cell> = {
       return { status: (await b.post("/admin/users", { email, name: "New", role: "provider_staff", organization: org.id }, { follow: false })).status };
     },
   },
+  "download the user's audit": {
+    state: "active",
+    run: async (b, t) => ({ status: (await b.get(`/admin/audit.csv?user=${encodeURIComponent(t.email)}`)).status }),
+  },
+  "import into the organization": {
+    state: "active",
+    run: async (b, t, org) => {
+      const boundary = "----matrix";
+      const csv = `email,name,role\r\nimp.${t.id.slice(0, 8)}@clinic.example,Imported,provider-staff\r\n`;
+      const body =
+        `--${boundary}\r\nContent-Disposition: form-data; name="organization"\r\n\r\n${org.id}\r\n` +
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="p.csv"\r\nContent-Type: text/csv\r\n\r\n${csv}\r\n--${boundary}--\r\n`;
+      return { status: (await b.post("/admin/import", body, { contentType: `multipart/form-data; boundary=${boundary}`, follow: false })).status };
+    },
+  },
   resend: { state: "invited", run: async (b, t) => ({ status: (await post(b, `/admin/users/${t.id}/resend`)).status }) },
   "reset MFA": { state: "active", run: async (b, t) => ({ status: (await post(b, `/admin/users/${t.id}/reset-mfa`)).status }) },
   unlock: { state: "locked", run: async (b, t) => ({ status: (await post(b, `/admin/users/${t.id}/unlock`)).status }) },
@@ -93,8 +108,8 @@ function expected(actor: ActorRole, action: string, target: Target): string {
   const list = (status: string) => (action.includes("row shown") ? `200 ${reaches ? "shown" : "hidden"}` : status);
   if (action.includes("row shown")) return list("");
   if (action === "user page and audit") return reaches ? "200" : "404";
-  if (action === "audit log for the user") return reaches ? "200" : "400";
-  if (action === "create in the organization") return reaches ? "303" : "400";
+  if (action === "audit log for the user" || action === "download the user's audit") return reaches ? "200" : "400";
+  if (action === "create in the organization" || action === "import into the organization") return reaches ? "303" : "400";
   if (!reaches) return "404";
   if (action === "make portal Administrator") return actor === "portal-admin" ? "200" : "403";
   if (action === "make Provider Group Administrator") {
@@ -107,7 +122,7 @@ function expected(actor: ActorRole, action: string, target: Target): string {
 }
 
 function isAction(action: string): boolean {
-  return !action.includes("row shown") && !["user page and audit", "audit log for the user", "create in the organization"].includes(action);
+  return !action.includes("row shown") && !["user page and audit", "audit log for the user", "download the user's audit", "create in the organization", "import into the organization"].includes(action);
 }
 
 /** The organization the target user is a member of. */
@@ -162,7 +177,7 @@ test("every role × every action × own, group's provider, other organization: t
         if (got !== want) failures.push(`${actor} × ${action} × ${target}: ${got}, expected ${want}`);
         const changed = Object.keys(before).filter((table) => before[table] !== after[table]);
         const refused = !/^(200|303)/.test(got);
-        const reads = answer.shown !== undefined || action.startsWith("user page") || action.startsWith("audit log");
+        const reads = answer.shown !== undefined || action.startsWith("user page") || action.includes("audit");
         if (refused && changed.length) failures.push(`${actor} × ${action} × ${target}: refused (${got}) but changed ${changed.join(", ")}`);
         if (!refused && !reads && !changed.length) failures.push(`${actor} × ${action} × ${target}: ${got} but nothing changed`);
         if (reads && changed.length) failures.push(`${actor} × ${action} × ${target}: a read changed ${changed.join(", ")}`);

@@ -45,7 +45,7 @@ export async function makeMember(
 
 /** A digest of every table the portal writes: equal digests, nothing changed. */
 export async function snapshot(sql: Sql): Promise<Record<string, string>> {
-  const tables = ["users", "memberships", "organizations", "audit_events", "outbox", "link_tokens", "sessions", "flows", "remember_tokens", "codes", "rate_limits"];
+  const tables = ["users", "memberships", "organizations", "audit_events", "outbox", "link_tokens", "sessions", "flows", "remember_tokens", "codes", "rate_limits", "user_imports"];
   const digest: Record<string, string> = {};
   for (const table of tables) {
     const [row] = await sql<{ md5: string | null }[]>`select md5(coalesce(string_agg(t::text, '|' order by t::text), '')) as md5 from ${sql(table)} t`;
