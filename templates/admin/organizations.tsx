@@ -6,6 +6,8 @@ import { MEMBERSHIP_ROLE_LABELS, STATUS_LABELS } from "./labels.ts";
 
 export interface OrganizationsPageProps {
   organizations: OrganizationSummary[];
+  /** The portal's Administrator: top-level organizations and joining groups are theirs alone. */
+  portal: boolean;
   message: { text: string; problem: boolean } | null;
   add: { values: { name: string; parent: string }; errors: FieldErrors };
   join: { values: { provider: string; group: string }; errors: FieldErrors };
@@ -71,38 +73,40 @@ export function OrganizationsPage(props: OrganizationsPageProps) {
           <SelectField
             name="parent"
             label="Provider group"
-            hint="Leave as None for a provider group, or a provider that belongs to no group."
+            hint={props.portal ? "Leave as None for a provider group, or a provider that belongs to no group." : "The group the new provider belongs to."}
             value={props.add.values.parent}
             error={props.add.errors.parent}
             autofocus={addError === "parent"}
-            options={[["", "None"], ...topLevel.map((org): [string, string] => [org.id, org.name])]}
+            options={[...(props.portal ? [["", "None"] as [string, string]] : []), ...topLevel.map((org): [string, string] => [org.id, org.name])]}
           />
           <Button>Add organization</Button>
         </Form>
       </section>
-      <section aria-labelledby="join-heading">
-        <h2 id="join-heading">Add a provider to a group</h2>
-        <ErrorSummary message={joinError ? "The provider was not added to the group. Check the fields below." : undefined} />
-        <Form action="/admin/organizations/join" label="Add a provider to a group">
-          <SelectField
-            name="provider"
-            label="Provider"
-            value={props.join.values.provider}
-            error={props.join.errors.provider}
-            autofocus={joinError === "provider"}
-            options={joinable.map((org): [string, string] => [org.id, org.name])}
-          />
-          <SelectField
-            name="group"
-            label="Group"
-            value={props.join.values.group}
-            error={props.join.errors.group}
-            autofocus={joinError === "group"}
-            options={topLevel.map((org): [string, string] => [org.id, org.name])}
-          />
-          <Button>Add to group</Button>
-        </Form>
-      </section>
+      {props.portal ? (
+        <section aria-labelledby="join-heading">
+          <h2 id="join-heading">Add a provider to a group</h2>
+          <ErrorSummary message={joinError ? "The provider was not added to the group. Check the fields below." : undefined} />
+          <Form action="/admin/organizations/join" label="Add a provider to a group">
+            <SelectField
+              name="provider"
+              label="Provider"
+              value={props.join.values.provider}
+              error={props.join.errors.provider}
+              autofocus={joinError === "provider"}
+              options={joinable.map((org): [string, string] => [org.id, org.name])}
+            />
+            <SelectField
+              name="group"
+              label="Group"
+              value={props.join.values.group}
+              error={props.join.errors.group}
+              autofocus={joinError === "group"}
+              options={topLevel.map((org): [string, string] => [org.id, org.name])}
+            />
+            <Button>Add to group</Button>
+          </Form>
+        </section>
+      ) : null}
     </>
   );
 }

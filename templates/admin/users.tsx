@@ -386,6 +386,8 @@ export interface UsersPageProps {
   choices: CreateChoices;
   /** A portal Administrator: the Organizations page and the portal-wide role are theirs. */
   portal: boolean;
+  /** A Provider Group Administrator: the Organizations page lists their groups and adds providers to them. */
+  groups?: boolean;
   grantable: Grantable;
 }
 
@@ -400,7 +402,7 @@ export function UsersPage(props: UsersPageProps) {
           <li>
             <a href="/admin/audit">Audit log</a>
           </li>
-          {props.portal ? (
+          {props.portal || props.groups ? (
             <li>
               <a href="/admin/organizations">Organizations</a>
             </li>

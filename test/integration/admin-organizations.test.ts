@@ -1,7 +1,8 @@
 /**
  * The Organizations page (portal Administrators): the list, Add organization (at the top level
  * or in a group), Add a provider to a group, an organization's members and Invite a member; the
- * refusals at their fields; organization administrators and staff get 403. And
+ * refusals at their fields; a Provider Group Administrator adds providers to their own groups
+ * only; Provider Administrators and staff get 403. And
  * listUserOrganizationNames, the person's organizations for Remote-Groups and the OIDC groups
  * claim (issue 14 item 6): their own organizations and their providers' group.
  */
@@ -87,9 +88,39 @@ test("an organization's page: its members, and Invite a member sends the registr
   assert.equal((await browser.get("/admin/organizations/00000000-0000-0000-0000-000000000000")).status, 404);
 });
 
-test("organization administrators and staff cannot open the Organizations page (403)", async () => {
+test("a Provider Group Administrator adds providers to their group, sees only their group's organizations, and joins nothing", async () => {
+  const group = await makeOrganization(ctx.sql, ctx.clock, "Own Group");
+  const elsewhere = await makeOrganization(ctx.sql, ctx.clock, "Not Theirs");
+  const admin = await makeMember(ctx.sql, ctx.clock, group, "group_admin", "active", "group-admin");
+  const theirs = await browserSignedInAs(ctx, admin.id);
+  assert.ok(texts(await theirs.get("/admin"), "nav a").includes("Organizations"));
+  const page = await theirs.get("/admin/organizations");
+  assert.equal(page.status, 200);
+  assert.equal(texts(page, "tbody th"), [group.name]);
+  assert.equal(page.document.querySelector('form[action="/admin/organizations/join"]'), null);
+  assert.equal(
+    [...page.document.querySelectorAll("#field-parent option")].map((option) => option.getAttribute("value")),
+    [group.id],
+    "only their group, no None",
+  );
+  const added = await theirs.post("/admin/organizations", { name: `Own Group Clinic ${TAG}`, parent: group.id });
+  assert.equal(added.redirects, [303]);
+  assert.equal(texts(added, "tbody th").sort(), [group.name, `Own Group Clinic ${TAG}`].sort());
+  for (const parent of ["", elsewhere.id]) {
+    const refused = await theirs.post("/admin/organizations", { name: `Sneaky Top ${TAG} ${parent.length}`, parent });
+    assert.equal(refused.status, 400);
+    assert.equal(texts(refused, "#field-parent-error")[0], "Error: Choose one of your provider groups.");
+    assert.equal(await findOrganizationByName(ctx.sql, `Sneaky Top ${TAG} ${parent.length}`), null);
+  }
+  assert.equal((await theirs.post("/admin/organizations/join", { provider: elsewhere.id, group: group.id })).status, 403);
+  assert.equal((await theirs.get(`/admin/organizations/${elsewhere.id}`)).status, 404);
+  const clinic = (await findOrganizationByName(ctx.sql, `Own Group Clinic ${TAG}`))!;
+  assert.equal((await theirs.get(`/admin/organizations/${clinic.id}`)).status, 200);
+});
+
+test("Provider Administrators and staff cannot open the Organizations page (403)", async () => {
   const clinic = await makeOrganization(ctx.sql, ctx.clock, "Forbidden Clinic");
-  for (const role of ["group_admin", "provider_admin", "provider_staff"] as const) {
+  for (const role of ["provider_admin", "provider_staff"] as const) {
     const member = await makeMember(ctx.sql, ctx.clock, clinic, role, "active", role);
     const theirs = await browserSignedInAs(ctx, member.id);
     assert.equal((await theirs.get("/admin/organizations")).status, 403, role);

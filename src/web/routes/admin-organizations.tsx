@@ -13,7 +13,7 @@ import {
   type OrganizationSummary,
 } from "../../orgs/organizations.ts";
 import { listOrganizationMembers, MEMBERSHIP_ROLES, type MembershipRole } from "../../orgs/memberships.ts";
-import { findManagedOrganization, grantableRoles } from "../../orgs/scope.ts";
+import { findManagedOrganization, grantableRoles, listManagedOrganizations, type ManagedOrganization } from "../../orgs/scope.ts";
 import { createUser, type Actor } from "../../flows/admin.ts";
 import { AdminForbidden } from "../../../templates/admin/users.tsx";
 import { MembersPage, OrganizationsPage, type OrganizationsPageProps } from "../../../templates/admin/organizations.tsx";
@@ -21,10 +21,13 @@ import { ErrorPage } from "../../../templates/errors.tsx";
 import type { FieldErrors } from "../../../templates/components.tsx";
 
 /**
- * The Organizations page, for portal Administrators only (an organization administrator sees
- * their own organizations' users on the Administration page): the list, Add organization, Add a
- * provider to a group, and one organization's members with Invite a member. Mounted inside the
- * admin area, after its guard.
+ * The Organizations page: for portal Administrators every organization, Add organization, Add a
+ * provider to a group, and one organization's members with Invite a member. A Provider Group
+ * Administrator gets the same page for their groups: their groups and providers listed, Add
+ * organization only as a provider of one of their groups (product.md §7: they add providers to
+ * the group), no joining of other organizations, and the members of what they manage (anything
+ * else is 404). Provider Administrators and staff: 403. Mounted inside the admin area, after
+ * its guard.
  */
 export function organizationsRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();
@@ -52,11 +55,25 @@ export function organizationsRoutes(deps: AppDeps) {
 type Ctx = Context<AppEnv>;
 type Message = { text: string; problem: boolean } | null;
 
+/** The groups an actor administers as a Provider Group Administrator (all top-level ones for the portal's). */
+async function administeredGroups(deps: AppDeps, c: Ctx): Promise<ManagedOrganization[]> {
+  return (await listManagedOrganizations(deps.sql, scopeOf(c))).filter((org) => org.topLevel && org.rank >= 3);
+}
+
 function requirePortalAdmin(deps: AppDeps) {
   return async (c: Ctx, next: Next) => {
     if (scopeOf(c).kind === "portal") return next();
+    if (!c.req.path.endsWith("/join") && (await administeredGroups(deps, c)).length) return next();
     return render(c, deps, { title: "Access denied", status: 403, body: <AdminForbidden /> });
   };
+}
+
+/** What the viewer may see of the list: everything, or their groups and those groups' providers. */
+async function visibleOrganizations(deps: AppDeps, c: Ctx): Promise<OrganizationSummary[]> {
+  const all = await listOrganizations(deps.sql);
+  if (scopeOf(c).kind === "portal") return all;
+  const groups = new Set((await administeredGroups(deps, c)).map((org) => org.id));
+  return all.filter((org) => groups.has(org.id) || (org.parentId !== null && groups.has(org.parentId)));
 }
 
 const CONTROL = /[\p{Cc}\uFFFD]/u;
@@ -89,7 +106,8 @@ const MESSAGES: Record<string, (name: string) => string> = {
 };
 
 async function showOrganizations(deps: AppDeps, c: Ctx, options: { status?: 200 | 400 | 409; add?: OrganizationsPageProps["add"]; join?: OrganizationsPageProps["join"]; message?: Message } = {}) {
-  const organizations = await listOrganizations(deps.sql);
+  const organizations = await visibleOrganizations(deps, c);
+  const portal = scopeOf(c).kind === "portal";
   const done = c.req.query("done");
   const named = organizations.find((org) => org.id === c.req.query("organization"));
   const message = options.message ?? (done && MESSAGES[done] && named ? { text: MESSAGES[done]!(named.name), problem: false } : null);
@@ -99,6 +117,7 @@ async function showOrganizations(deps: AppDeps, c: Ctx, options: { status?: 200 
     body: (
       <OrganizationsPage
         organizations={organizations}
+        portal={portal}
         message={message}
         add={options.add ?? { values: { name: "", parent: "" }, errors: {} }}
         join={options.join ?? { values: { provider: "", group: "" }, errors: {} }}
@@ -108,6 +127,10 @@ async function showOrganizations(deps: AppDeps, c: Ctx, options: { status?: 200 
 }
 
 async function addOrganization(deps: AppDeps, c: Ctx, form: z.output<typeof addForm>) {
+  // A group's administrator adds providers to their own groups, nothing at the top level.
+  if (scopeOf(c).kind !== "portal" && !(await administeredGroups(deps, c)).some((group) => group.id === form.parent)) {
+    return showOrganizations(deps, c, { status: 400, add: { values: form, errors: { parent: "Choose one of your provider groups." } } });
+  }
   const result = await deps.sql.begin((tx) => createOrganization(tx, deps.clock, { name: form.name, parentId: form.parent || null }));
   if (!result.ok) {
     const errors: FieldErrors = result.reason === "invalid_name" || result.reason === "duplicate" ? { name: ORGANIZATION_REFUSALS[result.reason] } : { parent: ORGANIZATION_REFUSALS[result.reason] };
@@ -138,7 +161,8 @@ async function showMembers(
   organizationId: string,
   options: { status?: 400 | 409; invite?: { values: { email: string; name: string; role: string }; errors: FieldErrors } } = {},
 ) {
-  const found = await summaryOf(deps, organizationId);
+  const managed = await findManagedOrganization(deps.sql, scopeOf(c), organizationId);
+  const found = managed ? await summaryOf(deps, organizationId) : null;
   if (!found) {
     return render(c, deps, {
       title: "Organization not found",
@@ -146,7 +170,6 @@ async function showMembers(
       body: <ErrorPage heading="Organization not found" message="There is no organization at this address. Go back to Organizations and pick one from the list." />,
     });
   }
-  const managed = await findManagedOrganization(deps.sql, scopeOf(c), organizationId);
   const message = c.req.query("done") === "invited" ? { text: MESSAGES.invited!(found.org.name), problem: false } : null;
   return render(c, deps, {
     title: found.org.name,
@@ -154,7 +177,7 @@ async function showMembers(
     body: (
       <MembersPage
         organization={found.org}
-        providers={found.providers}
+        providers={found.providers.filter((provider) => provider.parentId === organizationId)}
         members={await listOrganizationMembers(deps.sql, organizationId)}
         roles={managed ? grantableRoles(managed) : []}
         message={message}

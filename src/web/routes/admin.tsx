@@ -177,6 +177,7 @@ async function usersPage(deps: AppDeps, c: Ctx, query: ListQuery, options: { cre
         create={options.create ?? EMPTY_CREATE_FORM}
         choices={await createChoices(deps, c)}
         portal={scope.kind === "portal"}
+        groups={(await listManagedOrganizations(deps.sql, scope)).some((org) => org.topLevel && org.rank >= 3)}
         grantable={await grantableByOrganization(deps, c)}
       />
     ),
