@@ -270,7 +270,9 @@ async function createUserAndReport(deps: AppDeps, c: Ctx, values: z.output<typeo
   const created = await createUser(deps, actorOf(c), { email: values.email, name: values.name, ...placementOf(values) });
   if (!created.ok) {
     const { field, status } = CREATE_REFUSAL_FIELDS[created.reason];
-    return usersPage(deps, c, parseListQuery({}), { status, create: { values, errors: { [field]: createRefusalText(created.reason) } } });
+    // The portal's form has no Organization field (members are invited from Organizations): its Role says why.
+    const at = field === "organization" && scopeOf(c).kind === "portal" ? "role" : field;
+    return usersPage(deps, c, parseListQuery({}), { status, create: { values, errors: { [at]: createRefusalText(created.reason) } } });
   }
   return redirectTo(c, `/admin?${new URLSearchParams({ done: "created", user: created.user.id })}`);
 }
