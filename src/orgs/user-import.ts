@@ -26,6 +26,8 @@ export const MAX_IMPORT_ROWS = 5000;
 export const MAX_IMPORT_BYTES = 1024 * 1024;
 /** Invitations an organization may send by import per hour: a whole group at once, not a mail cannon. */
 export const IMPORT_INVITE_LIMIT: RateLimitRule = { capacity: 1000, perMs: HOUR };
+/** Invitations in flight at once (each its own transaction, on its own connection of the pool). */
+export const SEND_CONCURRENCY = 4;
 /** A preview not sent within this long is dropped (housekeeping deletes it). */
 export const IMPORT_KEEP_MS = DAY;
 
@@ -210,26 +212,33 @@ export async function sendImportInvitations(
 ): Promise<SendReport> {
   const rows = await checkImportRows(deps.sql, deps.config, input.organization, input.rows);
   const refused = rows.filter((row) => row.error);
+  const good = rows.filter((row) => !row.error);
   let sent = 0;
-  for (const row of rows) {
-    if (row.error) continue;
-    const allowed = await consumeRateLimit(deps.sql, deps.clock, `invite:organization:${input.organization.id}`, IMPORT_INVITE_LIMIT);
-    if (!allowed.ok) {
-      refused.push({ ...row, error: IMPORT_ERRORS.limit });
-      continue;
+  let next = 0;
+  // A few at once: on a real Postgres each invitation waits for its commit to reach the disk,
+  // and that wait, not the work, is what one-at-a-time would add up (470 took 7 s so, 2 s like this).
+  async function worker(): Promise<void> {
+    while (next < good.length) {
+      const row = good[next++]!;
+      const allowed = await consumeRateLimit(deps.sql, deps.clock, `invite:organization:${input.organization.id}`, IMPORT_INVITE_LIMIT);
+      if (!allowed.ok) {
+        refused.push({ ...row, error: IMPORT_ERRORS.limit });
+        continue;
+      }
+      const invited = await inviteUser(deps, {
+        email: row.email,
+        name: row.name,
+        role: "provider",
+        membership: { organizationId: input.organization.id, role: row.role! },
+        actorId: input.actorId,
+        ip: input.ip,
+        userAgent: input.userAgent,
+      });
+      if (invited.ok && invited.created) sent += 1;
+      else refused.push({ ...row, error: invited.ok || invited.reason === "duplicate" ? IMPORT_ERRORS.exists : IMPORT_ERRORS.email });
     }
-    const invited = await inviteUser(deps, {
-      email: row.email,
-      name: row.name,
-      role: "provider",
-      membership: { organizationId: input.organization.id, role: row.role! },
-      actorId: input.actorId,
-      ip: input.ip,
-      userAgent: input.userAgent,
-    });
-    if (invited.ok && invited.created) sent += 1;
-    else refused.push({ ...row, error: invited.ok || invited.reason === "duplicate" ? IMPORT_ERRORS.exists : IMPORT_ERRORS.email });
   }
+  await Promise.all(Array.from({ length: SEND_CONCURRENCY }, worker));
   refused.sort((a, b) => a.line - b.line);
   return { sent, refused };
 }
