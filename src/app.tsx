@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppDeps, AppEnv } from "./web/env.ts";
 import { clientInfo, originCheck, requestDeadline, requestLog, securityHeaders, sessionMiddleware } from "./web/middleware.ts";
@@ -19,8 +19,11 @@ import { staffRoutes } from "./web/routes/staff.tsx";
 import { usesDevOutbox } from "./config.ts";
 import { compressResponses } from "./web/compress.ts";
 import { httpMetrics } from "./web/http-metrics.ts";
+import { MAX_IMPORT_BYTES } from "./orgs/user-import.ts";
 
 export const BODY_LIMIT = 64 * 1024;
+/** The CSV upload of Import users: the file's own limit and room for the multipart framing. */
+export const IMPORT_BODY_LIMIT = MAX_IMPORT_BYTES + 16 * 1024;
 /** Longer than any real request takes (argon2 under load included), shorter than a client gives up. */
 export const REQUEST_DEADLINE_MS = 10_000;
 
@@ -34,24 +37,27 @@ export function createApp(deps: AppDeps) {
   app.use(compressResponses());
   app.use(requestDeadline(REQUEST_DEADLINE_MS));
   app.use(clientInfo(deps));
-  const limitBody = bodyLimit({
-    maxSize: BODY_LIMIT,
-    onError: (c) => {
-      // The rest of the body is never read, so the connection cannot carry another request: the
-      // answer says so and Node closes the connection after it. Left to itself, @hono/node-server
-      // would drain for 500 ms (stalled by the body stream's back-pressure) and then drop the
-      // socket unannounced, under a keep-alive client's next request.
-      c.header("Connection", "close");
-      return render(c, deps, {
-        title: "Request too large",
-        status: 413,
-        body: <ErrorPage heading="Request too large" message="What was sent is larger than any form of the portal accepts. Go back and try again." />,
-      });
-    },
-  });
+  const tooLarge = (c: Context<AppEnv>) => {
+    // The rest of the body is never read, so the connection cannot carry another request: the
+    // answer says so and Node closes the connection after it. Left to itself, @hono/node-server
+    // would drain for 500 ms (stalled by the body stream's back-pressure) and then drop the
+    // socket unannounced, under a keep-alive client's next request.
+    c.header("Connection", "close");
+    return render(c, deps, {
+      title: "Request too large",
+      status: 413,
+      body: <ErrorPage heading="Request too large" message="What was sent is larger than any form of the portal accepts. Go back and try again." />,
+    });
+  };
+  const limitBody = bodyLimit({ maxSize: BODY_LIMIT, onError: tooLarge });
+  // Import users uploads a CSV of up to a few thousand rows: that one path gets room for it.
+  const limitImport = bodyLimit({ maxSize: IMPORT_BODY_LIMIT, onError: tooLarge });
   // Only requests that may carry a body: bodyLimit reads c.req.raw.body, which on Node builds a
   // whole web Request (and AbortController) for every GET that would otherwise never need one.
-  app.use((c, next) => (c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitBody(c, next)));
+  app.use((c, next) => {
+    if (c.req.method === "GET" || c.req.method === "HEAD") return next();
+    return c.req.path === "/admin/import" ? limitImport(c, next) : limitBody(c, next);
+  });
   app.use(originCheck(deps));
 
   app.route("/", healthRoutes(deps));

@@ -89,6 +89,8 @@ const schema = z.object({
   STAFF_OIDC_CLIENT_SECRET: optional,
   STAFF_OIDC_ADMIN_GROUP: optional,
   STAFF_OIDC_REQUIRE_MFA: z.enum(["0", "1"], { message: "expected 1 (refuse a token without MFA) or 0" }).default("1"),
+  /** Audit events older than this are purged by housekeeping (six years: the HIPAA documentation period). */
+  AUDIT_RETENTION: duration("2190d"),
 });
 
 type Env = z.infer<typeof schema>;
@@ -133,6 +135,7 @@ export interface Config {
     rememberMe: number;
     sessionIdle: number;
     sessionMax: number;
+    auditRetention: number;
   };
   /** Staff sign-in through the organization's OpenID Connect issuer (product.md §6); null when not set up. */
   staffOidc: StaffOidcConfig | null;
@@ -167,6 +170,8 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
   const origin = new URL(publicUrl).origin;
   if (production && !origin.startsWith("https://")) problems.push("PUBLIC_URL: must be an https URL in production");
   if (env.SESSION_IDLE_TTL <= 0) problems.push("SESSION_IDLE_TTL: must be longer than 0");
+  // 0 would purge the whole log at the next run: never what anyone means.
+  if (env.AUDIT_RETENTION <= 0) problems.push("AUDIT_RETENTION: must be longer than 0 (the default keeps six years, 2190d)");
   if (env.SESSION_MAX_TTL < env.SESSION_IDLE_TTL) problems.push("SESSION_MAX_TTL: must not be shorter than SESSION_IDLE_TTL");
 
   const twilioParts = [env.TWILIO_ACCOUNT_SID, env.TWILIO_AUTH_TOKEN, env.TWILIO_FROM_NUMBER];
@@ -223,6 +228,7 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
       rememberMe: env.REMEMBER_ME_TTL,
       sessionIdle: env.SESSION_IDLE_TTL,
       sessionMax: env.SESSION_MAX_TTL,
+      auditRetention: env.AUDIT_RETENTION,
     },
     staffOidc:
       env.STAFF_OIDC_ISSUER && env.STAFF_OIDC_CLIENT_ID && env.STAFF_OIDC_CLIENT_SECRET

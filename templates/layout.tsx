@@ -6,6 +6,8 @@ export interface LayoutProps {
   portalName: string;
   assets: { css: string; js: string; htmx: string };
   user: User | null;
+  /** An organization's administrator (product.md §9: the Administration link is theirs too). */
+  administers?: boolean;
   children: Child;
 }
 
@@ -33,7 +35,7 @@ export function Layout(props: LayoutProps) {
           {props.user ? (
             <nav aria-label="Account">
               <a href="/home">Home</a>
-              {props.user.role === "admin" ? <a href="/admin">Administration</a> : null}
+              {props.user.role === "admin" || props.administers ? <a href="/admin">Administration</a> : null}
             </nav>
           ) : null}
         </header>

@@ -3,6 +3,10 @@ import { DAY, HOUR, MINUTE } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { isDatabaseUnavailable, type Sql } from "./client.ts";
+import { purgeRetained } from "./retention.ts";
+
+/** AUDIT_RETENTION's default, for a caller whose config predates it. */
+const DEFAULT_AUDIT_RETENTION_MS = 2190 * DAY;
 
 /**
  * Deletes rows nothing can use any more, so tables stop growing with traffic. Every rule is
@@ -168,7 +172,7 @@ export interface Housekeeping {
 export function startHousekeeping(options: {
   sql: Sql;
   clock: Clock;
-  config: Pick<Config, "ttl">;
+  config: { ttl: Omit<Config["ttl"], "auditRetention"> & Partial<Pick<Config["ttl"], "auditRetention">> };
   log: Logger;
   firstRunMs?: number;
   intervalMs?: number;
@@ -185,6 +189,10 @@ export function startHousekeeping(options: {
       const deleted = await purgeExpired(sql, clock, config.ttl, { shouldStop: () => stopped });
       // Counts only: never a row's contents.
       log.info("housekeeping_purged", { deleted, ms: Math.round(performance.now() - started) });
+      if (stopped) return;
+      const retainedStarted = performance.now();
+      const retained = await purgeRetained(sql, clock, { auditRetention: config.ttl.auditRetention ?? DEFAULT_AUDIT_RETENTION_MS }, { shouldStop: () => stopped });
+      log.info("housekeeping_retention_purged", { deleted: retained, ms: Math.round(performance.now() - retainedStarted) });
     } catch (error) {
       // Postgres keeps row values in an error's detail, never in its message; the message is cut short anyway.
       const e = error as { code?: unknown; message?: unknown };

@@ -3,7 +3,7 @@ import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { Outbox } from "../delivery/outbox.ts";
 import { disableUser, enableUser, findUserByEmail, maskPhone, setUserRole, type MfaMethod, type Role, type User } from "../auth/users.ts";
-import { appendAudit } from "../auth/audit.ts";
+import { appendAudit, type AuditEvent } from "../auth/audit.ts";
 import { invalidateUserSessions } from "../auth/sessions.ts";
 import { forgetRememberTokens } from "../auth/remember-me.ts";
 import { createLinkToken, LINK_PURPOSES, revokeLinkTokens } from "../auth/links.ts";
@@ -11,6 +11,8 @@ import { unlockUser } from "../auth/lockout.ts";
 import { describeDuration, mfaResetLink } from "../delivery/messages.ts";
 import { inviteUser, resendRegistrationLink } from "./invitation.ts";
 import { deleteUserFlows, type FlowKind } from "./flow-store.ts";
+import { auditInScope, membershipInScope, PORTAL_SCOPE, userInScope, findManagedOrganization, grantableRoles, type Scope } from "../orgs/scope.ts";
+import { organizationsLastAdministeredBy, putMembership, ROLE_RANK, type MembershipRole } from "../orgs/memberships.ts";
 
 /**
  * Administration: the users list and what an administrator may do to an account. Reset MFA,
@@ -18,6 +20,13 @@ import { deleteUserFlows, type FlowKind } from "./flow-store.ts";
  * admin.* audit event. Create and resend go through invitation.ts, whose own transaction writes
  * `registration.invited` with the acting admin; their admin.* event follows it after the commit.
  * Knows nothing of Hono or HTML; the route turns each result into a row, a page or a redirect.
+ *
+ * Every query takes a Scope (src/orgs/scope.ts) and puts it in its SQL: an organization
+ * administrator's list, search, pages, user pages and actions reach only their organizations'
+ * users, and anyone else's id is "not_found", exactly like an id that does not exist. Actions
+ * read the actor's scope inside their own transaction from the actor's id, so a caller cannot
+ * hand in a wider one. Read-only queries default to the whole portal (the operator's command
+ * line and tests); the admin routes always pass the signed-in administrator's scope.
  */
 
 /**
@@ -51,6 +60,15 @@ export interface AdminUser {
   createdAt: Date;
   /** A staff account's issuer (it signs in there, with no password or factor here); null for everyone else. */
   staffIssuer: string | null;
+  /** Their organizations, as far as the viewer's scope reaches. */
+  memberships: AdminMembership[];
+}
+
+export interface AdminMembership {
+  organizationId: string;
+  organizationName: string;
+  topLevel: boolean;
+  role: MembershipRole;
 }
 
 export interface AdminDeps {
@@ -65,6 +83,12 @@ export interface Actor {
   actorId: string;
   ip: string;
   userAgent: string;
+  /**
+   * What they may reach, as the admin guard found it for this request. Absent: the whole portal
+   * (the operator's own calls). An organization scope is re-read in each action's SQL, so a
+   * membership lost meanwhile narrows it at once.
+   */
+  scope?: Scope;
 }
 
 export const DEFAULT_PAGE_SIZE = 50;
@@ -100,6 +124,7 @@ interface UserRow {
   lockedUntil: Date | null;
   lastSignInAt: Date | null;
   createdAt: Date;
+  memberships: AdminMembership[];
   /** State of the user's newest registration flow (registration.ts keeps progress there until the last step). */
   progress: string | null;
   staffIssuer: string | null;
@@ -134,6 +159,7 @@ function toAdminUser(row: UserRow, now: Date): AdminUser {
     lastSignInAt: row.lastSignInAt,
     createdAt: row.createdAt,
     staffIssuer: row.staffIssuer,
+    memberships: row.memberships,
   };
 }
 
@@ -147,10 +173,14 @@ function progressOf(db: Db) {
     order by f.updated_at desc limit 1)`;
 }
 
-function rowColumns(db: Db) {
+function rowColumns(db: Db, scope: Scope) {
   return db`u.id, u.email, u.name, u.role, u.status, u.mfa_method as "mfaMethod", u.phone_e164 as "phoneE164",
     u.locked_until as "lockedUntil", u.last_sign_in_at as "lastSignInAt", u.created_at as "createdAt",
-    case when u.status = 'invited' then ${progressOf(db)} end as progress, u.staff_issuer as "staffIssuer"`;
+    case when u.status = 'invited' then ${progressOf(db)} end as progress, u.staff_issuer as "staffIssuer",
+    coalesce((select json_agg(json_build_object('organizationId', m.organization_id, 'organizationName', o.name,
+        'topLevel', o.top_level, 'role', m.role) order by o.name_normalized)
+      from memberships m join organizations o on o.id = m.organization_id
+      where m.user_id = u.id and ${membershipInScope(db, scope)}), '[]'::json) as memberships`;
 }
 
 /** The filter of a state, written so each can use an index on users rather than classify every row. */
@@ -172,9 +202,9 @@ function stateCondition(db: Db, state: AccountState, now: Date) {
   }
 }
 
-function usersPageQuery(db: Db, now: Date, query: UserQuery) {
+function usersPageQuery(db: Db, now: Date, query: UserQuery, scope: Scope) {
   const size = Math.max(1, Math.min(MAX_PAGE_SIZE, Math.floor(query.pageSize ?? DEFAULT_PAGE_SIZE)));
-  const conditions = [db`true`];
+  const conditions = [userInScope(db, scope)];
   const q = query.q?.trim().toLowerCase();
   if (q) {
     const pattern = likePrefix(q);
@@ -191,7 +221,7 @@ function usersPageQuery(db: Db, now: Date, query: UserQuery) {
   const where = conditions.reduce((all, next) => db`${all} and ${next}`);
   const order = backward ? db`u.created_at asc, u.id asc` : db`u.created_at desc, u.id desc`;
   const sql = db`
-    select ${rowColumns(db)}
+    select ${rowColumns(db, scope)}
     from users u
     where ${where}
     order by ${order}
@@ -203,13 +233,13 @@ function usersPageQuery(db: Db, now: Date, query: UserQuery) {
  * One page of users, newest first, with keyset paging on (created_at, id): a page costs the
  * same whether it is the first or the two-hundredth, and rows added meanwhile do not shift it.
  */
-export async function listUsers(db: Db, clock: Clock, query: UserQuery = {}): Promise<UserPage> {
+export async function listUsers(db: Db, clock: Clock, query: UserQuery = {}, scope: Scope = PORTAL_SCOPE): Promise<UserPage> {
   const now = clock.now();
-  const { sql, size, backward, cursor } = usersPageQuery(db, now, query);
+  const { sql, size, backward, cursor } = usersPageQuery(db, now, query, scope);
   const rows = (await sql) as unknown as UserRow[];
-  if (!rows.length && cursor && !(await findAdminUser(db, clock, cursor))) {
+  if (!rows.length && cursor && !(await findAdminUser(db, clock, cursor, scope))) {
     // The cursor's user is gone (or never was): start from the first page rather than show nothing.
-    return listUsers(db, clock, { ...query, after: undefined, before: undefined });
+    return listUsers(db, clock, { ...query, after: undefined, before: undefined }, scope);
   }
   const more = rows.length > size;
   const page = rows.slice(0, size);
@@ -223,16 +253,17 @@ export async function listUsers(db: Db, clock: Clock, query: UserQuery = {}): Pr
 }
 
 /** The plan of listUsers' query (tests and the report check it reads users through an index). */
-export async function explainListUsers(db: Db, clock: Clock, query: UserQuery = {}): Promise<string> {
-  const { sql } = usersPageQuery(db, clock.now(), query);
+export async function explainListUsers(db: Db, clock: Clock, query: UserQuery = {}, scope: Scope = PORTAL_SCOPE): Promise<string> {
+  const { sql } = usersPageQuery(db, clock.now(), query, scope);
   const rows = await db<{ "QUERY PLAN": string }[]>`explain (costs off) ${sql}`;
   return rows.map((row) => row["QUERY PLAN"]).join("\n");
 }
 
 /** One user as the list shows them (the row an action re-renders), or null. */
-export async function findAdminUser(db: Db, clock: Clock, userId: string): Promise<AdminUser | null> {
+export async function findAdminUser(db: Db, clock: Clock, userId: string, scope: Scope = PORTAL_SCOPE): Promise<AdminUser | null> {
+  if (!isUserId(userId)) return null;
   const [row] = await db<UserRow[]>`
-    select ${rowColumns(db)} from users u where u.id = ${userId}`;
+    select ${rowColumns(db, scope)} from users u where u.id = ${userId} and ${userInScope(db, scope)}`;
   return row ? toAdminUser(row, clock.now()) : null;
 }
 
@@ -240,10 +271,14 @@ export async function findAdminUser(db: Db, clock: Clock, userId: string): Promi
 // Actions
 
 export type ActionRefusal =
-  /** No user with that id. */
+  /** No user with that id, or none the actor may see (another organization's user). */
   | "not_found"
   /** Disabling or demoting them would leave no active administrator. */
   | "last_admin"
+  /** Disabling or demoting them would leave one of their organizations without an active administrator. */
+  | "last_org_admin"
+  /** The role asked for is above the actor's own (nobody grants a role above their own). */
+  | "not_allowed"
   /** Resend: the account finished registering (or is disabled); a registration link is for invited users. */
   | "not_invited"
   /** Reset MFA: only a registered, enabled account has a method to reset. */
@@ -253,13 +288,13 @@ export type ActionRefusal =
 
 export type ActionResult = { ok: true; user: AdminUser } | { ok: false; reason: ActionRefusal };
 
-export type CreateRefusal = "duplicate" | "invalid_email" | "staff_email";
+export type CreateRefusal = "duplicate" | "invalid_email" | "staff_email" | "organization_required" | "organization_not_found" | "not_allowed";
 export type CreateResult = { ok: true; user: AdminUser } | { ok: false; reason: CreateRefusal };
 
 /** Every kind of flow: a record, so a new kind fails the type check until Disable ends it too. */
 const FLOW_KINDS: Record<FlowKind, true> = { registration: true, login: true, password_reset: true };
 
-/** Every change of role or status takes this lock first, so the last-admin check and the change are one step. */
+/** Every change of role, membership or status takes this lock first, so the last-admin checks and the change are one step. */
 const ADMIN_GUARD_LOCK = 5_113_270;
 
 interface LockedUser {
@@ -271,11 +306,19 @@ interface LockedUser {
   staffIssuer: string | null;
 }
 
-async function lockUser(db: Db, userId: string): Promise<LockedUser | null> {
+/** The user, locked, when the actor's scope reaches them; null otherwise (not there, or not theirs). */
+async function lockUser(db: Db, scope: Scope, userId: string): Promise<LockedUser | null> {
   const [user] = await db<LockedUser[]>`
-    select id, email, role, status, status_before_disable as "statusBeforeDisable", staff_issuer as "staffIssuer"
-    from users where id = ${userId} for update`;
+    select u.id, u.email, u.role, u.status, u.status_before_disable as "statusBeforeDisable", u.staff_issuer as "staffIssuer"
+    from users u where u.id = ${userId} and ${userInScope(db, scope)} for update of u`;
   return user ?? null;
+}
+
+/** The target in the actor's scope, locked, inside the action's transaction; null is a 404 either way. */
+async function scopedTarget(db: Db, actor: Actor, userId: string): Promise<{ scope: Scope; user: LockedUser } | null> {
+  const scope = actor.scope ?? PORTAL_SCOPE;
+  const user = await lockUser(db, scope, userId);
+  return user ? { scope, user } : null;
 }
 
 /** True when `userId` is an active administrator and no other active administrator exists. */
@@ -289,9 +332,14 @@ function audit(db: Db, clock: Clock, actor: Actor, event: string, userId: string
   return appendAudit(db, clock, { event, userId, actorId: actor.actorId, ip: actor.ip, userAgent: actor.userAgent, detail });
 }
 
-async function result(deps: AdminDeps, userId: string): Promise<ActionResult> {
-  const user = await findAdminUser(deps.sql, deps.clock, userId);
+async function result(deps: AdminDeps, userId: string, scope: Scope): Promise<ActionResult> {
+  const user = await findAdminUser(deps.sql, deps.clock, userId, scope);
   return user ? { ok: true, user } : { ok: false, reason: "not_found" };
+}
+
+/** The actor's scope (create, resend: their writes run in invitation.ts). */
+async function actorScope(_deps: AdminDeps, actor: Actor): Promise<Scope | null> {
+  return actor.scope ?? PORTAL_SCOPE;
 }
 
 /** A valid-looking id, so a mangled URL answers "not found" instead of a database type error. */
@@ -299,31 +347,64 @@ export function isUserId(id: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
 }
 
+export interface CreateUserInput {
+  email: string;
+  name: string;
+  /** The portal-wide role: "admin" (portal Administrator) only from a portal Administrator. */
+  role: Role;
+  /** The organization to put them in, and their role there; required of an organization administrator. */
+  organizationId?: string;
+  organizationRole?: MembershipRole;
+}
+
+/**
+ * Where a new user may go: the portal Administrator anywhere (an organization optional), an
+ * organization administrator only into an organization they administer, with a role no higher
+ * than their own there.
+ */
+async function checkPlacement(deps: AdminDeps, scope: Scope, input: CreateUserInput): Promise<CreateRefusal | null> {
+  if (scope.kind !== "portal" && input.role !== "provider") return "not_allowed";
+  if (!input.organizationId) return scope.kind === "portal" ? null : "organization_required";
+  if (input.role === "admin") return "not_allowed";
+  const org = await findManagedOrganization(deps.sql, scope, input.organizationId);
+  if (!org) return "organization_not_found";
+  if (!input.organizationRole || !grantableRoles(org).includes(input.organizationRole)) return "not_allowed";
+  return null;
+}
+
 /**
  * Creates an invited user and emails the registration link (the invitation does both in one
- * transaction). Any existing account with the address is refused, even one still registering:
- * the administrator resends its link from its row instead.
+ * transaction, with the membership when an organization is given). Any existing account with the
+ * address is refused, even one still registering: the administrator resends its link from its
+ * row instead.
  */
-export async function createUser(deps: AdminDeps, actor: Actor, input: { email: string; name: string; role: Role }): Promise<CreateResult> {
+export async function createUser(deps: AdminDeps, actor: Actor, input: CreateUserInput): Promise<CreateResult> {
   // Control characters (a NUL above all) are no address, and Postgres refuses a NUL in any query.
   if (/\p{Cc}/u.test(input.email)) return { ok: false, reason: "invalid_email" };
+  const scope = await actorScope(deps, actor);
+  if (!scope) return { ok: false, reason: "not_allowed" };
+  const refusal = await checkPlacement(deps, scope, input);
+  if (refusal) return { ok: false, reason: refusal };
   if (await findUserByEmail(deps.sql, input.email)) return { ok: false, reason: "duplicate" };
-  const invited = await inviteUser(deps, { ...input, actorId: actor.actorId, ip: actor.ip, userAgent: actor.userAgent });
+  const membership = input.organizationId && input.organizationRole ? { organizationId: input.organizationId, role: input.organizationRole } : undefined;
+  const invited = await inviteUser(deps, { email: input.email, name: input.name, role: input.role, membership, actorId: actor.actorId, ip: actor.ip, userAgent: actor.userAgent });
   if (!invited.ok) return invited;
   // Lost a race with another invitation of the same address: that one created it, this one only resent.
   if (!invited.created) return { ok: false, reason: "duplicate" };
-  await audit(deps.sql, deps.clock, actor, "admin.user_created", invited.user.id, { role: invited.user.role });
-  const user = await findAdminUser(deps.sql, deps.clock, invited.user.id);
+  await audit(deps.sql, deps.clock, actor, "admin.user_created", invited.user.id, { role: invited.user.role, ...(membership ?? {}) });
+  const user = await findAdminUser(deps.sql, deps.clock, invited.user.id, scope);
   return { ok: true, user: user! };
 }
 
 /** A new registration link for an invited user; every earlier one dies. */
 export async function resendLink(deps: AdminDeps, actor: Actor, userId: string): Promise<ActionResult> {
   if (!isUserId(userId)) return { ok: false, reason: "not_found" };
+  const scope = await actorScope(deps, actor);
+  if (!scope || !(await findAdminUser(deps.sql, deps.clock, userId, scope))) return { ok: false, reason: "not_found" };
   const resent = await resendRegistrationLink(deps, { userId, actorId: actor.actorId, ip: actor.ip, userAgent: actor.userAgent });
   if (!resent.ok) return { ok: false, reason: resent.reason === "duplicate" ? "not_invited" : "not_found" };
   await audit(deps.sql, deps.clock, actor, "admin.registration_link_resent", userId);
-  return result(deps, userId);
+  return result(deps, userId, scope);
 }
 
 /**
@@ -335,10 +416,11 @@ export async function resendLink(deps: AdminDeps, actor: Actor, userId: string):
 export async function resetMfa(deps: AdminDeps, actor: Actor, userId: string): Promise<ActionResult> {
   if (!isUserId(userId)) return { ok: false, reason: "not_found" };
   const outcome = await deps.sql.begin(async (tx) => {
-    const user = await lockUser(tx, userId);
-    if (!user) return "not_found" as const;
-    if (user.status !== "active") return "not_active" as const;
-    if (user.staffIssuer) return "staff" as const;
+    const target = await scopedTarget(tx, actor, userId);
+    if (!target) return { reason: "not_found" as const };
+    const { user, scope } = target;
+    if (user.status !== "active") return { reason: "not_active" as const };
+    if (user.staffIssuer) return { reason: "staff" as const };
     await invalidateUserSessions(tx, userId);
     await forgetRememberTokens(tx, userId);
     await deleteUserFlows(tx, userId, "login");
@@ -348,49 +430,54 @@ export async function resetMfa(deps: AdminDeps, actor: Actor, userId: string): P
     const link = `${deps.config.publicUrl}/register/link/${token}`;
     await deps.outbox.enqueue(tx, { channel: "email", to: user.email, ...mfaResetLink(deps.config.portalName, link, describeDuration(ttl)) });
     await audit(tx, deps.clock, actor, "admin.mfa_reset", userId);
-    return "ok" as const;
+    return { reason: "ok" as const, scope };
   });
-  if (outcome !== "ok") return { ok: false, reason: outcome };
+  if (outcome.reason !== "ok") return { ok: false, reason: outcome.reason };
   deps.outbox.kick();
-  return result(deps, userId);
+  return result(deps, userId, outcome.scope);
 }
 
 /** Lifts a lockout at once and restarts the failure count. */
 export async function unlock(deps: AdminDeps, actor: Actor, userId: string): Promise<ActionResult> {
   if (!isUserId(userId)) return { ok: false, reason: "not_found" };
-  const found = await deps.sql.begin(async (tx) => {
-    const user = await lockUser(tx, userId);
-    if (!user) return false;
+  const scope = await deps.sql.begin(async (tx) => {
+    const target = await scopedTarget(tx, actor, userId);
+    if (!target) return null;
     await unlockUser(tx, userId);
     await audit(tx, deps.clock, actor, "admin.user_unlocked", userId);
-    return true;
+    return target.scope;
   });
-  return found ? result(deps, userId) : { ok: false, reason: "not_found" };
+  return scope ? result(deps, userId, scope) : { ok: false, reason: "not_found" };
 }
+
+type Outcome = { reason: "ok"; scope: Scope } | { reason: ActionRefusal };
 
 /**
  * Disabled: sign-in is refused with the generic answer (the sign-in flow only lets active
  * accounts through), and everything that could still get the user in ends now: sessions,
  * Remember Me tokens, emailed links and flows (a registration finished later would make the
- * account active again).
+ * account active again). Neither the portal nor any organization of theirs may be left without
+ * an active administrator by it.
  */
 export async function disable(deps: AdminDeps, actor: Actor, userId: string): Promise<ActionResult> {
   if (!isUserId(userId)) return { ok: false, reason: "not_found" };
-  const outcome = await deps.sql.begin(async (tx) => {
+  const outcome = await deps.sql.begin(async (tx): Promise<Outcome> => {
     await tx`select pg_advisory_xact_lock(${ADMIN_GUARD_LOCK})`;
-    const user = await lockUser(tx, userId);
-    if (!user) return "not_found" as const;
-    if (user.status === "disabled") return "ok" as const;
-    if (await isLastActiveAdmin(tx, user)) return "last_admin" as const;
+    const target = await scopedTarget(tx, actor, userId);
+    if (!target) return { reason: "not_found" };
+    const { user, scope } = target;
+    if (user.status === "disabled") return { reason: "ok", scope };
+    if (await isLastActiveAdmin(tx, user)) return { reason: "last_admin" };
+    if ((await organizationsLastAdministeredBy(tx, userId)).length) return { reason: "last_org_admin" };
     await disableUser(tx, deps.clock.now(), userId, user.status);
     await invalidateUserSessions(tx, userId);
     await forgetRememberTokens(tx, userId);
     await revokeLinkTokens(tx, userId, [...LINK_PURPOSES]);
     for (const kind of Object.keys(FLOW_KINDS) as FlowKind[]) await deleteUserFlows(tx, userId, kind);
     await audit(tx, deps.clock, actor, "admin.user_disabled", userId, { previousStatus: user.status });
-    return "ok" as const;
+    return { reason: "ok", scope };
   });
-  return outcome === "ok" ? result(deps, userId) : { ok: false, reason: outcome };
+  return outcome.reason === "ok" ? result(deps, userId, outcome.scope) : { ok: false, reason: outcome.reason };
 }
 
 /**
@@ -399,33 +486,71 @@ export async function disable(deps: AdminDeps, actor: Actor, userId: string): Pr
  */
 export async function enable(deps: AdminDeps, actor: Actor, userId: string): Promise<ActionResult> {
   if (!isUserId(userId)) return { ok: false, reason: "not_found" };
-  const outcome = await deps.sql.begin(async (tx) => {
+  const outcome = await deps.sql.begin(async (tx): Promise<Outcome> => {
     await tx`select pg_advisory_xact_lock(${ADMIN_GUARD_LOCK})`;
-    const user = await lockUser(tx, userId);
-    if (!user) return "not_found" as const;
-    if (user.status !== "disabled") return "ok" as const;
+    const target = await scopedTarget(tx, actor, userId);
+    if (!target) return { reason: "not_found" };
+    const { user, scope } = target;
+    if (user.status !== "disabled") return { reason: "ok", scope };
     const status = user.statusBeforeDisable ?? "active";
     await enableUser(tx, deps.clock.now(), userId, status);
     await audit(tx, deps.clock, actor, "admin.user_enabled", userId, { status });
-    return "ok" as const;
+    return { reason: "ok", scope };
   });
-  return outcome === "ok" ? result(deps, userId) : { ok: false, reason: outcome };
+  return outcome.reason === "ok" ? result(deps, userId, outcome.scope) : { ok: false, reason: outcome.reason };
 }
 
-/** Makes a user an administrator or a provider; demoting the last active administrator is refused. */
+/**
+ * Makes a user a portal Administrator or a provider (the portal-wide role, a portal
+ * Administrator's decision only); demoting the last active administrator is refused.
+ */
 export async function changeRole(deps: AdminDeps, actor: Actor, userId: string, role: Role): Promise<ActionResult> {
   if (!isUserId(userId)) return { ok: false, reason: "not_found" };
-  const outcome = await deps.sql.begin(async (tx) => {
+  const outcome = await deps.sql.begin(async (tx): Promise<Outcome> => {
     await tx`select pg_advisory_xact_lock(${ADMIN_GUARD_LOCK})`;
-    const user = await lockUser(tx, userId);
-    if (!user) return "not_found" as const;
-    if (user.role === role) return "ok" as const;
-    if (role !== "admin" && (await isLastActiveAdmin(tx, user))) return "last_admin" as const;
+    const target = await scopedTarget(tx, actor, userId);
+    if (!target) return { reason: "not_found" };
+    const { user, scope } = target;
+    if (scope.kind !== "portal") return { reason: "not_allowed" };
+    if (user.role === role) return { reason: "ok", scope };
+    if (role !== "admin" && (await isLastActiveAdmin(tx, user))) return { reason: "last_admin" };
     await setUserRole(tx, deps.clock.now(), userId, role);
     await audit(tx, deps.clock, actor, "admin.role_changed", userId, { from: user.role, to: role });
-    return "ok" as const;
+    return { reason: "ok", scope };
   });
-  return outcome === "ok" ? result(deps, userId) : { ok: false, reason: outcome };
+  return outcome.reason === "ok" ? result(deps, userId, outcome.scope) : { ok: false, reason: outcome.reason };
+}
+
+/**
+ * A member's role in one organization. Nobody grants a role above their own, nor changes the
+ * role of someone above them there; the organization's last active administrator stays one.
+ */
+export async function changeMembershipRole(
+  deps: AdminDeps,
+  actor: Actor,
+  userId: string,
+  organizationId: string,
+  role: MembershipRole,
+): Promise<ActionResult> {
+  if (!isUserId(userId) || !isUserId(organizationId)) return { ok: false, reason: "not_found" };
+  const outcome = await deps.sql.begin(async (tx): Promise<Outcome> => {
+    await tx`select pg_advisory_xact_lock(${ADMIN_GUARD_LOCK})`;
+    const target = await scopedTarget(tx, actor, userId);
+    if (!target) return { reason: "not_found" };
+    const { scope } = target;
+    const org = await findManagedOrganization(tx, scope, organizationId);
+    if (!org) return { reason: "not_found" };
+    const [current] = await tx<{ role: MembershipRole }[]>`
+      select role from memberships where organization_id = ${organizationId} and user_id = ${userId} for update`;
+    if (!current) return { reason: "not_found" };
+    if (current.role === role) return { reason: "ok", scope };
+    if (!grantableRoles(org).includes(role) || ROLE_RANK[current.role] > org.rank) return { reason: "not_allowed" };
+    if (role === "provider_staff" && (await organizationsLastAdministeredBy(tx, userId, organizationId)).length) return { reason: "last_org_admin" };
+    await putMembership(tx, deps.clock, { organizationId, userId, role });
+    await audit(tx, deps.clock, actor, "admin.membership_changed", userId, { organizationId, from: current.role, to: role });
+    return { reason: "ok", scope };
+  });
+  return outcome.reason === "ok" ? result(deps, userId, outcome.scope) : { ok: false, reason: outcome.reason };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -445,4 +570,102 @@ export async function listAuditEventTypes(db: Db): Promise<string[]> {
     )
     select event from names where event is not null`;
   return rows.map((row) => row.event);
+}
+
+export interface AdminAuditFilter {
+  userId?: string;
+  /** Exactly, or by prefix when it ends in ".*" ("signin.*"). */
+  event?: string;
+  /** Inclusive. */
+  from?: Date;
+  /** Exclusive. */
+  to?: Date;
+}
+
+function auditWhere(db: Db, scope: Scope, filter: AdminAuditFilter & { before?: string }) {
+  const conditions = [auditInScope(db, scope)];
+  if (filter.userId) conditions.push(db`a.user_id = ${filter.userId}`);
+  if (filter.event) {
+    conditions.push(filter.event.endsWith(".*") ? db`starts_with(a.event, ${filter.event.slice(0, -1)})` : db`a.event = ${filter.event}`);
+  }
+  if (filter.from) conditions.push(db`a.at >= ${filter.from}`);
+  if (filter.to) conditions.push(db`a.at < ${filter.to}`);
+  if (filter.before) conditions.push(db`(a.at, a.id) < (select b.at, b.id from audit_events b where b.id = ${filter.before})`);
+  return conditions.reduce((all, next) => db`${all} and ${next}`);
+}
+
+function auditSelect(db: Db, scope: Scope, filter: AdminAuditFilter & { before?: string }) {
+  return db`
+    select a.id::text as id, a.at, a.event, a.user_id as "userId", u.email as "userEmail",
+      a.actor_id as "actorId", actor.email as "actorEmail", a.ip, a.user_agent as "userAgent", a.detail
+    from audit_events a
+      left join users u on u.id = a.user_id
+      left join users actor on actor.id = a.actor_id
+    where ${auditWhere(db, scope, filter)}
+    order by a.at desc, a.id desc`;
+}
+
+/**
+ * The audit log as the viewer's scope reaches it, newest first: for an organization
+ * administrator, the events about their organizations' users (the condition is in the SQL).
+ * `before` is the id of the last event of the previous page.
+ */
+export async function listAdminAudit(db: Db, scope: Scope, filter: AdminAuditFilter & { limit: number; before?: string }): Promise<AuditEvent[]> {
+  const limit = Math.max(1, Math.min(500, Math.floor(filter.limit)));
+  if (filter.before !== undefined && !/^\d{1,18}$/.test(filter.before)) return [];
+  return db<AuditEvent[]>`${auditSelect(db, scope, filter)} limit ${limit}`;
+}
+
+/** Rows fetched per round trip by the download: a bounded amount in memory whatever the range holds. */
+export const AUDIT_EXPORT_BATCH = 500;
+
+/**
+ * The same events for the download, through a cursor (postgres.js `.cursor()`), a batch at a
+ * time, so a six-year log is never held in memory. The caller's loop decides the pace: the next
+ * batch is fetched when it asks for it. Runs in a read-only transaction, which a cursor needs on
+ * Postgres anyway, so the export is one consistent snapshot.
+ */
+export async function* streamAdminAudit(sql: Sql, scope: Scope, filter: AdminAuditFilter): AsyncGenerator<AuditEvent[]> {
+  const queue: (AuditEvent[] | null)[] = [];
+  let wake: (() => void) | null = null;
+  let resume: (() => void) | null = null;
+  let failure: unknown = null;
+  const push = (item: AuditEvent[] | null) => {
+    queue.push(item);
+    wake?.();
+    wake = null;
+  };
+  let cancelled = false;
+  // postgres.js runs a cursor inside a callback; the generator hands each batch out and waits
+  // for the consumer before asking Postgres for the next one.
+  const done = sql
+    .begin("read only", async (tx) => {
+      await tx<AuditEvent[]>`${auditSelect(tx, scope, filter)}`.cursor(AUDIT_EXPORT_BATCH, async (rows) => {
+        if (cancelled) return sql.CLOSE;
+        push(rows as unknown as AuditEvent[]);
+        await new Promise<void>((resolve) => (resume = resolve));
+        return cancelled ? sql.CLOSE : undefined;
+      });
+    })
+    .catch((error) => {
+      failure = error;
+    })
+    .finally(() => push(null));
+  try {
+    for (;;) {
+      if (!queue.length) await new Promise<void>((resolve) => (wake = resolve));
+      const batch = queue.shift()!;
+      if (batch === null) break;
+      yield batch;
+      const next = resume as (() => void) | null;
+      resume = null;
+      next?.();
+    }
+    if (failure) throw failure;
+  } finally {
+    cancelled = true;
+    const next = resume as (() => void) | null;
+    next?.();
+    await done;
+  }
 }

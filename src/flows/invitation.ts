@@ -25,6 +25,7 @@ import { appendAudit } from "../auth/audit.ts";
 import { findUserById, insertInvitedUser, isStaffEmail, lockUser, renameUser, type Role, type User } from "../auth/users.ts";
 import { deleteUserFlows } from "./flow-store.ts";
 import type { FlowDeps } from "./steps.ts";
+import { putMembership, type MembershipRole } from "../orgs/memberships.ts";
 
 /** Kept as the name the CLI and the admin area know; the same as every flow's deps. */
 export type InvitationDeps = FlowDeps;
@@ -33,6 +34,8 @@ export interface InviteInput {
   email: string;
   name?: string;
   role?: Role;
+  /** Their organization and role there, written in the invitation's transaction (product.md §7). */
+  membership?: { organizationId: string; role: MembershipRole };
   /** The administrator who asked; null or absent from the command line. */
   actorId?: string | null;
   ip?: string | null;
@@ -68,13 +71,14 @@ export async function inviteUser(deps: InvitationDeps, input: InviteInput): Prom
     if (!inserted && existing.status !== "invited") return { ok: false as const };
     if (!inserted && name) await renameUser(tx, deps.clock, existing.id, name);
     const link = await issueRegistrationLink(tx, deps, existing.id, existing.email);
+    if (input.membership) await putMembership(tx, deps.clock, { ...input.membership, userId: existing.id });
     await appendAudit(tx, deps.clock, {
       event: "registration.invited",
       userId: existing.id,
       actorId: input.actorId ?? null,
       ip: input.ip ?? null,
       userAgent: input.userAgent ?? null,
-      detail: { role: inserted ? role : existing.role, created: !!inserted },
+      detail: { role: inserted ? role : existing.role, created: !!inserted, ...(input.membership ?? {}) },
     });
     return { ok: true as const, userId: existing.id, link, created: !!inserted };
   });

@@ -26,5 +26,7 @@ export interface AppEnv {
     /** Client address per TRUST_PROXY, and the user agent: for rate limits and the audit log. */
     ip: string;
     userAgent: string;
+    /** The signed-in user administers an organization (not the portal): they get the Administration link. */
+    administers?: boolean;
   };
 }

@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from "hono";
+import { resolveScope } from "../orgs/scope.ts";
 import type { AppDeps, AppEnv } from "./env.ts";
 import { validateSessionToken } from "../auth/sessions.ts";
 import { clearCookie, readCookie } from "./cookies.ts";
@@ -106,6 +107,8 @@ export function sessionMiddleware(deps: AppDeps): Mw {
       if (result.session) {
         c.set("user", result.user);
         c.set("session", result.session);
+        // One index probe on memberships, for the Administration link of an organization's administrator.
+        if (result.user.role !== "admin") c.set("administers", (await resolveScope(deps.sql, result.user)) !== null);
       } else {
         clearCookie(c, deps.config, "session");
       }

@@ -41,7 +41,7 @@ export function render(c: Context<AppEnv>, deps: AppDeps, view: View): Response 
   return c.html(
     "<!doctype html>" +
       toHtml(
-        <Layout title={title} portalName={deps.config.portalName} assets={deps.assets} user={c.get("user")}>
+        <Layout title={title} portalName={deps.config.portalName} assets={deps.assets} user={c.get("user")} administers={c.get("administers")}>
           {view.body}
         </Layout>,
       ),

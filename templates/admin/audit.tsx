@@ -1,7 +1,7 @@
 import type { AuditEvent } from "../../src/auth/audit.ts";
 import type { AdminUser } from "../../src/flows/admin.ts";
 import { Button, ErrorSummary, Field, Heading, type FieldErrors } from "../components.tsx";
-import { AdminStatus, UserActions } from "./users.tsx";
+import { AdminStatus, membershipText, UserActions, type Grantable } from "./users.tsx";
 import { formatTime, METHOD_LABELS, ROLE_LABELS, STATE_LABELS } from "./labels.ts";
 
 /** Detail values are shown as "key: value" pairs; the audit log never holds secrets (audit.ts redacts). */
@@ -61,6 +61,8 @@ export function UserPage(props: {
   olderHref: string | null;
   newestHref: string | null;
   message: { text: string; problem: boolean } | null;
+  portal?: boolean;
+  grantable?: Grantable;
 }) {
   const { user } = props;
   return (
@@ -77,6 +79,12 @@ export function UserPage(props: {
         <dd>{user.email}</dd>
         <dt>Role</dt>
         <dd>{ROLE_LABELS[user.role]}</dd>
+        {user.memberships.length ? (
+          <>
+            <dt>Organization</dt>
+            <dd>{membershipText(user)}</dd>
+          </>
+        ) : null}
         <dt>State</dt>
         <dd>{STATE_LABELS[user.state]}</dd>
         {user.state === "locked" && user.lockedUntil ? (
@@ -95,7 +103,7 @@ export function UserPage(props: {
         <dd>{formatTime(user.createdAt)}</dd>
       </dl>
       <h2>Actions</h2>
-      <UserActions user={user} from="user" listQuery="" />
+      <UserActions user={user} from="user" listQuery="" portal={props.portal} grantable={props.grantable} />
       <section aria-labelledby="user-events-heading">
         <h2 id="user-events-heading">Audit events</h2>
         <EventsTable events={props.events} caption={`Audit events of ${user.email}, newest first`} showUser={false} />
@@ -170,7 +178,13 @@ export function AuditPage(props: {
         </div>
         <Field name="from" label="From" type="date" hint="First day to show (UTC)." value={filter.from} error={errors.from} autofocus={firstError === "from"} />
         <Field name="to" label="To" type="date" hint="Last day to show (UTC)." value={filter.to} error={errors.to} autofocus={firstError === "to"} />
-        <Button>Filter</Button>
+        <div class="actions">
+          <Button>Filter</Button>
+          <button type="submit" class="button secondary" formaction="/admin/audit.csv">
+            Download audit log
+          </button>
+        </div>
+        <p class="hint">Download audit log gives the events of the chosen days as a CSV file, with the same filter.</p>
       </form>
       <EventsTable events={props.events} caption="Audit events, newest first" showUser={true} />
       <EventPaging olderHref={props.olderHref} newestHref={props.newestHref} />

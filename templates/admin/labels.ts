@@ -1,5 +1,6 @@
 import type { AccountState } from "../../src/flows/admin.ts";
 import type { MfaMethod, Role } from "../../src/auth/users.ts";
+import type { MembershipRole } from "../../src/orgs/memberships.ts";
 
 /** Words for the admin pages. Messages come only from these fixed lists, never from the request. */
 export const STATE_LABELS: Record<AccountState, string> = {
@@ -13,6 +14,16 @@ export const STATE_LABELS: Record<AccountState, string> = {
 };
 
 export const ROLE_LABELS: Record<Role, string> = { provider: "Provider", admin: "Administrator" };
+
+/** The guide's and product.md §7's names of the organization roles. */
+export const MEMBERSHIP_ROLE_LABELS: Record<MembershipRole, string> = {
+  group_admin: "Provider Group Administrator",
+  provider_admin: "Provider Administrator",
+  provider_staff: "Provider Staff",
+};
+
+/** An account's status in the members list of an organization. */
+export const STATUS_LABELS: Record<"invited" | "active" | "disabled", string> = { invited: "Invited", active: "Active", disabled: "Disabled" };
 
 export const METHOD_LABELS: Record<MfaMethod, string> = { phone: "Phone", email: "Email" };
 
@@ -32,6 +43,10 @@ export const OUTCOMES = {
   enabled: (email: string) => `${email} was enabled.`,
   made_admin: (email: string) => `${email} is now an administrator.`,
   made_provider: (email: string) => `${email} is now a provider.`,
+  membership_changed: (email: string) => `The role of ${email} in their organization was changed.`,
+  last_org_admin: (email: string) =>
+    `${email} is the last active administrator of their organization, so they cannot be disabled or made staff. Make someone else an administrator there first.`,
+  not_allowed: (_email: string) => "Nothing was changed: nobody can give a role above their own.",
   last_admin: (email: string) =>
     `${email} is the last active administrator, so they cannot be disabled or made a provider. Make someone else an administrator first.`,
   not_invited: (email: string) => `${email} has finished registering or is disabled, so there is no registration link to resend.`,
@@ -48,7 +63,7 @@ export function isOutcome(code: string | undefined): code is Outcome {
 }
 
 /** The outcomes that are refusals (shown as a problem, not a success). */
-export const REFUSALS: ReadonlySet<Outcome> = new Set<Outcome>(["last_admin", "not_invited", "not_active", "not_found", "form_unreadable", "staff"]);
+export const REFUSALS: ReadonlySet<Outcome> = new Set<Outcome>(["last_admin", "last_org_admin", "not_allowed", "not_invited", "not_active", "not_found", "form_unreadable", "staff"]);
 
 /** "2026-01-05 09:00 UTC": one unambiguous form for every time on the admin pages. */
 export function formatTime(at: Date | null): string {
@@ -62,4 +77,7 @@ export const CREATE_ERRORS = {
   duplicate: "A user with this email address already exists. To send them a new registration link, use Resend registration link on their row.",
   name_too_long: "Enter a name of at most 200 characters.",
   role: "Choose Provider or Administrator.",
+  organization_required: "Choose the organization the user belongs to.",
+  organization_not_found: "Choose one of your organizations.",
+  not_allowed: "Choose a role no higher than your own in that organization.",
 } as const;

@@ -1,8 +1,12 @@
 import type { Child } from "hono/jsx";
 import type { AdminUser, AccountState, UserPage } from "../../src/flows/admin.ts";
 import type { Role } from "../../src/auth/users.ts";
+import type { MembershipRole } from "../../src/orgs/memberships.ts";
 import { Button, ErrorMessage, ErrorSummary, Field, Form, Heading, type FieldErrors } from "../components.tsx";
-import { formatTime, METHOD_LABELS, ROLE_LABELS, staffLabel, STATE_LABELS } from "./labels.ts";
+import { formatTime, MEMBERSHIP_ROLE_LABELS, METHOD_LABELS, ROLE_LABELS, staffLabel, STATE_LABELS } from "./labels.ts";
+
+/** The roles the viewer may give, by organization id (only organizations they manage are keys). */
+export type Grantable = Record<string, MembershipRole[]>;
 
 /** The list's search, filter and page, as they travel in links, forms and redirects. */
 export interface ListQuery {
@@ -75,8 +79,65 @@ function ActionForm(props: {
   );
 }
 
+/**
+ * A member's role in one organization: a select of the roles the viewer may give there and a
+ * Change role button. Its label and the button's hidden words name the user and organization,
+ * so each of a page's forms has its own accessible name.
+ */
+function MembershipForm(props: {
+  user: AdminUser;
+  membership: AdminUser["memberships"][number];
+  roles: MembershipRole[];
+  from: "list" | "user";
+  listQuery: string;
+  focus?: boolean;
+  first: boolean;
+}) {
+  const { user, membership } = props;
+  const url = `/admin/users/${user.id}/membership`;
+  const htmx =
+    props.from === "list"
+      ? { "hx-post": url, "hx-target": "closest tr", "hx-swap": "outerHTML" }
+      : { "hx-post": url, "hx-target": "#main", "hx-swap": "innerHTML" };
+  const roles = props.roles.includes(membership.role) ? props.roles : [membership.role, ...props.roles];
+  const selectId = `u-${user.id}-role-${membership.organizationId}`;
+  return (
+    <form method="post" action={url} class="inline-form" {...htmx}>
+      <input type="hidden" name="from" value={props.from} />
+      {props.from === "list" ? <input type="hidden" name="return" value={props.listQuery} /> : null}
+      <input type="hidden" name="organization" value={membership.organizationId} />
+      <label for={selectId}>
+        Role in {membership.organizationName}
+        <span class="visually-hidden"> of {user.email}</span>
+      </label>
+      <select id={selectId} name="role">
+        {roles.map((role) => (
+          <option value={role} selected={role === membership.role || undefined}>
+            {MEMBERSHIP_ROLE_LABELS[role]}
+          </option>
+        ))}
+      </select>
+      <button type="submit" class="button secondary" id={props.first ? `u-${user.id}-membership` : undefined} autofocus={props.focus || undefined}>
+        Change role
+        <span class="visually-hidden">
+          {" "}
+          of {user.email} in {membership.organizationName}
+        </span>
+      </button>
+    </form>
+  );
+}
+
 /** The actions that make sense for a user in their present state, in a fixed order. */
-export function UserActions(props: { user: AdminUser; from: "list" | "user"; listQuery: string; focusSlot?: string }) {
+export function UserActions(props: {
+  user: AdminUser;
+  from: "list" | "user";
+  listQuery: string;
+  focusSlot?: string;
+  /** A portal Administrator's view: the portal-wide role can be changed. */
+  portal?: boolean;
+  grantable?: Grantable;
+}) {
   const { user } = props;
   const common = { user, from: props.from, listQuery: props.listQuery };
   const focus = (slot: string) => props.focusSlot === slot;
@@ -93,19 +154,46 @@ export function UserActions(props: { user: AdminUser; from: "list" | "user"; lis
       ) : (
         <ActionForm {...common} action="disable" label="Disable" slot="status" focus={focus("status")} />
       )}
-      <ActionForm
-        {...common}
-        action="role"
-        label={targetRole === "admin" ? "Make administrator" : "Make provider"}
-        slot="role"
-        focus={focus("role")}
-        fields={{ role: targetRole }}
-      />
+      {props.portal !== false ? (
+        <ActionForm
+          {...common}
+          action="role"
+          label={targetRole === "admin" ? "Make administrator" : "Make provider"}
+          slot="role"
+          focus={focus("role")}
+          fields={{ role: targetRole }}
+        />
+      ) : null}
+      {user.memberships
+        .filter((membership) => props.grantable?.[membership.organizationId]?.length)
+        .map((membership, index) => (
+          <MembershipForm
+            user={user}
+            membership={membership}
+            roles={props.grantable![membership.organizationId]!}
+            from={props.from}
+            listQuery={props.listQuery}
+            focus={index === 0 && focus("membership")}
+            first={index === 0}
+          />
+        ))}
     </div>
   );
 }
 
-export function UserRow(props: { user: AdminUser; listQuery: string; focusSlot?: string }) {
+/** "Provider Staff, Clinic A; Provider Administrator, Clinic B", or "" for someone in no organization. */
+export function membershipText(user: AdminUser): string {
+  return user.memberships.map((m) => `${MEMBERSHIP_ROLE_LABELS[m.role]}, ${m.organizationName}`).join("; ");
+}
+
+/** The portal role, or for a member of organizations their roles there ("Administrator" stays first). */
+export function roleText(user: AdminUser): string {
+  const orgs = membershipText(user);
+  if (!orgs) return ROLE_LABELS[user.role];
+  return user.role === "admin" ? `${ROLE_LABELS.admin}; ${orgs}` : orgs;
+}
+
+export function UserRow(props: { user: AdminUser; listQuery: string; focusSlot?: string; portal?: boolean; grantable?: Grantable }) {
   const { user } = props;
   return (
     <tr id={`user-${user.id}`}>
@@ -113,28 +201,84 @@ export function UserRow(props: { user: AdminUser; listQuery: string; focusSlot?:
         <a href={`/admin/users/${user.id}`}>{user.name || "(no name)"}</a>
       </th>
       <td>{user.email}</td>
-      <td>{ROLE_LABELS[user.role]}</td>
+      <td>{roleText(user)}</td>
       <td>{user.staffIssuer ? staffLabel(user.staffIssuer) : user.mfaMethod ? METHOD_LABELS[user.mfaMethod] : ""}</td>
       <td>{user.phone}</td>
       <td>{STATE_LABELS[user.state]}</td>
       <td>{user.lastSignInAt ? <time datetime={user.lastSignInAt.toISOString()}>{formatTime(user.lastSignInAt)}</time> : "Never"}</td>
       <td>
-        <UserActions user={user} from="list" listQuery={props.listQuery} focusSlot={props.focusSlot} />
+        <UserActions user={user} from="list" listQuery={props.listQuery} focusSlot={props.focusSlot} portal={props.portal} grantable={props.grantable} />
       </td>
     </tr>
   );
 }
 
 export interface CreateUserForm {
-  values: { email: string; name: string; role: Role };
+  values: { email: string; name: string; role: Role | MembershipRole; organization: string };
   errors: FieldErrors;
 }
 
-export const EMPTY_CREATE_FORM: CreateUserForm = { values: { email: "", name: "", role: "provider" }, errors: {} };
+export const EMPTY_CREATE_FORM: CreateUserForm = { values: { email: "", name: "", role: "provider", organization: "" }, errors: {} };
 
-function CreateUser(props: { form: CreateUserForm }) {
+/**
+ * What Create user offers: a portal Administrator the portal's two roles (organization members
+ * are added from the Organizations page), an organization administrator their organizations
+ * and the roles they may give there.
+ */
+export type CreateChoices = { kind: "portal" } | { kind: "organizations"; organizations: { id: string; name: string; roles: MembershipRole[] }[] };
+
+export function SelectField(props: { name: string; label: string; error?: string; autofocus?: boolean; options: [string, string][]; value: string; hint?: string }) {
+  const id = `field-${props.name}`;
+  const described = [props.hint ? `${id}-hint` : "", props.error ? `${id}-error` : ""].filter(Boolean).join(" ");
+  return (
+    <div class={props.error ? "field field-error" : "field"}>
+      <label for={id}>{props.label}</label>
+      {props.hint ? (
+        <p class="hint" id={`${id}-hint`}>
+          {props.hint}
+        </p>
+      ) : null}
+      <ErrorMessage id={`${id}-error`} message={props.error} />
+      <select id={id} name={props.name} aria-describedby={described || undefined} autofocus={props.autofocus || undefined}>
+        {props.options.map(([value, label]) => (
+          <option value={value} selected={props.value === value || undefined}>
+            {label}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+/** Email Address, Name, Organization and Role, for an organization administrator. */
+function OrganizationFields(props: { form: CreateUserForm; organizations: { id: string; name: string; roles: MembershipRole[] }[]; firstError?: string }) {
   const { values, errors } = props.form;
-  const firstError = ["email", "name", "role"].find((name) => errors[name]);
+  const roles = (["provider_staff", "provider_admin", "group_admin"] as MembershipRole[]).filter((role) => props.organizations.some((org) => org.roles.includes(role)));
+  return (
+    <>
+      <SelectField
+        name="organization"
+        label="Organization"
+        value={values.organization}
+        error={errors.organization}
+        autofocus={props.firstError === "organization"}
+        options={props.organizations.map((org) => [org.id, org.name])}
+      />
+      <SelectField
+        name="role"
+        label="Role"
+        value={values.role}
+        error={errors.role}
+        autofocus={props.firstError === "role"}
+        options={roles.map((role) => [role, MEMBERSHIP_ROLE_LABELS[role]])}
+      />
+    </>
+  );
+}
+
+function CreateUser(props: { form: CreateUserForm; choices: CreateChoices }) {
+  const { values, errors } = props.form;
+  const firstError = ["email", "name", "organization", "role"].find((name) => errors[name]);
   return (
     <section aria-labelledby="create-user-heading">
       <h2 id="create-user-heading">Create user</h2>
@@ -152,6 +296,9 @@ function CreateUser(props: { form: CreateUserForm }) {
           maxlength={254}
         />
         <Field name="name" label="Name" value={values.name} error={errors.name} autocomplete="off" autofocus={firstError === "name"} maxlength={200} />
+        {props.choices.kind === "organizations" ? (
+          <OrganizationFields form={props.form} organizations={props.choices.organizations} firstError={firstError} />
+        ) : (
         <div class={errors.role ? "field field-error" : "field"}>
           <label for="field-role">Role</label>
           <ErrorMessage id="field-role-error" message={errors.role} />
@@ -164,6 +311,7 @@ function CreateUser(props: { form: CreateUserForm }) {
             </option>
           </select>
         </div>
+        )}
         <Button>Create user</Button>
       </Form>
     </section>
@@ -235,6 +383,12 @@ export interface UsersPageProps {
   query: ListQuery;
   message: { text: string; problem: boolean } | null;
   create: CreateUserForm;
+  choices: CreateChoices;
+  /** A portal Administrator: the Organizations page and the portal-wide role are theirs. */
+  portal: boolean;
+  /** A Provider Group Administrator: the Organizations page lists their groups and adds providers to them. */
+  groups?: boolean;
+  grantable: Grantable;
 }
 
 export function UsersPage(props: UsersPageProps) {
@@ -243,9 +397,23 @@ export function UsersPage(props: UsersPageProps) {
   return (
     <>
       <Heading>Administration</Heading>
-      <p>
-        <a href="/admin/audit">Audit log</a>
-      </p>
+      <nav aria-label="Administration" class="admin-nav">
+        <ul>
+          <li>
+            <a href="/admin/audit">Audit log</a>
+          </li>
+          {props.portal || props.groups ? (
+            <li>
+              <a href="/admin/organizations">Organizations</a>
+            </li>
+          ) : null}
+          {props.choices.kind === "organizations" || props.portal ? (
+            <li>
+              <a href="/admin/import">Import users</a>
+            </li>
+          ) : null}
+        </ul>
+      </nav>
       <AdminStatus message={props.message} />
       <section aria-labelledby="users-heading">
         <h2 id="users-heading">Users</h2>
@@ -269,7 +437,7 @@ export function UsersPage(props: UsersPageProps) {
             </thead>
             <tbody>
               {props.page.users.length ? (
-                props.page.users.map((user) => <UserRow user={user} listQuery={listQuery} />)
+                props.page.users.map((user) => <UserRow user={user} listQuery={listQuery} portal={props.portal} grantable={props.grantable} />)
               ) : (
                 <tr>
                   <td colspan={8}>{filtered ? "No users match the search." : "There are no users yet."}</td>
@@ -280,7 +448,7 @@ export function UsersPage(props: UsersPageProps) {
         </div>
         <Paging page={props.page} query={props.query} />
       </section>
-      <CreateUser form={props.create} />
+      <CreateUser form={props.create} choices={props.choices} />
     </>
   );
 }

@@ -55,6 +55,7 @@ test("defaults follow the contract", () => {
     rememberMe: 4 * HOUR,
     sessionIdle: 30 * MINUTE,
     sessionMax: 12 * HOUR,
+    auditRetention: 2190 * DAY,
   });
 });
 
@@ -71,6 +72,7 @@ test("every duration setting is parsed from a whole number and a unit", () => {
     ["REMEMBER_ME_TTL", "rememberMe", "8h", 8 * HOUR],
     ["SESSION_IDLE_TTL", "sessionIdle", "45m", 45 * MINUTE],
     ["SESSION_MAX_TTL", "sessionMax", "2d", 2 * DAY],
+    ["AUDIT_RETENTION", "auditRetention", "365d", 365 * DAY],
   ];
   const env: Record<string, string> = base();
   for (const [name, , text] of settings) env[name] = text;
