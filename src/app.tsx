@@ -15,6 +15,7 @@ import { passwordResetRoutes } from "./web/routes/password-reset.tsx";
 import { homeRoutes } from "./web/routes/home.tsx";
 import { helpRoutes } from "./web/routes/help.tsx";
 import { adminRoutes } from "./web/routes/admin.tsx";
+import { oidcRoutes } from "./web/routes/oidc.tsx";
 import { usesDevOutbox } from "./config.ts";
 import { compressResponses } from "./web/compress.ts";
 
@@ -58,6 +59,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", homeRoutes(deps));
   app.route("/", helpRoutes(deps));
   app.route("/", adminRoutes(deps));
+  app.route("/", oidcRoutes(deps));
 
   app.notFound((c) =>
     render(c, deps, {

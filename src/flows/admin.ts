@@ -5,6 +5,7 @@ import type { Outbox } from "../delivery/outbox.ts";
 import { findUserByEmail, maskPhone, type MfaMethod, type Role, type User } from "../auth/users.ts";
 import { appendAudit } from "../auth/audit.ts";
 import { invalidateUserSessions } from "../auth/sessions.ts";
+import { endApplicationSessions } from "../apps/application-sessions.ts";
 import { forgetRememberTokens } from "../auth/remember-me.ts";
 import { createLinkToken, LINK_PURPOSES, revokeLinkTokens } from "../auth/links.ts";
 import { unlockUser } from "../auth/lockout.ts";
@@ -324,6 +325,7 @@ export async function resetMfa(deps: AdminDeps, actor: Actor, userId: string): P
     if (!user) return "not_found" as const;
     if (user.status !== "active") return "not_active" as const;
     await invalidateUserSessions(tx, userId);
+    await endApplicationSessions(tx, userId);
     await forgetRememberTokens(tx, userId);
     await tx`delete from flows where user_id = ${userId} and kind in ('login', 'password_reset')`;
     const ttl = deps.config.ttl.registrationLink;
@@ -368,6 +370,7 @@ export async function disable(deps: AdminDeps, actor: Actor, userId: string): Pr
     await tx`update users set status = 'disabled', status_before_disable = ${user.status}, updated_at = ${deps.clock.now()}
       where id = ${userId}`;
     await invalidateUserSessions(tx, userId);
+    await endApplicationSessions(tx, userId);
     await forgetRememberTokens(tx, userId);
     await revokeLinkTokens(tx, userId, [...LINK_PURPOSES]);
     await tx`delete from flows where user_id = ${userId}`;

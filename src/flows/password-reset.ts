@@ -7,6 +7,7 @@ import { checkAttemptLimit, checkSendLimits } from "../auth/rate-limit.ts";
 import { unlockUser } from "../auth/lockout.ts";
 import { appendAudit } from "../auth/audit.ts";
 import { invalidateUserSessions } from "../auth/sessions.ts";
+import { endApplicationSessions } from "../apps/application-sessions.ts";
 import { forgetRememberTokens } from "../auth/remember-me.ts";
 import { describeDuration, passwordChangedNotice, passwordResetCode } from "../delivery/messages.ts";
 import { TERMS_VERSION } from "../terms.ts";
@@ -300,6 +301,7 @@ export async function setNewPassword(
     await tx`update users set password_hash = ${passwordHash}, updated_at = ${now} where id = ${user.id}`;
     await unlockUser(tx, user.id);
     await invalidateUserSessions(tx, user.id);
+    await endApplicationSessions(tx, user.id);
     await forgetRememberTokens(tx, user.id);
     await tx`delete from flows where user_id = ${user.id} and kind in ('login', 'password_reset') and id <> ${flow.id}`;
     await deps.outbox.enqueue(tx, { channel: "email", to: user.email, ...passwordChangedNotice(deps.config.portalName) });

@@ -52,6 +52,7 @@ import { parseUsPhone } from "../auth/phone.ts";
 import { checkAttemptLimit, checkSendLimits } from "../auth/rate-limit.ts";
 import { forgetRememberTokens } from "../auth/remember-me.ts";
 import { invalidateUserSessions } from "../auth/sessions.ts";
+import { endApplicationSessions } from "../apps/application-sessions.ts";
 import { secretMatches, splitToken } from "../auth/tokens.ts";
 import { findUserByEmail, findUserById, userColumns, type MfaMethod, type User } from "../auth/users.ts";
 import { TERMS_VERSION } from "../terms.ts";
@@ -481,6 +482,7 @@ export async function acceptTerms(
       // A new second factor: what was remembered or signed in under the old one ends.
       await forgetRememberTokens(tx, user.id);
       await invalidateUserSessions(tx, user.id);
+      await endApplicationSessions(tx, user.id);
     }
     await appendAudit(tx, deps.clock, {
       event: reg.data.mode === "mfa_reset" ? "registration.mfa_reset_completed" : "registration.completed",

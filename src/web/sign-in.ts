@@ -3,6 +3,7 @@ import type { AppDeps, AppEnv } from "./env.ts";
 import { createSession, invalidateSession } from "../auth/sessions.ts";
 import type { LoginOption, User } from "../auth/users.ts";
 import { clearCookie, writeCookie } from "./cookies.ts";
+import { endApplicationSessions } from "../apps/application-sessions.ts";
 
 /**
  * The last step of registration and of every sign-in: a brand-new session (never a cookie the
@@ -24,6 +25,8 @@ export async function startSession(c: Context<AppEnv>, deps: AppDeps, user: User
 export async function endSession(c: Context<AppEnv>, deps: AppDeps): Promise<void> {
   const session = c.get("session");
   if (session) await invalidateSession(deps.sql, session.id);
+  // Signing out at the portal signs the person out of applications too (product.md §5).
+  if (session) await endApplicationSessions(deps.sql, session.userId);
   clearCookie(c, deps.config, "session");
   c.set("session", null);
   c.set("user", null);
