@@ -16,6 +16,7 @@ import { homeRoutes } from "./web/routes/home.tsx";
 import { helpRoutes } from "./web/routes/help.tsx";
 import { adminRoutes } from "./web/routes/admin.tsx";
 import { oidcRoutes } from "./web/routes/oidc.tsx";
+import { authzRoutes } from "./web/routes/authz.tsx";
 import { usesDevOutbox } from "./config.ts";
 import { compressResponses } from "./web/compress.ts";
 
@@ -60,6 +61,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", helpRoutes(deps));
   app.route("/", adminRoutes(deps));
   app.route("/", oidcRoutes(deps));
+  app.route("/", authzRoutes(deps));
 
   app.notFound((c) =>
     render(c, deps, {
