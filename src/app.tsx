@@ -17,6 +17,7 @@ import { helpRoutes } from "./web/routes/help.tsx";
 import { adminRoutes } from "./web/routes/admin.tsx";
 import { oidcRoutes } from "./web/routes/oidc.tsx";
 import { authzRoutes } from "./web/routes/authz.tsx";
+import { applicationsRoutes } from "./web/routes/applications.tsx";
 import { usesDevOutbox } from "./config.ts";
 import { compressResponses } from "./web/compress.ts";
 
@@ -62,6 +63,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", adminRoutes(deps));
   app.route("/", oidcRoutes(deps));
   app.route("/", authzRoutes(deps));
+  app.route("/", applicationsRoutes(deps));
 
   app.notFound((c) =>
     render(c, deps, {
