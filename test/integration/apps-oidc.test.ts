@@ -12,6 +12,7 @@ import { HttpBrowser, serveTestApp, signInDirectly, type ServedApp } from "../su
 import { createActiveUser, type ActiveUser } from "../support/users.ts";
 import { createOidcApplication } from "../../src/apps/registry.ts";
 import { ACR_MFA } from "../../src/apps/provider.ts";
+import { rotateSigningKeys } from "../../src/apps/keys.ts";
 
 const test = suite("apps-oidc");
 const REDIRECT = "http://127.0.0.1:9/callback";
@@ -234,6 +235,70 @@ test("token revocation: a revoked refresh token no longer refreshes", async () =
   await client.tokenRevocation(rp, tokens.refresh_token!);
   const refreshed = await client.refreshTokenGrant(rp, tokens.refresh_token!).catch((error: unknown) => error);
   assert.instance(refreshed, client.ResponseBodyError);
+});
+
+test("refused: an unregistered redirect_uri (an error page, never a redirect there), no PKCE, plain PKCE", async () => {
+  const { browser } = await signedIn();
+  const verifier = client.randomPKCECodeVerifier();
+  const challenge = await client.calculatePKCECodeChallenge(verifier);
+  const base = { client_id: clientId, response_type: "code", scope: "openid", state: "s", nonce: "n" };
+  const auth = (params: Record<string, string>) => `${served.url}/oidc/auth?${new URLSearchParams({ ...base, ...params })}`;
+
+  const foreign = await browser.get(auth({ redirect_uri: "https://evil.example.net/cb", code_challenge: challenge, code_challenge_method: "S256" }));
+  assert.is(foreign.status, 400);
+  assert.ok(foreign.url.startsWith(served.url), "stays at the portal");
+  assert.match(foreign.text, /Cannot continue to the application/);
+  assert.match(foreign.headers.get("content-security-policy") ?? "", /default-src 'none'/);
+
+  const prefix = await browser.get(auth({ redirect_uri: `${REDIRECT}/extra`, code_challenge: challenge, code_challenge_method: "S256" }));
+  assert.is(prefix.status, 400, "exact match only");
+
+  const attempts: Record<string, string>[] = [{ redirect_uri: REDIRECT }, { redirect_uri: REDIRECT, code_challenge: verifier, code_challenge_method: "plain" }];
+  for (const params of attempts) {
+    const back = await browser.get(auth(params));
+    assert.ok(back.url.startsWith(REDIRECT), back.url);
+    const answer = new URL(back.url).searchParams;
+    assert.is(answer.get("error"), "invalid_request", JSON.stringify(params));
+    assert.is(answer.get("code"), null);
+    assert.is(answer.get("state"), "s", "state passed back untouched");
+  }
+});
+
+test("the token endpoint refuses a wrong client secret and a wrong PKCE verifier", async () => {
+  const { browser } = await signedIn();
+  const started = await authorizationRequest();
+  const back = await browser.get(started.url.toString());
+  const code = new URL(back.url).searchParams.get("code")!;
+  const post = (auth: string, verifier: string) =>
+    fetch(`${served.url}/oidc/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${Buffer.from(`${clientId}:${auth}`).toString("base64")}` },
+      body: new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: REDIRECT, code_verifier: verifier }),
+    });
+  const wrongSecret = await post("not-the-secret", started.verifier);
+  assert.is(wrongSecret.status, 401);
+  assert.is(((await wrongSecret.json()) as { error: string }).error, "invalid_client");
+  const wrongVerifier = await post(clientSecret, client.randomPKCECodeVerifier());
+  assert.is(wrongVerifier.status, 400);
+  assert.is(((await wrongVerifier.json()) as { error: string }).error, "invalid_grant");
+});
+
+test("rotate-keys: new ID tokens are signed with the new key, the old key stays published so old tokens verify", async () => {
+  const { browser } = await signedIn();
+  const before = await codeFlow(browser);
+  const oldKid = JSON.parse(Buffer.from(before.tokens.id_token!.split(".")[0]!, "base64url").toString()).kid as string;
+  const { kid } = await rotateSigningKeys(served.sql, served.config.secretKey, served.clock);
+  served.clock.advance(61_000); // running instances look for a new key at most once a minute
+  await fetch(`${served.url}/.well-known/openid-configuration`);
+  const jwksUri = rp.serverMetadata().jwks_uri!;
+  const published = ((await (await fetch(jwksUri)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+  assert.ok(published.includes(kid) && published.includes(oldKid), published.join(","));
+  assert.is(published[0], kid, "the new key signs");
+  const fresh = await signedIn();
+  const after = await codeFlow(fresh.browser);
+  const newKid = JSON.parse(Buffer.from(after.tokens.id_token!.split(".")[0]!, "base64url").toString()).kid as string;
+  assert.is(newKid, kid);
+  served.clock.set(new Date());
 });
 
 test.run();

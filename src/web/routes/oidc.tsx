@@ -118,7 +118,7 @@ function providerHolder(deps: AppDeps): () => Promise<Provider> {
     return provider;
   };
   return async () => {
-    const now = Date.now();
+    const now = deps.clock.now().getTime();
     if (!current) {
       const provider = build();
       current = { provider, kid: null, checkedAt: now };
