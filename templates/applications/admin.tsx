@@ -161,7 +161,7 @@ export function ApplicationsPage(props: ApplicationsPageProps) {
       </p>
       <Form action="/admin/applications/oidc" label="Add an OpenID Connect application">
         <ErrorSummary message={Object.keys(oidc.errors).length ? "Correct the marked fields." : undefined} />
-        <Field name="name" label="Application name" value={oidc.values.name} error={oidc.errors.name} maxlength={80} />
+        <Field name="name" label="Name of the OpenID Connect application" value={oidc.values.name} error={oidc.errors.name} maxlength={80} />
         <TextArea name="redirect_uris" label="Redirect URIs" hint="One per line, each an https address (http only for localhost)." value={oidc.values.redirectUris} error={oidc.errors.redirect_uris} />
         <TextArea
           name="post_logout_redirect_uris"
@@ -174,17 +174,17 @@ export function ApplicationsPage(props: ApplicationsPageProps) {
           <input type="checkbox" id="field-public" name="public" value="on" checked={oidc.values.public || undefined} />
           <label for="field-public">Public client (no secret: a browser or phone app)</label>
         </div>
-        <Button>Add application</Button>
+        <Button>Add OpenID Connect application</Button>
       </Form>
 
       <h2>Add an application behind a proxy</h2>
       <p>For software behind nginx, Traefik or Caddy that asks the portal who is signed in (forward authentication).</p>
       <Form action="/admin/applications/forward-auth" label="Add an application behind a proxy">
         <ErrorSummary message={Object.keys(forward.errors).length ? "Correct the marked fields." : undefined} />
-        <Field name="fa_name" label="Application name" value={forward.values.name} error={forward.errors.fa_name} maxlength={80} />
+        <Field name="fa_name" label="Name of the application behind the proxy" value={forward.values.name} error={forward.errors.fa_name} maxlength={80} />
         <Field name="url" label="Application URL" hint="The address it is reached at, such as https://ehr.example.org/" value={forward.values.url} error={forward.errors.url} />
         <Field name="group" label="Group (optional)" hint="Only people with this role are let in, such as admin. Empty: everyone signed in." value={forward.values.group} error={forward.errors.group} maxlength={80} />
-        <Button>Add application</Button>
+        <Button>Add application behind the proxy</Button>
       </Form>
     </section>
   );
