@@ -1,4 +1,5 @@
-import Provider, { interactionPolicy, type Configuration, type KoaContextWithOIDC } from "oidc-provider";
+import type Provider from "oidc-provider";
+import type { Configuration, KoaContextWithOIDC } from "oidc-provider";
 import type { Sql } from "../db/client.ts";
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
@@ -65,6 +66,8 @@ export function sessionAuthenticatedAt(session: Session): Date {
 export async function createProvider(deps: ProviderDeps, pages: ProviderPages, keys?: PrivateJwk[]): Promise<Provider> {
   const { config, sql, clock, log } = deps;
   const jwks = keys ?? (await loadSigningKeys(sql, config.secretKey, clock));
+  // Loaded on the first OIDC request, not at start: a portal that protects no application pays nothing for it.
+  const { default: ProviderClass, interactionPolicy } = await import("oidc-provider");
 
   const policy = interactionPolicy.base();
   // SSO follows the portal session: no portal session (signed out, expired, ended by an
@@ -176,7 +179,7 @@ export async function createProvider(deps: ProviderDeps, pages: ProviderPages, k
     conformIdTokenClaims: true,
   };
 
-  const provider = new Provider(config.publicUrl, configuration);
+  const provider = new ProviderClass(config.publicUrl, configuration);
   // The web layer sets X-Forwarded-Proto/Host from PUBLIC_URL and X-Forwarded-For from the
   // client address it computed under TRUST_PROXY, so these headers are always the portal's own.
   provider.proxy = true;
