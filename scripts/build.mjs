@@ -19,7 +19,7 @@ export async function buildServer({ quiet = false } = {}) {
   // load a lazy chunk (the embedded database) while another `npm start` builds.
   const result = await build({
     absWorkingDir: root,
-    entryPoints: { main: "src/main.ts", "cli/migrate": "src/cli/migrate.ts", "cli/invite": "src/cli/invite.ts", "cli/organization": "src/cli/organization.ts" },
+    entryPoints: { main: "src/main.ts", "cli/migrate": "src/cli/migrate.ts", "cli/invite": "src/cli/invite.ts", "cli/organization": "src/cli/organization.ts", "cli/application": "src/cli/application.ts" },
     outdir: "dist",
     bundle: true,
     splitting: true, // the CLIs share the config/db chunks with main

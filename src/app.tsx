@@ -16,6 +16,9 @@ import { homeRoutes } from "./web/routes/home.tsx";
 import { helpRoutes } from "./web/routes/help.tsx";
 import { adminRoutes } from "./web/routes/admin.tsx";
 import { staffRoutes } from "./web/routes/staff.tsx";
+import { oidcRoutes } from "./web/routes/oidc.tsx";
+import { authzRoutes } from "./web/routes/authz.tsx";
+import { applicationsRoutes } from "./web/routes/applications.tsx";
 import { usesDevOutbox } from "./config.ts";
 import { compressResponses } from "./web/compress.ts";
 import { httpMetrics } from "./web/http-metrics.ts";
@@ -73,8 +76,12 @@ export function createApp(deps: AppDeps) {
   app.route("/forgot-password", passwordResetRoutes(deps));
   app.route("/", homeRoutes(deps));
   app.route("/", helpRoutes(deps));
+  // Before the admin area: its guard answers every other path under /admin.
+  app.route("/", applicationsRoutes(deps));
   app.route("/admin", adminRoutes(deps));
   if (deps.config.staffOidc) app.route("/staff", staffRoutes(deps));
+  app.route("/", oidcRoutes(deps));
+  app.route("/", authzRoutes(deps));
 
   app.notFound((c) =>
     render(c, deps, {

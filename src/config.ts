@@ -65,6 +65,13 @@ const schema = z.object({
   TWILIO_ACCOUNT_SID: optional.pipe(z.string().regex(/^AC[0-9a-fA-F]{32}$/, "expected AC followed by 32 hex digits").optional()),
   TWILIO_AUTH_TOKEN: optional,
   TWILIO_FROM_NUMBER: optional.pipe(z.string().regex(/^\+[1-9]\d{6,14}$/, "expected an E.164 number such as +15551234567").optional()),
+  COOKIE_DOMAIN: optional.pipe(
+    z
+      .string()
+      .transform((v) => v.toLowerCase().replace(/^\./, ""))
+      .pipe(z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "expected a domain name such as example.org"))
+      .optional(),
+  ),
   TRUST_PROXY: z.coerce.number({ message: "expected the number of proxy hops" }).int().min(0).max(10).default(0),
   LOG_REQUESTS: z.enum(["0", "1"]).default("1"),
   METRICS_PORT: z.coerce.number({ message: "expected a port number" }).int().min(1).max(65535).optional(),
@@ -101,6 +108,8 @@ export interface Config {
   /** Origin without trailing slash; links are built from it and POST origins checked against it. */
   publicUrl: string;
   secure: boolean;
+  /** COOKIE_DOMAIN: the session cookie's Domain, so applications on sibling hosts receive it (product.md §5). */
+  cookieDomain: string | undefined;
   databaseUrl: string | undefined;
   dataDir: string;
   secretKey: string;
@@ -169,6 +178,10 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
   const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, "");
   const origin = new URL(publicUrl).origin;
   if (production && !origin.startsWith("https://")) problems.push("PUBLIC_URL: must be an https URL in production");
+  const host = new URL(publicUrl).hostname;
+  if (env.COOKIE_DOMAIN && host !== env.COOKIE_DOMAIN && !host.endsWith(`.${env.COOKIE_DOMAIN}`)) {
+    problems.push(`COOKIE_DOMAIN: must be PUBLIC_URL's host (${host}) or a domain above it`);
+  }
   if (env.SESSION_IDLE_TTL <= 0) problems.push("SESSION_IDLE_TTL: must be longer than 0");
   // 0 would purge the whole log at the next run: never what anyone means.
   if (env.AUDIT_RETENTION <= 0) problems.push("AUDIT_RETENTION: must be longer than 0 (the default keeps six years, 2190d)");
@@ -200,6 +213,7 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     port: env.PORT,
     publicUrl: origin + new URL(publicUrl).pathname.replace(/\/+$/, ""),
     secure: origin.startsWith("https://"),
+    cookieDomain: env.COOKIE_DOMAIN,
     databaseUrl: env.DATABASE_URL,
     dataDir,
     secretKey: env.SECRET_KEY ?? developmentSecretKey(dataDir),

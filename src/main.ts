@@ -7,6 +7,7 @@ import { loadAssets } from "./web/assets.ts";
 import { createApp } from "./app.tsx";
 import { createOutbox } from "./delivery/outbox.ts";
 import { startHousekeeping } from "./db/housekeeping.ts";
+import { purgeApplicationRecords } from "./apps/application-sessions.ts";
 import type { AppDeps } from "./web/env.ts";
 import { startMetricsServer, type MetricsServer } from "./metrics.ts";
 
@@ -78,7 +79,7 @@ async function main() {
     console.log(`No administrator yet. Create one with:\n  npm run invite -- --email you@example.org --name "Your Name" --admin`);
   }
   outbox.kick(); // messages queued before a crash or restart go out now
-  const housekeeping = startHousekeeping({ sql: db.sql, clock, config, log });
+  const housekeeping = startHousekeeping({ sql: db.sql, clock, config, log, purges: { applications: purgeApplicationRecords } });
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -68,6 +68,15 @@ check "a rendered page (JSX layout, 404) carries its CSP header under Deno" page
 ready_ok() { [ "$(curl -s "http://127.0.0.1:$port/readyz")" = ready ]; }
 check "GET /readyz reaches the embedded database (PGlite over node:net) under Deno" ready_ok
 
+oidc_ok() {
+  local discovery jwks_uri
+  discovery=$(curl -s "http://127.0.0.1:$port/.well-known/openid-configuration")
+  grep -q "\"issuer\":\"http://127.0.0.1:$port\"" <<<"$discovery" || { echo "    discovery: ${discovery:0:200}"; return 1; }
+  jwks_uri=$(node -e 'console.log(JSON.parse(process.argv[1]).jwks_uri)' "$discovery")
+  curl -s "$jwks_uri" | node -e 'let t="";process.stdin.on("data",d=>t+=d).on("end",()=>{const k=JSON.parse(t).keys;process.exit(k.length>0&&k.every(x=>x.kty==="RSA"&&!x.d)?0:1)})'
+}
+check "OIDC discovery and JWKS (public keys only) under Deno" oidc_ok
+
 stops_cleanly() {
   kill -TERM -- "-$group" 2>/dev/null
   for _ in $(seq 1 40); do

@@ -176,6 +176,11 @@ export function startHousekeeping(options: {
   log: Logger;
   firstRunMs?: number;
   intervalMs?: number;
+  /**
+   * Purges of the layers above (the OIDC provider's expired records), handed in by main.ts since
+   * src/db imports no higher layer; each logs its counts as housekeeping_<name>_purged.
+   */
+  purges?: Record<string, (sql: Sql, clock: Clock) => Promise<object>>;
 }): Housekeeping {
   const { sql, clock, config, log } = options;
   const intervalMs = options.intervalMs ?? HOUSEKEEPING_INTERVAL_MS;
@@ -193,6 +198,12 @@ export function startHousekeeping(options: {
       const retainedStarted = performance.now();
       const retained = await purgeRetained(sql, clock, { auditRetention: config.ttl.auditRetention ?? DEFAULT_AUDIT_RETENTION_MS }, { shouldStop: () => stopped });
       log.info("housekeeping_retention_purged", { deleted: retained, ms: Math.round(performance.now() - retainedStarted) });
+      for (const [name, purge] of Object.entries(options.purges ?? {})) {
+        if (stopped) return;
+        const purgeStarted = performance.now();
+        const counts = await purge(sql, clock);
+        log.info(`housekeeping_${name}_purged`, { deleted: counts, ms: Math.round(performance.now() - purgeStarted) });
+      }
     } catch (error) {
       // Postgres keeps row values in an error's detail, never in its message; the message is cut short anyway.
       const e = error as { code?: unknown; message?: unknown };

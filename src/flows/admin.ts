@@ -5,6 +5,7 @@ import type { Outbox } from "../delivery/outbox.ts";
 import { disableUser, enableUser, findUserByEmail, maskPhone, setUserRole, type MfaMethod, type Role, type User } from "../auth/users.ts";
 import { appendAudit, type AuditEvent } from "../auth/audit.ts";
 import { invalidateUserSessions } from "../auth/sessions.ts";
+import { endApplicationSessions } from "../apps/application-sessions.ts";
 import { forgetRememberTokens } from "../auth/remember-me.ts";
 import { createLinkToken, LINK_PURPOSES, revokeLinkTokens } from "../auth/links.ts";
 import { unlockUser } from "../auth/lockout.ts";
@@ -422,6 +423,7 @@ export async function resetMfa(deps: AdminDeps, actor: Actor, userId: string): P
     if (user.status !== "active") return { reason: "not_active" as const };
     if (user.staffIssuer) return { reason: "staff" as const };
     await invalidateUserSessions(tx, userId);
+    await endApplicationSessions(tx, userId);
     await forgetRememberTokens(tx, userId);
     await deleteUserFlows(tx, userId, "login");
     await deleteUserFlows(tx, userId, "password_reset");
@@ -471,6 +473,7 @@ export async function disable(deps: AdminDeps, actor: Actor, userId: string): Pr
     if ((await organizationsLastAdministeredBy(tx, userId)).length) return { reason: "last_org_admin" };
     await disableUser(tx, deps.clock.now(), userId, user.status);
     await invalidateUserSessions(tx, userId);
+    await endApplicationSessions(tx, userId);
     await forgetRememberTokens(tx, userId);
     await revokeLinkTokens(tx, userId, [...LINK_PURPOSES]);
     for (const kind of Object.keys(FLOW_KINDS) as FlowKind[]) await deleteUserFlows(tx, userId, kind);

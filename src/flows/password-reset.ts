@@ -6,6 +6,7 @@ import { createCode, verifyCode } from "../auth/codes.ts";
 import { checkAttemptLimit, checkSendLimits } from "../auth/rate-limit.ts";
 import { unlockUser } from "../auth/lockout.ts";
 import { invalidateUserSessions } from "../auth/sessions.ts";
+import { endApplicationSessions } from "../apps/application-sessions.ts";
 import { forgetRememberTokens } from "../auth/remember-me.ts";
 import { describeDuration, passwordChangedNotice, passwordResetCode } from "../delivery/messages.ts";
 import { TERMS_VERSION } from "../terms.ts";
@@ -279,6 +280,7 @@ export async function setNewPassword(deps: FlowDeps, meta: RequestMeta, token: s
     await setPasswordHash(tx, deps.clock, user.id, passwordHash);
     await unlockUser(tx, user.id);
     await invalidateUserSessions(tx, user.id);
+    await endApplicationSessions(tx, user.id);
     await forgetRememberTokens(tx, user.id);
     await deleteUserFlows(tx, user.id, ["login", "password_reset"], flow.id);
     await deps.outbox.enqueue(tx, { channel: "email", to: user.email, ...passwordChangedNotice(deps.config.portalName) });

@@ -42,6 +42,7 @@ import { checkAttemptLimit, checkSendLimits } from "../auth/rate-limit.ts";
 import { forgetRememberTokens } from "../auth/remember-me.ts";
 import { invalidateUserSessions } from "../auth/sessions.ts";
 import { activateUser, findUserByEmail, findUserById, lockUser, type FactorKind, type User } from "../auth/users.ts";
+import { endApplicationSessions } from "../apps/application-sessions.ts";
 import { TERMS_VERSION } from "../terms.ts";
 import { advanceFlow, createFlow, deleteUserFlows, flowHolder, latestUserFlow, loadFlow, type Flow } from "./flow-store.ts";
 import { audit, isMoved, type FlowDeps, type Moved, type RequestMeta, type StepResult } from "./steps.ts";
@@ -469,6 +470,7 @@ export async function acceptRegistrationTerms(deps: FlowDeps, meta: RequestMeta,
       // A new second factor: what was remembered or signed in under the old one ends.
       await forgetRememberTokens(tx, user.id);
       await invalidateUserSessions(tx, user.id);
+      await endApplicationSessions(tx, user.id);
     }
     await audit(deps, meta, reg.data.mode === "mfa_reset" ? "registration.mfa_reset_completed" : "registration.completed", user.id, { method, termsVersion: TERMS_VERSION }, tx);
     return { user, phoneProof: moved.data.phoneProof };

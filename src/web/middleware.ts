@@ -3,6 +3,7 @@ import { resolveScope } from "../orgs/scope.ts";
 import type { AppDeps, AppEnv } from "./env.ts";
 import { validateSessionToken } from "../auth/sessions.ts";
 import { clearCookie, readCookie } from "./cookies.ts";
+import { isProviderServerPath } from "../apps/oidc-paths.ts";
 
 type Mw = MiddlewareHandler<AppEnv>;
 
@@ -37,9 +38,9 @@ export function securityHeaders(deps: AppDeps): Mw {
   };
 }
 
-/** Paths that are POSTed by something other than our pages: Twilio (signed instead) and the dev outbox's stand-in for a phone. */
+/** Paths that are POSTed by something other than our pages: Twilio (signed instead), the dev outbox's stand-in for a phone, OIDC clients. */
 function exemptFromOriginCheck(path: string): boolean {
-  return path.startsWith("/webhooks/twilio/") || /^\/dev\/outbox\/\d+\/answer$/.test(path);
+  return path.startsWith("/webhooks/twilio/") || /^\/dev\/outbox\/\d+\/answer$/.test(path) || isProviderServerPath(path);
 }
 
 /**

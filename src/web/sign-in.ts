@@ -4,6 +4,7 @@ import { createSession, invalidateSession, type Proof } from "../auth/sessions.t
 import { recordSignIn, type LoginOption, type User } from "../auth/users.ts";
 import { clearCookie, writeCookie } from "./cookies.ts";
 import { goToPage } from "./render.tsx";
+import { endApplicationSessions } from "../apps/application-sessions.ts";
 
 /**
  * The last step of registration and of every sign-in: a brand-new session (never a cookie the
@@ -40,6 +41,8 @@ export async function completeSignIn(
 export async function endSession(c: Context<AppEnv>, deps: AppDeps): Promise<void> {
   const session = c.get("session");
   if (session) await invalidateSession(deps.sql, session.id);
+  // Signing out at the portal signs the person out of applications too (product.md §5).
+  if (session) await endApplicationSessions(deps.sql, session.userId);
   clearCookie(c, deps.config, "session");
   c.set("session", null);
   c.set("user", null);

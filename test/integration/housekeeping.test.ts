@@ -331,6 +331,25 @@ test("startHousekeeping: runs soon after start and logs the counts per table, no
   assert.ok((deleted.flows as number) >= 1);
 });
 
+test("startHousekeeping: the purges handed in by main.ts (the OIDC provider's records) run after its own, each logging its counts", async () => {
+  const { log, events, seen } = recordingLogger();
+  const calls: unknown[] = [];
+  const housekeeping = startHousekeeping({
+    sql,
+    clock: createManualClock(T),
+    config: ctx.config,
+    log,
+    firstRunMs: 0,
+    purges: { applications: async (given, clock) => (calls.push(given === sql, clock.now().getTime()), { oidc_models: 2 }) },
+  });
+  await seen("housekeeping_applications_purged");
+  await housekeeping.stop();
+  assert.equal(calls, [true, T.getTime()]);
+  const entry = events.find((e) => e.event === "housekeeping_applications_purged");
+  assert.equal(entry!.fields.deleted, { oidc_models: 2 });
+  assert.ok(events.findIndex((e) => e.event === "housekeeping_purged") < events.indexOf(entry!), "after the portal's own purge");
+});
+
 /** Stands in for postgres.js: every statement answers through `answer`, and concurrency is counted. */
 function fakeSql(answer: () => Promise<{ count: number }>) {
   const state = { statements: 0, active: 0, maxActive: 0 };

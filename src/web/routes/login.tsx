@@ -21,7 +21,8 @@ import {
   type LoginState,
   type LoginView,
 } from "../../flows/login.ts";
-import { checkReturnTo } from "../../flows/return-to.ts";
+import { checkApplicationUrl, checkReturnTo } from "../../flows/return-to.ts";
+import { ContinuePage } from "../../../templates/applications/oidc.tsx";
 import { describeDuration } from "../../delivery/messages.ts";
 import { discoverStaffRealm } from "../../flows/staff-sign-in.ts";
 import { SignInPage } from "../../../templates/login/sign-in.tsx";
@@ -124,6 +125,13 @@ async function showSignIn(c: C, deps: AppDeps): Promise<Response> {
   });
 }
 
+/** After a sign-in, on to a registered application (see CONTINUE_PATH): a new navigation, not the form's redirect. */
+async function showContinue(c: C, deps: AppDeps): Promise<Response> {
+  const href = await checkApplicationUrl(deps, c.req.query("rd"));
+  if (!href) return redirectTo(c, "/home");
+  return render(c, deps, { title: "Continue", body: <ContinuePage href={href} name={null} /> });
+}
+
 /** No Login button of ours was pressed: the page again, keeping where the sign-in was to end. */
 const startInvalid = (deps: AppDeps) => async (c: C, problem: FormProblem) =>
   signInPage(c, deps, {
@@ -200,6 +208,7 @@ export function loginRoutes(deps: AppDeps) {
   const onStep = (state: LoginState, perField = false) => (c: C, problem: FormProblem) => again(c, deps, state, problem, perField);
 
   app.get("/", (c) => showSignIn(c, deps));
+  app.get("/continue", (c) => showContinue(c, deps));
   app.post("/", validForm(startSchema, startInvalid(deps)), (c) => postStart(c, deps, c.req.valid("form")));
 
   // Every step's page: shown only while the flow is on that step; otherwise the step it is on.

@@ -1,0 +1,203 @@
+import type { Application } from "../../src/apps/registry.ts";
+import { Button, ErrorMessage, ErrorSummary, Field, Form, Heading, type FieldErrors } from "../components.tsx";
+
+/**
+ * Administration › Applications (product.md §5): the registered applications, adding an OIDC
+ * client or an application behind a proxy, rotating a client secret (shown once), removing.
+ */
+
+export interface OidcForm {
+  values: { name: string; redirectUris: string; postLogoutRedirectUris: string; public: boolean };
+  errors: FieldErrors;
+}
+export interface ForwardForm {
+  values: { name: string; url: string; group: string };
+  errors: FieldErrors;
+}
+export const EMPTY_OIDC_FORM: OidcForm = { values: { name: "", redirectUris: "", postLogoutRedirectUris: "", public: false }, errors: {} };
+export const EMPTY_FORWARD_FORM: ForwardForm = { values: { name: "", url: "", group: "" }, errors: {} };
+
+/** A client secret, shown this once after Add or Rotate secret. */
+export interface RevealedSecret {
+  name: string;
+  clientId: string;
+  clientSecret: string | null;
+}
+
+export interface ApplicationsPageProps {
+  applications: Application[];
+  message: { text: string; problem: boolean } | null;
+  revealed: RevealedSecret | null;
+  issuer: string;
+  oidc: OidcForm;
+  forward: ForwardForm;
+}
+
+function TextArea(props: { name: string; label: string; hint: string; value: string; error?: string }) {
+  const id = `field-${props.name}`;
+  return (
+    <div class={props.error ? "field field-error" : "field"}>
+      <label for={id}>{props.label}</label>
+      <p class="hint" id={`${id}-hint`}>
+        {props.hint}
+      </p>
+      <ErrorMessage id={`${id}-error`} message={props.error} />
+      <textarea
+        id={id}
+        name={props.name}
+        rows={3}
+        aria-describedby={[`${id}-hint`, props.error ? `${id}-error` : ""].filter(Boolean).join(" ")}
+        aria-invalid={props.error ? "true" : undefined}
+      >
+        {props.value}
+      </textarea>
+    </div>
+  );
+}
+
+function Revealed(props: { revealed: RevealedSecret }) {
+  return (
+    <div class="panel" role="status">
+      <h2>{props.revealed.name}</h2>
+      <dl class="details">
+        <dt>Client ID</dt>
+        <dd>
+          <output name="client-id">{props.revealed.clientId}</output>
+        </dd>
+        {props.revealed.clientSecret ? (
+          <>
+            <dt>Client secret</dt>
+            <dd>
+              <output name="client-secret">{props.revealed.clientSecret}</output>
+            </dd>
+          </>
+        ) : null}
+      </dl>
+      {props.revealed.clientSecret ? <p>Copy the client secret now: it is shown only this once, and the portal keeps only its hash.</p> : <p>A public client has no secret: it proves itself with PKCE alone.</p>}
+    </div>
+  );
+}
+
+function Row(props: { app: Application }) {
+  const { app } = props;
+  return (
+    <tr>
+      <th scope="row">{app.name}</th>
+      <td>{app.kind === "oidc" ? (app.confidential ? "OpenID Connect" : "OpenID Connect (public)") : "Behind a proxy"}</td>
+      <td>
+        {app.kind === "oidc" ? (
+          <>
+            <p>
+              Client ID <code>{app.clientId}</code>
+            </p>
+            <p>Redirect URIs: {app.redirectUris.join(", ")}</p>
+            {app.postLogoutRedirectUris.length ? <p>After sign-out: {app.postLogoutRedirectUris.join(", ")}</p> : null}
+          </>
+        ) : (
+          <>
+            <p>{app.forwardAuthUrl}</p>
+            <p>{app.allowedGroup ? `Group: ${app.allowedGroup}` : "Everyone signed in"}</p>
+          </>
+        )}
+      </td>
+      <td>
+        <div class="actions">
+          {app.kind === "oidc" && app.confidential ? (
+            <Form action={`/admin/applications/${app.id}/rotate-secret`} class="inline-form">
+              <button type="submit" class="button secondary">
+                Rotate secret<span class="visually-hidden"> of {app.name}</span>
+              </button>
+            </Form>
+          ) : null}
+          <Form action={`/admin/applications/${app.id}/remove`} class="inline-form">
+            <button type="submit" class="button secondary">
+              Remove<span class="visually-hidden"> {app.name}</span>
+            </button>
+          </Form>
+        </div>
+      </td>
+    </tr>
+  );
+}
+
+export function ApplicationsPage(props: ApplicationsPageProps) {
+  const { oidc, forward } = props;
+  return (
+    <section>
+      <Heading>Applications</Heading>
+      <p>
+        <a href="/admin">Back to Administration</a>
+      </p>
+      <div id="admin-status" class="status-region" role="status">
+        {props.message ? <p class={props.message.problem ? "error-message" : "status"}>{props.message.text}</p> : null}
+      </div>
+      {props.revealed ? <Revealed revealed={props.revealed} /> : null}
+      {props.applications.length ? (
+        <div class="table-wrap" role="region" aria-labelledby="applications-caption" tabindex={0}>
+          <table>
+            <caption id="applications-caption">Registered applications</caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Kind</th>
+                <th scope="col">Details</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {props.applications.map((app) => (
+                <Row app={app} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : (
+        <p>No applications registered yet.</p>
+      )}
+
+      <h2>Add an OpenID Connect application</h2>
+      <p>
+        For software that signs people in with OpenID Connect. Issuer: <code>{props.issuer}</code>
+      </p>
+      <Form action="/admin/applications/oidc" label="Add an OpenID Connect application">
+        <ErrorSummary message={Object.keys(oidc.errors).length ? "Correct the marked fields." : undefined} />
+        <Field name="name" label="Name of the OpenID Connect application" value={oidc.values.name} error={oidc.errors.name} maxlength={80} />
+        <TextArea name="redirect_uris" label="Redirect URIs" hint="One per line, each an https address (http only for localhost)." value={oidc.values.redirectUris} error={oidc.errors.redirect_uris} />
+        <TextArea
+          name="post_logout_redirect_uris"
+          label="Sign-out redirect URIs (optional)"
+          hint="Where the application may send people after signing them out; one per line."
+          value={oidc.values.postLogoutRedirectUris}
+          error={oidc.errors.post_logout_redirect_uris}
+        />
+        <div class="field checkbox">
+          <input type="checkbox" id="field-public" name="public" value="on" checked={oidc.values.public || undefined} />
+          <label for="field-public">Public client (no secret: a browser or phone app)</label>
+        </div>
+        <Button>Add OpenID Connect application</Button>
+      </Form>
+
+      <h2>Add an application behind a proxy</h2>
+      <p>For software behind nginx, Traefik or Caddy that asks the portal who is signed in (forward authentication).</p>
+      <Form action="/admin/applications/forward-auth" label="Add an application behind a proxy">
+        <ErrorSummary message={Object.keys(forward.errors).length ? "Correct the marked fields." : undefined} />
+        <Field name="fa_name" label="Name of the application behind the proxy" value={forward.values.name} error={forward.errors.fa_name} maxlength={80} />
+        <Field name="url" label="Application URL" hint="The address it is reached at, such as https://ehr.example.org/" value={forward.values.url} error={forward.errors.url} />
+        <Field name="group" label="Group (optional)" hint="Only people with this role are let in, such as admin. Empty: everyone signed in." value={forward.values.group} error={forward.errors.group} maxlength={80} />
+        <Button>Add application behind the proxy</Button>
+      </Form>
+    </section>
+  );
+}
+
+export function ApplicationsForbidden() {
+  return (
+    <section>
+      <Heading>Access denied</Heading>
+      <p>Only administrators can open the administration pages. If you need access, ask your portal administrator.</p>
+      <p>
+        <a href="/home">Go to the home page</a>
+      </p>
+    </section>
+  );
+}
