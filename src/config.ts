@@ -62,6 +62,12 @@ const schema = z.object({
   REMEMBER_ME_TTL: duration("4h"),
   SESSION_IDLE_TTL: duration("30m"),
   SESSION_MAX_TTL: duration("12h"),
+  REAUTH_TTL: duration("5m"),
+  PORTAL_TIME_ZONE: z
+    .string()
+    .trim()
+    .default("America/New_York")
+    .refine(isTimeZone, { message: "expected an IANA time zone such as America/New_York or UTC" }),
   STAFF_OIDC_ISSUER: optional.pipe(z.url({ protocol: /^https?$/, message: "expected the issuer's http(s) URL, as its discovery document names it" }).optional()),
   STAFF_OIDC_CLIENT_ID: optional,
   STAFF_OIDC_CLIENT_SECRET: optional,
@@ -100,7 +106,11 @@ export interface Config {
     rememberMe: number;
     sessionIdle: number;
     sessionMax: number;
+    /** How long a second factor counts for the account page's changes before Confirm it's you asks again. */
+    reauth: number;
   };
+  /** The IANA zone every time on the portal's pages is shown in. */
+  portalTimeZone: string;
   /** Staff sign-in through the organization's OpenID Connect issuer (product.md §6); null when not set up. */
   staffOidc: StaffOidcConfig | null;
 }
@@ -188,7 +198,9 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
       rememberMe: env.REMEMBER_ME_TTL,
       sessionIdle: env.SESSION_IDLE_TTL,
       sessionMax: env.SESSION_MAX_TTL,
+      reauth: env.REAUTH_TTL,
     },
+    portalTimeZone: env.PORTAL_TIME_ZONE,
     staffOidc:
       env.STAFF_OIDC_ISSUER && env.STAFF_OIDC_CLIENT_ID && env.STAFF_OIDC_CLIENT_SECRET
         ? {
@@ -210,6 +222,15 @@ function developmentSecretKey(dataDir: string): string {
   const key = randomBytes(32).toString("base64url");
   writeFileSync(file, key + "\n", { mode: 0o600 });
   return key;
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** True when any channel still goes to the dev outbox (then /dev exists). */

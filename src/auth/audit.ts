@@ -84,6 +84,17 @@ export async function listAudit(
     limit ${limit}`;
 }
 
+/** The person's own events of these names, newest first (the account page's Recent activity). */
+export async function listUserEvents(db: Db, userId: string, events: readonly string[], limit: number): Promise<AuditEvent[]> {
+  return db<AuditEvent[]>`
+    select a.id::text as id, a.at, a.event, a.user_id as "userId", null as "userEmail",
+      a.actor_id as "actorId", null as "actorEmail", a.ip, a.user_agent as "userAgent", a.detail
+    from audit_events a
+    where a.user_id = ${userId} and a.event in ${db(events as string[])}
+    order by a.at desc, a.id desc
+    limit ${Math.max(1, Math.min(100, Math.floor(limit)))}`;
+}
+
 export interface SignInRecord {
   at: Date;
   option: "phone" | "email" | null;
