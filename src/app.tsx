@@ -16,6 +16,7 @@ import { homeRoutes } from "./web/routes/home.tsx";
 import { helpRoutes } from "./web/routes/help.tsx";
 import { adminRoutes } from "./web/routes/admin.tsx";
 import { staffRoutes } from "./web/routes/staff.tsx";
+import { accountRoutes } from "./web/routes/account.tsx";
 import { usesDevOutbox } from "./config.ts";
 import { compressResponses } from "./web/compress.ts";
 
@@ -60,6 +61,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", homeRoutes(deps));
   app.route("/", helpRoutes(deps));
   app.route("/admin", adminRoutes(deps));
+  app.route("/account", accountRoutes(deps));
   if (deps.config.staffOidc) app.route("/staff", staffRoutes(deps));
 
   app.notFound((c) =>

@@ -33,6 +33,7 @@ export function Layout(props: LayoutProps) {
           {props.user ? (
             <nav aria-label="Account">
               <a href="/home">Home</a>
+              <a href="/account">Account</a>
               {props.user.role === "admin" ? <a href="/admin">Administration</a> : null}
             </nav>
           ) : null}

@@ -1,3 +1,4 @@
+import Bowser from "bowser";
 import { MINUTE } from "../clock.ts";
 import type { Session } from "../auth/sessions.ts";
 import {
@@ -122,7 +123,7 @@ function ownFactor(user: User): { factor: "phone"; phone: string } | { factor: "
 export interface AccountOverview {
   user: User;
   factors: UserFactor[];
-  sessions: (SessionSummary & { current: boolean })[];
+  sessions: (SessionSummary & { current: boolean; browser: string })[];
   activity: AuditEvent[];
   hasPassword: boolean;
 }
@@ -155,10 +156,20 @@ export async function loadAccountOverview(deps: FlowDeps, who: Signed): Promise<
   return {
     user: who.user,
     factors,
-    sessions: sessions.map((s) => ({ ...s, current: s.id === who.session.id })),
+    sessions: sessions.map((s) => ({ ...s, current: s.id === who.session.id, browser: browserName(s.userAgent) })),
     activity,
     hasPassword: hash !== null,
   };
+}
+
+/** "Chrome 131 on Linux": a person's own words for a session's browser (bowser reads the user agent). */
+export function browserName(userAgent: string | null): string {
+  if (!userAgent) return "Unknown browser";
+  const parsed = Bowser.parse(userAgent);
+  const name = parsed.browser.name || "Unknown browser";
+  const major = parsed.browser.version?.split(".")[0];
+  const os = parsed.os.name;
+  return `${name}${parsed.browser.name && major ? ` ${major}` : ""}${os ? ` on ${os}` : ""}`;
 }
 
 /* ── Confirm it's you ── */
