@@ -334,4 +334,28 @@ test("another session's account flow is not this one's: a flow cookie copied to 
   assert.is(page.url, "/account?expired=1");
 });
 
+test("one time format in the portal's zone: the home page's last sign-in reads exactly as the admin page's Last sign-in", async () => {
+  const admin = await createActiveUser(ctx.sql, { method: "email", role: "admin" });
+  const adminBrowser = await signedIn(admin);
+  const account = await createActiveUser(ctx.sql, { method: "email" });
+  const browser = await signedIn(account);
+  const home = await browser.get("/home");
+  const homeTime = texts(home, "main tbody time")[0]!;
+  assert.match(homeTime, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2} E[SD]T$/, "in America/New_York");
+  const adminPage = await adminBrowser.get(`/admin/users/${account.id}`);
+  const dts = texts(adminPage, "dt");
+  const dds = texts(adminPage, "dd");
+  assert.is(dds[dts.indexOf("Last sign-in")], homeTime);
+});
+
+test("settings: REAUTH_TTL and PORTAL_TIME_ZONE have their defaults, and a bad zone names the variable", async () => {
+  const { testConfig } = await import("../support/harness.ts");
+  const { loadConfig, ConfigError } = await import("../../src/config.ts");
+  const defaults = loadConfig({ NODE_ENV: "test", SECRET_KEY: "x".repeat(40), DATA_DIR: testConfig().dataDir });
+  assert.is(defaults.ttl.reauth, 5 * MINUTE);
+  assert.is(defaults.portalTimeZone, "America/New_York");
+  assert.is(testConfig({ REAUTH_TTL: "2m" }).ttl.reauth, 2 * MINUTE);
+  assert.throws(() => testConfig({ PORTAL_TIME_ZONE: "Mars/Olympus" }), (error: unknown) => error instanceof ConfigError && /^PORTAL_TIME_ZONE: /.test(error.message));
+});
+
 test.run();
