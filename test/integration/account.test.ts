@@ -123,7 +123,7 @@ test("change password: a fresh sign-in needs no confirmation; the change ends ev
   await signIn(ctx, again, { ...account, password: NEW_PASSWORD });
 });
 
-test("REAUTH_TTL (injected clock): after it, a change asks Confirm it's you first and returns to that change; a POST without the proof changes nothing", async () => {
+test("ASVS 7.5.1: REAUTH_TTL (injected clock): after it, a change asks Confirm it's you first and returns to that change; a POST without the proof changes nothing", async () => {
   const account = await createActiveUser(ctx.sql, { method: "email" });
   const browser = await signedIn(account);
   ctx.clock.advance(STALE);
@@ -146,7 +146,7 @@ test("REAUTH_TTL (injected clock): after it, a change asks Confirm it's you firs
   assert.is(page.url, "/account/confirm", "an expired proof asks again");
 });
 
-test("an expired proof: a confirmation older than its leeway asks again", async () => {
+test("ASVS 7.5.1: an expired proof: a confirmation older than its leeway asks again", async () => {
   const account = await createActiveUser(ctx.sql, { method: "phone" });
   const browser = await signedIn(account);
   ctx.clock.advance(STALE);
@@ -187,7 +187,7 @@ test("a wrong code counts toward the lockout; the lock refuses Confirm it's you 
   assert.is((await browser.get("/account/password")).url, "/account/confirm");
 });
 
-test("sends and checks are rate limited: the per-account send limit stops Confirm it's you codes", async () => {
+test("ASVS 6.6.3: sends and checks are rate limited: the per-account send limit stops Confirm it's you codes", async () => {
   const account = await createActiveUser(ctx.sql, { method: "phone" });
   const browser = await signedIn(account);
   ctx.clock.advance(STALE);
@@ -268,7 +268,7 @@ test("change phone by Call Me, confirmed by a call to the old number first (htmx
   assert.is((await ctx.sql`select destination from user_factors where user_id = ${account.id} and kind = 'phone'`)[0]!.destination, newPhone);
 });
 
-test("sessions: browser, address, started, last active; Sign out ends another session (after Confirm it's you), not this one and never another person's", async () => {
+test("ASVS 7.4.5: sessions: browser, address, started, last active; Sign out ends another session (after Confirm it's you), not this one and never another person's", async () => {
   const account = await createActiveUser(ctx.sql, { method: "email" });
   const stranger = await createActiveUser(ctx.sql, { method: "email" });
   const strangers = await signedIn(stranger);
