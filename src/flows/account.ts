@@ -174,13 +174,10 @@ export function browserName(userAgent: string | null): string {
 
 /* ── Confirm it's you ── */
 
-/**
- * Starts a confirmation for `pending` (a new account flow for this session; an older one of the
- * account ends), and sends the browser to Confirm it's you.
- */
-export async function beginConfirmation(deps: FlowDeps, meta: RequestMeta, who: Signed, pending: PendingChange): Promise<AccountResult> {
+/** A new account flow for this session's confirmation of `pending` (an older one of the account ends); null for an account without a factor here. */
+async function createConfirmation(deps: FlowDeps, meta: RequestMeta, who: Signed, pending: PendingChange): Promise<{ flow: Flow; token: string } | null> {
   const own = ownFactor(who.user);
-  if (!own) return { kind: "error", view: { page: "overview" }, message: NO_FACTOR_MESSAGE, status: 403 };
+  if (!own) return null;
   const created = await createFlow(deps.sql, deps.clock, {
     kind: "account",
     userId: who.user.id,
@@ -190,7 +187,23 @@ export async function beginConfirmation(deps: FlowDeps, meta: RequestMeta, who: 
   });
   await deleteUserFlows(deps.sql, who.user.id, "account", created.flow.id);
   await audit(deps, meta, "account.confirmation_asked", who.user.id, { change: pending.change });
+  return created;
+}
+
+/**
+ * A POST that needs a confirmation first: its account flow starts (the sign-out asked for is
+ * kept in it) and the browser goes to Confirm it's you. A GET never starts one: it goes to
+ * askConfirmation's page, whose buttons POST.
+ */
+export async function beginConfirmation(deps: FlowDeps, meta: RequestMeta, who: Signed, pending: PendingChange): Promise<AccountResult> {
+  const created = await createConfirmation(deps, meta, who, pending);
+  if (!created) return { kind: "error", view: { page: "overview" }, message: NO_FACTOR_MESSAGE, status: 403 };
   return { kind: "next", path: accountStepPath("confirm"), token: created.token };
+}
+
+/** Where a GET of a change goes when it needs a confirmation first (nothing is written yet). */
+function askConfirmation(change: "password" | "phone"): Moved {
+  return { kind: "moved", path: `${accountStepPath("confirm")}?for=${change}` };
 }
 
 /** The account flow of this session on one of `states`; a flow of another session or person is no flow. */
@@ -217,28 +230,50 @@ function confirmView(deps: FlowDeps, who: Signed, flow: Flow): AccountView {
   };
 }
 
-export async function showConfirmStep(deps: FlowDeps, who: Signed, token: string | undefined, states: AccountState[]): Promise<AccountResult> {
+/** A confirmation step; Confirm it's you's first page also shows, with nothing stored, for a change named by `?for=`. */
+export async function showConfirmStep(deps: FlowDeps, who: Signed, token: string | undefined, states: AccountState[], change?: "password" | "phone"): Promise<AccountResult> {
   const flow = await ownFlow(deps, who, token, states);
-  if (isMoved(flow)) return flow;
-  return { kind: "show", view: confirmView(deps, who, flow) };
+  if (!isMoved(flow)) return { kind: "show", view: confirmView(deps, who, flow) };
+  if (!change || !states.includes("confirm")) return flow;
+  if (!ownFactor(who.user)) return { kind: "error", view: { page: "overview" }, message: NO_FACTOR_MESSAGE, status: 403 };
+  if (isConfirmed(deps, who.session, change)) return { kind: "moved", path: CHANGE_PAGES[change] };
+  const unsaved = { state: "confirm", data: { pending: { change }, channel: who.user.phoneE164 ? undefined : "email" } } as unknown as Flow;
+  return { kind: "show", view: confirmView(deps, who, unsaved) };
 }
 
-/** Send Verification Code (email), Send Code (SMS) or Call Me, to the person's own factor. */
-export async function sendConfirmation(deps: FlowDeps, meta: RequestMeta, who: Signed, token: string | undefined, channel: "email" | PhoneChannel): Promise<AccountResult> {
-  const flow = await ownFlow(deps, who, token, CONFIRM_STATES);
-  if (isMoved(flow)) return flow;
+/**
+ * Send Verification Code (email), Send Code (SMS) or Call Me, to the person's own factor. From
+ * the first page of a change's confirmation (`change`, no flow yet) this POST starts the flow.
+ */
+export async function sendConfirmation(
+  deps: FlowDeps,
+  meta: RequestMeta,
+  who: Signed,
+  token: string | undefined,
+  channel: "email" | PhoneChannel,
+  change?: "password" | "phone",
+): Promise<AccountResult> {
+  let flow = await ownFlow(deps, who, token, CONFIRM_STATES);
+  let newToken: string | undefined;
+  if (isMoved(flow)) {
+    if (!change) return flow;
+    const created = await createConfirmation(deps, meta, who, { change });
+    if (!created) return { kind: "error", view: { page: "overview" }, message: NO_FACTOR_MESSAGE, status: 403 };
+    ({ flow, token: newToken } = created);
+  }
+  const started = flow;
   const own = ownFactor(who.user);
-  if (!own || (own.factor === "email") !== (channel === "email")) return { kind: "moved", path: accountStepPath(flow.state) };
+  if (!own || (own.factor === "email") !== (channel === "email")) return { kind: "moved", path: accountStepPath(started.state) };
   if (isLocked(who.user, deps.clock)) {
     await audit(deps, meta, "account.confirmation_locked", who.user.id);
-    return { kind: "error", view: confirmView(deps, who, flow), message: LOCKED_MESSAGE, status: 403 };
+    return { kind: "error", view: confirmView(deps, who, started), message: LOCKED_MESSAGE, status: 403 };
   }
   const target: AccountState = channel === "voice" ? "confirm_call" : "confirm_code";
-  const move = (tx: Parameters<typeof advanceFlow>[0]) => advanceFlow(tx, deps.clock, flow.id, CONFIRM_STATES, target, { data: { channel, keypadCode: null } });
+  const move = (tx: Parameters<typeof advanceFlow>[0]) => advanceFlow(tx, deps.clock, started.id, CONFIRM_STATES, target, { data: { channel, keypadCode: null } });
   let outcome: StartOutcome;
   if (own.factor === "email") {
     outcome = await emailCode.start(deps, meta, {
-      flow,
+      flow: started,
       userId: who.user.id,
       purpose: CONFIRM_PURPOSE,
       email: who.user.email,
@@ -248,20 +283,20 @@ export async function sendConfirmation(deps: FlowDeps, meta: RequestMeta, who: S
     });
   } else {
     outcome = await phone.start(deps, meta, {
-      flow,
+      flow: started,
       userId: who.user.id,
       purpose: CONFIRM_PURPOSE,
       channel: channel as PhoneChannel,
       phone: own.phone,
       move,
-      withCode: channel === "voice" ? (tx, code) => advanceFlow(tx, deps.clock, flow.id, target, target, { data: { keypadCode: code } }) : undefined,
+      withCode: channel === "voice" ? (tx, code) => advanceFlow(tx, deps.clock, started.id, target, target, { data: { keypadCode: code } }) : undefined,
     });
   }
-  if (outcome.kind === "sent") return { kind: "next", path: accountStepPath(outcome.flow.state) };
+  if (outcome.kind === "sent") return { kind: "next", path: accountStepPath(outcome.flow.state), token: newToken };
   if (outcome.kind === "rate_limited") {
-    return { kind: "error", view: confirmView(deps, who, flow), message: tooManySends(outcome.retryAfterSeconds), status: 429, retryAfterSeconds: outcome.retryAfterSeconds };
+    return { kind: "error", view: confirmView(deps, who, started), message: tooManySends(outcome.retryAfterSeconds), status: 429, retryAfterSeconds: outcome.retryAfterSeconds };
   }
-  return { kind: "moved", path: accountStepPath(flow.state) };
+  return { kind: "moved", path: accountStepPath(started.state) };
 }
 
 const SEND_NEW_EMAIL = "Select Send New Code for a new one.";
@@ -370,10 +405,10 @@ export async function changePassword(
 /* ── Change phone number ── */
 
 /** GET /account/password and /account/phone: the form, or Confirm it's you first. */
-export async function openChange(deps: FlowDeps, meta: RequestMeta, who: Signed, change: "password" | "phone"): Promise<AccountResult> {
+export async function openChange(deps: FlowDeps, who: Signed, change: "password" | "phone"): Promise<AccountResult> {
   if (change === "phone" && !who.user.phoneE164) return { kind: "moved", path: "/account" };
   if (change === "password" && !(await findPasswordHash(deps.sql, who.user.id))) return { kind: "moved", path: "/account" };
-  if (!isConfirmed(deps, who.session, change)) return beginConfirmation(deps, meta, who, { change });
+  if (!isConfirmed(deps, who.session, change)) return askConfirmation(change);
   return { kind: "show", view: change === "password" ? { page: "password" } : { page: "phone", phone: "" } };
 }
 

@@ -210,12 +210,15 @@ export const PHONE_CHANGE_ACTIONS: PhoneActions = {
   check: "/account/phone/call/check",
 };
 
-export const CONFIRM_PHONE_ACTIONS: PhoneActions = {
-  send: "/account/confirm/phone/send",
-  call: "/account/confirm/phone/call",
-  verify: "/account/confirm/code",
-  check: "/account/confirm/call/check",
-};
+/** Confirm it's you's buttons; the change rides along (?for=), so the first POST can start the confirmation. */
+function confirmActions(change: string): PhoneActions {
+  return {
+    send: `/account/confirm/phone/send?for=${change}`,
+    call: `/account/confirm/phone/call?for=${change}`,
+    verify: "/account/confirm/code",
+    check: "/account/confirm/call/check",
+  };
+}
 
 const CHANGE_WORDS = { password: "change your password", phone: "change your phone number", sessions: "sign out a session" } as const;
 
@@ -225,6 +228,7 @@ type ConfirmView = Extract<AccountView, { page: "confirm" }>;
 export function ConfirmPage(props: { view: ConfirmView; error?: StepError; notYet?: boolean }) {
   const { view } = props;
   const intro = <p>Before you {CHANGE_WORDS[view.change]}, confirm it's you with your second factor.</p>;
+  const CONFIRM_PHONE_ACTIONS = confirmActions(view.change);
   if (view.factor === "phone") {
     if (view.state === "confirm_code") return <SmsCodeEntry heading="Confirm it's you" maskedPhone={view.shown} actions={CONFIRM_PHONE_ACTIONS} error={props.error} sent />;
     if (view.state === "confirm_call")
@@ -246,7 +250,7 @@ export function ConfirmPage(props: { view: ConfirmView; error?: StepError; notYe
             autofocus={fieldError !== undefined}
           />
           <h2>No email?</h2>
-          <Form action="/account/confirm/email/send" label="Send a new code">
+          <Form action={`/account/confirm/email/send?for=${view.change}`} label="Send a new code">
             <Button variant="secondary">Send New Code</Button>
           </Form>
         </>
@@ -256,7 +260,7 @@ export function ConfirmPage(props: { view: ConfirmView; error?: StepError; notYe
           <p>
             We will email a 6-digit code to <strong>{view.shown}</strong>.
           </p>
-          <Form action="/account/confirm/email/send">
+          <Form action={`/account/confirm/email/send?for=${view.change}`}>
             <Button>Send Verification Code</Button>
           </Form>
         </>

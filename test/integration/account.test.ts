@@ -51,7 +51,7 @@ async function signedIn(account: ActiveUser): Promise<Browser> {
 
 /** Confirm it's you, with the account's own factor, from the page it shows (email code, or SMS). */
 async function confirmItsYou(browser: Browser, page: Page, account: ActiveUser, options: { htmx?: boolean } = {}): Promise<Page> {
-  assert.is(page.url, "/account/confirm", "the change asks for a second factor first");
+  assert.match(page.url, /^\/account\/confirm(\?for=(password|phone))?$/, "the change asks for a second factor first");
   assert.match(main(page), "Confirm it's you");
   if (account.phone) {
     page = await press(browser, page, "Send Code", {}, options);
@@ -134,7 +134,11 @@ test("ASVS 7.5.1: REAUTH_TTL (injected clock): after it, a change asks Confirm i
   const [row] = await ctx.sql<{ changed: boolean }[]>`select exists(select 1 from audit_events where user_id = ${account.id} and event = 'account.password_changed') as changed`;
   assert.is(row!.changed, false, "the password did not change");
 
+  const flowsBefore = await ctx.sql`select 1 from flows where user_id = ${account.id} and kind = 'account'`;
   page = await browser.get("/account/password");
+  assert.is(page.url, "/account/confirm?for=password");
+  const flowsAfter = await ctx.sql`select 1 from flows where user_id = ${account.id} and kind = 'account'`;
+  assert.is(flowsAfter.length, flowsBefore.length, "a GET writes nothing (security.md: no GET changes state)");
   page = await confirmItsYou(browser, page, account);
   assert.is(page.url, "/account/password", "back to the change asked for");
   // The confirmation lets that change finish even once REAUTH_TTL has run out while typing…
@@ -143,7 +147,7 @@ test("ASVS 7.5.1: REAUTH_TTL (injected clock): after it, a change asks Confirm i
   assert.is(page.url, "/account?done=password");
   // …but no other change, and not a second time.
   page = await browser.get("/account/password");
-  assert.is(page.url, "/account/confirm", "an expired proof asks again");
+  assert.is(page.url, "/account/confirm?for=password", "an expired proof asks again");
 });
 
 test("ASVS 7.5.1: an expired proof: a confirmation older than its leeway asks again", async () => {
@@ -156,7 +160,7 @@ test("ASVS 7.5.1: an expired proof: a confirmation older than its leeway asks ag
   ctx.clock.advance(16 * MINUTE);
   await browser.get("/home"); // keeps the session from going idle
   page = await browser.get("/account/phone");
-  assert.is(page.url, "/account/confirm");
+  assert.is(page.url, "/account/confirm?for=phone");
 });
 
 test("a wrong code counts toward the lockout; the lock refuses Confirm it's you (ASVS 6.3.1)", async () => {
@@ -184,7 +188,7 @@ test("a wrong code counts toward the lockout; the lock refuses Confirm it's you 
   page = await browser.post("/account/confirm/email/send");
   assert.is(page.status, 403);
   assert.is((await outboxFor(ctx, account.email)).length, before, "nothing was sent");
-  assert.is((await browser.get("/account/password")).url, "/account/confirm");
+  assert.is((await browser.get("/account/password")).url, "/account/confirm?for=password");
 });
 
 test("ASVS 6.6.3: sends and checks are rate limited: the per-account send limit stops Confirm it's you codes", async () => {
@@ -193,7 +197,7 @@ test("ASVS 6.6.3: sends and checks are rate limited: the per-account send limit 
   ctx.clock.advance(STALE);
   let page = await browser.get("/account/phone");
   // Sign-in took one SMS of the hour's five.
-  for (let i = 0; i < 4; i++) page = await browser.post("/account/confirm/phone/send");
+  for (let i = 0; i < 4; i++) page = await browser.post("/account/confirm/phone/send?for=phone");
   assert.is(page.url, "/account/confirm/code");
   page = await browser.post("/account/confirm/phone/send");
   assert.is(page.status, 429);
@@ -246,7 +250,7 @@ test("change phone by Call Me, confirmed by a call to the old number first (htmx
   const browser = await signedIn(account);
   ctx.clock.advance(STALE);
   let page = await browser.get("/account/phone", { htmx: true });
-  assert.is(page.url, "/account/confirm");
+  assert.is(page.url, "/account/confirm?for=phone");
   page = await press(browser, page, "Call Me", {}, { htmx: true });
   assert.is(page.url, "/account/confirm/call");
   const keypad = page.document.querySelector('output[name="keypad-code"]')?.textContent?.trim() ?? "";
@@ -327,7 +331,7 @@ test("another session's account flow is not this one's: a flow cookie copied to 
   const account = await createActiveUser(ctx.sql, { method: "email" });
   const browser = await signedIn(account);
   ctx.clock.advance(STALE);
-  await browser.get("/account/password");
+  await browser.post("/account/password", { current: account.password, password: NEW_PASSWORD, confirm: NEW_PASSWORD });
   const second = await signedIn(account);
   second.cookies.set("flow", browser.cookies.get("flow")!);
   const page = await second.get("/account/confirm");

@@ -52,6 +52,12 @@ function isDone(code: string | undefined): code is DoneMessage {
   return !!code && Object.hasOwn(DONE_MESSAGES, code);
 }
 
+/** The change a Confirm it's you page was opened for (?for=), before its flow exists. */
+function confirmFor(c: C): "password" | "phone" | undefined {
+  const change = c.req.query("for");
+  return change === "password" || change === "phone" ? change : undefined;
+}
+
 function signed(c: C): Signed {
   return { user: c.get("user")!, session: c.get("session")! };
 }
@@ -113,14 +119,14 @@ export function accountRoutes(deps: AppDeps) {
 
   app.get("/", (c) => showOverview(c, deps));
 
-  app.get("/password", async (c) => respond(c, deps, await openChange(deps, meta(c), signed(c), "password")));
+  app.get("/password", async (c) => respond(c, deps, await openChange(deps, signed(c), "password")));
   app.post(
     "/password",
     validForm(passwordSchema, (c: C, problem) => again(c, deps, { page: "password" }, problem)),
     async (c) => respond(c, deps, await changePassword(deps, meta(c), signed(c), c.req.valid("form"))),
   );
 
-  app.get("/phone", async (c) => respond(c, deps, await openChange(deps, meta(c), signed(c), "phone")));
+  app.get("/phone", async (c) => respond(c, deps, await openChange(deps, signed(c), "phone")));
   app.post(
     "/phone",
     validForm(phoneSchema, (c: C, problem) => again(c, deps, { page: "phone", phone: (problem.fields.phone ?? "").slice(0, 40) }, problem)),
@@ -149,10 +155,10 @@ export function accountRoutes(deps: AppDeps) {
     ["/confirm/code", "confirm_code"],
     ["/confirm/call", "confirm_call"],
   ];
-  for (const [path, state] of confirmStates) app.get(path, async (c) => respond(c, deps, await showConfirmStep(deps, signed(c), token(c), [state])));
-  app.post("/confirm/email/send", async (c) => respond(c, deps, await sendConfirmation(deps, meta(c), signed(c), token(c), "email")));
-  app.post("/confirm/phone/send", async (c) => respond(c, deps, await sendConfirmation(deps, meta(c), signed(c), token(c), "sms")));
-  app.post("/confirm/phone/call", async (c) => respond(c, deps, await sendConfirmation(deps, meta(c), signed(c), token(c), "voice")));
+  for (const [path, state] of confirmStates) app.get(path, async (c) => respond(c, deps, await showConfirmStep(deps, signed(c), token(c), [state], confirmFor(c))));
+  app.post("/confirm/email/send", async (c) => respond(c, deps, await sendConfirmation(deps, meta(c), signed(c), token(c), "email", confirmFor(c))));
+  app.post("/confirm/phone/send", async (c) => respond(c, deps, await sendConfirmation(deps, meta(c), signed(c), token(c), "sms", confirmFor(c))));
+  app.post("/confirm/phone/call", async (c) => respond(c, deps, await sendConfirmation(deps, meta(c), signed(c), token(c), "voice", confirmFor(c))));
   app.post(
     "/confirm/code",
     validForm(codeSchema, async (c: C, problem) => again(c, deps, await showConfirmStep(deps, signed(c), token(c), ["confirm_code"]), problem)),
