@@ -55,7 +55,9 @@ test("defaults follow the contract", () => {
     rememberMe: 4 * HOUR,
     sessionIdle: 30 * MINUTE,
     sessionMax: 12 * HOUR,
+    reauth: 5 * MINUTE,
   });
+  assert.is(config.portalTimeZone, "America/New_York");
 });
 
 test("every duration setting is parsed from a whole number and a unit", () => {
@@ -71,6 +73,7 @@ test("every duration setting is parsed from a whole number and a unit", () => {
     ["REMEMBER_ME_TTL", "rememberMe", "8h", 8 * HOUR],
     ["SESSION_IDLE_TTL", "sessionIdle", "45m", 45 * MINUTE],
     ["SESSION_MAX_TTL", "sessionMax", "2d", 2 * DAY],
+    ["REAUTH_TTL", "reauth", "10m", 10 * MINUTE],
   ];
   const env: Record<string, string> = base();
   for (const [name, , text] of settings) env[name] = text;
