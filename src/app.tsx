@@ -19,6 +19,7 @@ import { staffRoutes } from "./web/routes/staff.tsx";
 import { oidcRoutes } from "./web/routes/oidc.tsx";
 import { authzRoutes } from "./web/routes/authz.tsx";
 import { applicationsRoutes } from "./web/routes/applications.tsx";
+import { accountRoutes } from "./web/routes/account.tsx";
 import { usesDevOutbox } from "./config.ts";
 import { compressResponses } from "./web/compress.ts";
 import { httpMetrics } from "./web/http-metrics.ts";
@@ -79,6 +80,7 @@ export function createApp(deps: AppDeps) {
   // Before the admin area: its guard answers every other path under /admin.
   app.route("/", applicationsRoutes(deps));
   app.route("/admin", adminRoutes(deps));
+  app.route("/account", accountRoutes(deps));
   if (deps.config.staffOidc) app.route("/staff", staffRoutes(deps));
   app.route("/", oidcRoutes(deps));
   app.route("/", authzRoutes(deps));

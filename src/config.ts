@@ -91,6 +91,12 @@ const schema = z.object({
   REMEMBER_ME_TTL: duration("4h"),
   SESSION_IDLE_TTL: duration("30m"),
   SESSION_MAX_TTL: duration("12h"),
+  REAUTH_TTL: duration("5m"),
+  PORTAL_TIME_ZONE: z
+    .string()
+    .trim()
+    .default("America/New_York")
+    .refine(isTimeZone, { message: "expected an IANA time zone such as America/New_York or UTC" }),
   STAFF_OIDC_ISSUER: optional.pipe(z.url({ protocol: /^https?$/, message: "expected the issuer's http(s) URL, as its discovery document names it" }).optional()),
   STAFF_OIDC_CLIENT_ID: optional,
   STAFF_OIDC_CLIENT_SECRET: optional,
@@ -145,7 +151,11 @@ export interface Config {
     sessionIdle: number;
     sessionMax: number;
     auditRetention: number;
+    /** How long a second factor counts for the account page's changes before Confirm it's you asks again. */
+    reauth: number;
   };
+  /** The IANA zone every time on the portal's pages is shown in. */
+  portalTimeZone: string;
   /** Staff sign-in through the organization's OpenID Connect issuer (product.md §6); null when not set up. */
   staffOidc: StaffOidcConfig | null;
 }
@@ -243,7 +253,9 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
       sessionIdle: env.SESSION_IDLE_TTL,
       sessionMax: env.SESSION_MAX_TTL,
       auditRetention: env.AUDIT_RETENTION,
+      reauth: env.REAUTH_TTL,
     },
+    portalTimeZone: env.PORTAL_TIME_ZONE,
     staffOidc:
       env.STAFF_OIDC_ISSUER && env.STAFF_OIDC_CLIENT_ID && env.STAFF_OIDC_CLIENT_SECRET
         ? {
@@ -265,6 +277,15 @@ function developmentSecretKey(dataDir: string): string {
   const key = randomBytes(32).toString("base64url");
   writeFileSync(file, key + "\n", { mode: 0o600 });
   return key;
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** True when any channel still goes to the dev outbox (then /dev exists). */

@@ -1,19 +1,20 @@
 import type { LoginOption, Role } from "../src/auth/users.ts";
 import { Heading } from "./components.tsx";
+import { portalTime } from "./format.ts";
 
 export interface HomeSignIn {
   at: Date;
   option: LoginOption | null;
   ip: string | null;
-  how: "credentials" | "remembered" | "password_reset";
+  how: "credentials" | "remembered" | "password_reset" | "registration" | "staff";
 }
-
-const WHEN = new Intl.DateTimeFormat("en-US", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" });
 
 function describe(signIn: HomeSignIn): string {
   const option = signIn.option === "phone" ? "Login with Phone" : signIn.option === "email" ? "Login with Email" : "Sign in";
   if (signIn.how === "remembered") return `${option} (Remember Me)`;
   if (signIn.how === "password_reset") return "Password reset";
+  if (signIn.how === "registration") return "Registration finished";
+  if (signIn.how === "staff") return "Staff Login";
   return option;
 }
 
@@ -43,7 +44,7 @@ export function HomePage(props: { name: string; email: string; role: Role; signI
           <table aria-labelledby="recent-heading">
             <thead>
               <tr>
-                <th scope="col">When (UTC)</th>
+                <th scope="col">When</th>
                 <th scope="col">How</th>
                 <th scope="col">From address</th>
               </tr>
@@ -52,7 +53,7 @@ export function HomePage(props: { name: string; email: string; role: Role; signI
               {props.signIns.map((signIn) => (
                 <tr>
                   <td>
-                    <time datetime={signIn.at.toISOString()}>{WHEN.format(signIn.at)}</time>
+                    <time datetime={signIn.at.toISOString()}>{portalTime(signIn.at)}</time>
                   </td>
                   <td>{describe(signIn)}</td>
                   <td>{signIn.ip ?? "unknown"}</td>

@@ -35,6 +35,7 @@ export function Layout(props: LayoutProps) {
           {props.user ? (
             <nav aria-label="Account">
               <a href="/home">Home</a>
+              <a href="/account">Account</a>
               {props.user.role === "admin" || props.administers ? <a href="/admin">Administration</a> : null}
             </nav>
           ) : null}

@@ -86,29 +86,45 @@ export async function listAudit(
     limit ${limit}`;
 }
 
+/** The person's own events of these names, newest first (the account page's Recent activity). */
+export async function listUserEvents(db: Db, userId: string, events: readonly string[], limit: number): Promise<AuditEvent[]> {
+  return db<AuditEvent[]>`
+    select a.id::text as id, a.at, a.event, a.user_id as "userId", null as "userEmail",
+      a.actor_id as "actorId", null as "actorEmail", a.ip, a.user_agent as "userAgent", a.detail
+    from audit_events a
+    where a.user_id = ${userId} and a.event in ${db(events as string[])}
+    order by a.at desc, a.id desc
+    limit ${Math.max(1, Math.min(100, Math.floor(limit)))}`;
+}
+
 export interface SignInRecord {
   at: Date;
   option: "phone" | "email" | null;
   ip: string | null;
-  how: "credentials" | "remembered" | "password_reset";
+  how: "credentials" | "remembered" | "password_reset" | "registration" | "staff";
 }
+
+/**
+ * Every way a session starts (so the list agrees with the admin page's Last sign-in, which each
+ * of them sets): the sign-in, Remember Me, the end of a registration or MFA reset, staff sign-in.
+ */
+const SIGN_IN_EVENTS = ["signin.success", "signin.remembered", "registration.completed", "registration.mfa_reset_completed", "staff.signed_in"] as const;
 
 /** The person's last sign-ins (completed ones only), newest first, for the home page. */
 export async function recentSignIns(db: Db, userId: string, limit = 10): Promise<SignInRecord[]> {
-  const [success, remembered] = await Promise.all([
-    listAudit(db, { userId, event: "signin.success", limit }),
-    listAudit(db, { userId, event: "signin.remembered", limit }),
-  ]);
-  return [...success, ...remembered]
-    .sort((a, b) => b.at.getTime() - a.at.getTime() || Number(b.id) - Number(a.id))
-    .slice(0, limit)
-    .map((event) => {
-      const option = event.detail.option;
-      return {
-        at: event.at,
-        option: option === "phone" || option === "email" ? option : null,
-        ip: event.ip,
-        how: event.event === "signin.remembered" ? "remembered" : event.detail.via === "password_reset" ? "password_reset" : "credentials",
-      };
-    });
+  const events = await listUserEvents(db, userId, SIGN_IN_EVENTS, limit);
+  return events.map((event) => {
+    const option = event.detail.option;
+    const how: SignInRecord["how"] =
+      event.event === "signin.remembered"
+        ? "remembered"
+        : event.event === "staff.signed_in"
+          ? "staff"
+          : event.event.startsWith("registration.")
+            ? "registration"
+            : event.detail.via === "password_reset"
+              ? "password_reset"
+              : "credentials";
+    return { at: event.at, option: option === "phone" || option === "email" ? option : null, ip: event.ip, how };
+  });
 }

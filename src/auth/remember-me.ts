@@ -55,6 +55,17 @@ export async function forgetRememberTokens(db: Db, userId: string): Promise<void
   await db`delete from remember_tokens where user_id = ${userId}`;
 }
 
+/** The Remember Me tokens of one login option end (a phone change ends Login with Phone's). */
+export async function forgetRememberTokensFor(db: Db, userId: string, loginOption: LoginOption): Promise<void> {
+  await db`delete from remember_tokens where user_id = ${userId} and login_option = ${loginOption}`;
+}
+
+/** Every Remember Me of a user ends but the one this browser holds (Sign out of all other sessions). */
+export async function forgetOtherRememberTokens(db: Db, userId: string, keepToken: string | undefined | null): Promise<void> {
+  const keep = splitToken(keepToken)?.id ?? null;
+  await db`delete from remember_tokens where user_id = ${userId} and id is distinct from ${keep}`;
+}
+
 /** Ends the one token a browser holds. Only the id part is needed to find it. */
 export async function deleteRememberToken(db: Db, token: string | undefined | null): Promise<void> {
   const parts = splitToken(token);

@@ -190,6 +190,31 @@ export async function recordSignIn(db: Db, clock: Clock, userId: string): Promis
   await db`update users set last_sign_in_at = ${clock.now()} where id = ${userId}`;
 }
 
+// ── Account changes ──────────────────────────────────────────────────────────────────────────
+// The person's own changes from the account page (src/flows/account.ts), each after a
+// "Confirm it's you" and inside the caller's transaction.
+
+/** The account's password hash, for checking its Current Password (null: no local password, a staff account). */
+export async function findPasswordHash(db: Db, userId: string): Promise<string | null> {
+  const [row] = await db<{ passwordHash: string | null }[]>`select password_hash as "passwordHash" from users where id = ${userId}`;
+  return row?.passwordHash ?? null;
+}
+
+/**
+ * The new, proved number replaces the phone factor's (its label follows), and the users mirror
+ * with it. False when the account holds no phone factor (nothing is changed then).
+ */
+export async function replacePhoneFactor(db: Db, clock: Clock, userId: string, e164: string): Promise<boolean> {
+  const now = clock.now();
+  const changed = await db`
+    update user_factors set destination = ${e164}, label = ${factorLabel("phone", e164)}
+    where user_id = ${userId} and kind = 'phone'
+    returning id`;
+  if (changed.length === 0) return false;
+  await db`update users set phone_e164 = ${e164}, updated_at = ${now} where id = ${userId} and mfa_method = 'phone'`;
+  return true;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Writes of the admin actions (src/flows/admin.ts). Each takes `db` first so it runs inside the
 // caller's transaction, after the caller locked the row and checked the last-administrator rule.

@@ -96,6 +96,10 @@ export function passwordResetCode(code: string, ttlText: string, portalName?: st
   return codeEmail("Your password reset code", `Enter this code to reset your password${portalName ? ` for ${portalName}` : ""}.`, code, ttlText);
 }
 
+export function reauthenticationCode(code: string, ttlText: string, portalName?: string): MessageText {
+  return codeEmail("Your code to confirm it's you", `Enter this code on your account page${portalName ? ` of ${portalName}` : ""} to confirm it's you before a change.`, code, ttlText);
+}
+
 export function smsCode(code: string, ttlText?: string): MessageText {
   return { text: `Your verification code is ${code}.${ttlText ? ` It expires in ${ttlText}.` : ""} Never share it.` };
 }
@@ -122,4 +126,38 @@ export function passwordChangedNotice(portalName: string): MessageText {
       "If you did not, contact your portal administrator right away.",
     ].join("\n\n"),
   };
+}
+
+/** After a change on the account page: what changed, where it was done from, what to do if it was not them. */
+function accountNotice(portalName: string, subject: string, lead: string): MessageText {
+  return {
+    subject,
+    text: [lead, "If you did this, there is nothing more to do.", "If you did not, reset your password and contact your portal administrator right away."].join(
+      "\n\n",
+    ),
+  };
+}
+
+export function accountPasswordChangedNotice(portalName: string): MessageText {
+  return accountNotice(
+    portalName,
+    `Your ${portalName} password was changed`,
+    `The password of your ${portalName} account was just changed from your account page, and every other sign-in of your account was ended.`,
+  );
+}
+
+export function phoneChangedNotice(portalName: string, newLast4: string): MessageText {
+  return accountNotice(
+    portalName,
+    `Your ${portalName} phone number was changed`,
+    `The phone number of your ${portalName} account was just changed to the number ending ${newLast4}. Codes and calls now go to that number.`,
+  );
+}
+
+export function sessionsEndedNotice(portalName: string, count: number): MessageText {
+  return accountNotice(
+    portalName,
+    `Sessions of your ${portalName} account were signed out`,
+    `${count === 1 ? "One other sign-in" : `${count} other sign-ins`} of your ${portalName} account ${count === 1 ? "was" : "were"} just signed out from your account page.`,
+  );
 }

@@ -10,7 +10,7 @@ import type { LoginOption } from "../auth/users.ts";
  * form finds the row already moved and cannot skip or repeat a step. This module is the only
  * one that writes `flows`.
  */
-export type FlowKind = "registration" | "login" | "password_reset";
+export type FlowKind = "registration" | "login" | "password_reset" | "account";
 
 export interface Flow {
   id: string;

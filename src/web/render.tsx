@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import type { Child } from "hono/jsx";
 import type { AppDeps, AppEnv } from "./env.ts";
 import { Layout } from "../../templates/layout.tsx";
+import { TimeZoneContext } from "../../templates/format.ts";
 
 export interface View {
   title: string;
@@ -30,10 +31,10 @@ export function render(c: Context<AppEnv>, deps: AppDeps, view: View): Response 
     if (c.req.method === "GET") c.header("HX-Replace-Url", new URL(c.req.url).pathname);
     return c.html(
       toHtml(
-        <>
+        <TimeZoneContext.Provider value={deps.config.portalTimeZone}>
           <title>{title}</title>
           {view.body}
-        </>,
+        </TimeZoneContext.Provider>,
       ),
       status,
     );
@@ -41,9 +42,11 @@ export function render(c: Context<AppEnv>, deps: AppDeps, view: View): Response 
   return c.html(
     "<!doctype html>" +
       toHtml(
-        <Layout title={title} portalName={deps.config.portalName} assets={deps.assets} user={c.get("user")} administers={c.get("administers")}>
-          {view.body}
-        </Layout>,
+        <TimeZoneContext.Provider value={deps.config.portalTimeZone}>
+          <Layout title={title} portalName={deps.config.portalName} assets={deps.assets} user={c.get("user")} administers={c.get("administers")}>
+            {view.body}
+          </Layout>
+        </TimeZoneContext.Provider>,
       ),
     status,
   );

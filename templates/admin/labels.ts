@@ -1,6 +1,7 @@
 import type { AccountState } from "../../src/flows/admin.ts";
 import type { MfaMethod, Role } from "../../src/auth/users.ts";
 import type { MembershipRole } from "../../src/orgs/memberships.ts";
+import { portalTime } from "../format.ts";
 
 /** Words for the admin pages. Messages come only from these fixed lists, never from the request. */
 export const STATE_LABELS: Record<AccountState, string> = {
@@ -65,10 +66,9 @@ export function isOutcome(code: string | undefined): code is Outcome {
 /** The outcomes that are refusals (shown as a problem, not a success). */
 export const REFUSALS: ReadonlySet<Outcome> = new Set<Outcome>(["last_admin", "last_org_admin", "not_allowed", "not_invited", "not_active", "not_found", "form_unreadable", "staff"]);
 
-/** "2026-01-05 09:00 UTC": one unambiguous form for every time on the admin pages. */
+/** "2026-01-05 04:00 EST": the portal's one time format, in PORTAL_TIME_ZONE (templates/format.ts). */
 export function formatTime(at: Date | null): string {
-  if (!at) return "";
-  return `${at.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  return portalTime(at);
 }
 
 /** Why the Create user form was refused, by field. */

@@ -46,6 +46,9 @@ export function testConfig(env: Record<string, string> = {}): Config {
     SECRET_KEY: "test-secret-key-test-secret-key-0123456789",
     DATA_DIR: mkdtempSync(join(tmpdir(), "mfa-portal-test-")),
     LOG_REQUESTS: "0",
+    // Pages write times in PORTAL_TIME_ZONE (default America/New_York); tests read them in UTC,
+    // the zone their fixed instants are written in, unless they ask for another.
+    PORTAL_TIME_ZONE: "UTC",
     ...env,
   });
 }

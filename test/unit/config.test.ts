@@ -56,7 +56,9 @@ test("defaults follow the contract", () => {
     sessionIdle: 30 * MINUTE,
     sessionMax: 12 * HOUR,
     auditRetention: 2190 * DAY,
+    reauth: 5 * MINUTE,
   });
+  assert.is(config.portalTimeZone, "America/New_York");
 });
 
 test("every duration setting is parsed from a whole number and a unit", () => {
@@ -73,6 +75,7 @@ test("every duration setting is parsed from a whole number and a unit", () => {
     ["SESSION_IDLE_TTL", "sessionIdle", "45m", 45 * MINUTE],
     ["SESSION_MAX_TTL", "sessionMax", "2d", 2 * DAY],
     ["AUDIT_RETENTION", "auditRetention", "365d", 365 * DAY],
+    ["REAUTH_TTL", "reauth", "10m", 10 * MINUTE],
   ];
   const env: Record<string, string> = base();
   for (const [name, , text] of settings) env[name] = text;

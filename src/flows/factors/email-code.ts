@@ -1,4 +1,4 @@
-import { describeDuration, emailLoginCode, emailVerificationCode, passwordResetCode } from "../../delivery/messages.ts";
+import { describeDuration, emailLoginCode, emailVerificationCode, passwordResetCode, reauthenticationCode } from "../../delivery/messages.ts";
 import type { Db } from "../../db/client.ts";
 import type { FlowDeps, RequestMeta } from "../steps.ts";
 import { checkTypedCode, sendCode, type CheckInput, type CheckOutcome, type FactorModule, type SendInput, type StartOutcome } from "./code.ts";
@@ -10,9 +10,9 @@ import { checkTypedCode, sendCode, type CheckInput, type CheckOutcome, type Fact
  */
 
 /** Which email the code comes in: the words differ, the code does not. */
-export type EmailWording = "login" | "verification" | "password_reset";
+export type EmailWording = "login" | "verification" | "password_reset" | "reauthentication";
 
-const WORDINGS = { login: emailLoginCode, verification: emailVerificationCode, password_reset: passwordResetCode };
+const WORDINGS = { login: emailLoginCode, verification: emailVerificationCode, password_reset: passwordResetCode, reauthentication: reauthenticationCode };
 
 export interface EmailStartInput extends Pick<SendInput, "flow" | "userId" | "purpose" | "ttlMs" | "move" | "event" | "detail" | "perAddress"> {
   /** The account's own address: codes never go anywhere a form names. */

@@ -1,0 +1,181 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppDeps, AppEnv } from "../env.ts";
+import { redirectTo, render, type View } from "../render.tsx";
+import { validForm, type FormProblem } from "../form.ts";
+import { answer, flowToken, requestMeta, showAgain, type C, type StepPages } from "../steps.tsx";
+import { codeSchema, pollSchema } from "../fields.ts";
+import {
+  changePassword,
+  checkConfirmationCall,
+  checkConfirmationCode,
+  checkPhoneChangeCall,
+  checkPhoneChangeCode,
+  endSessions,
+  loadAccountOverview,
+  openChange,
+  resendPhoneChange,
+  sendConfirmation,
+  showConfirmStep,
+  showPhoneProof,
+  startPhoneChange,
+  type AccountResult,
+  type AccountState,
+  type AccountView,
+  type Signed,
+} from "../../flows/account.ts";
+import { AccountPage, ChangePasswordPage, ChangePhonePage, ConfirmPage, DONE_MESSAGES, PhoneProofPage, type DoneMessage } from "../../../templates/account/pages.tsx";
+import type { StepError } from "../../../templates/phone-factor.tsx";
+
+/** The account page (product.md §8), mounted at /account: only for someone signed in. */
+
+const passwordSchema = z.object({
+  current: z.string({ message: "Enter your current password." }).min(1, "Enter your current password.").max(4096, "The password is too long."),
+  password: z.string({ message: "Enter a new password." }).min(1, "Enter a new password.").max(4096, "Use at most 256 characters."),
+  confirm: z.string({ message: "Type the new password again." }).min(1, "Type the new password again.").max(4096, "Use at most 256 characters."),
+});
+
+const phoneSchema = z.object({
+  phone: z.string({ message: "Enter your new phone number." }).max(40, "Enter a 10-digit US phone number, such as (202) 555-0143."),
+  channel: z.enum(["sms", "voice"], { message: "Choose Send Code or Call Me." }),
+});
+
+const sessionSchema = z.object({
+  session: z
+    .string({ message: "Choose a session to sign out." })
+    .min(1, "Choose a session to sign out.")
+    .max(100, "That session has already ended.")
+    .refine((id) => id !== "others", "That session has already ended."),
+});
+
+function isDone(code: string | undefined): code is DoneMessage {
+  return !!code && Object.hasOwn(DONE_MESSAGES, code);
+}
+
+/** The change a Confirm it's you page was opened for (?for=), before its flow exists. */
+function confirmFor(c: C): "password" | "phone" | undefined {
+  const change = c.req.query("for");
+  return change === "password" || change === "phone" ? change : undefined;
+}
+
+function signed(c: C): Signed {
+  return { user: c.get("user")!, session: c.get("session")! };
+}
+
+function stepView(_deps: AppDeps, view: AccountView, error?: StepError, extra: { notYet?: boolean } = {}): View {
+  switch (view.page) {
+    case "password":
+      return { title: "Change password", body: <ChangePasswordPage error={error} /> };
+    case "phone":
+      return { title: "Change phone number", body: <ChangePhonePage phone={view.phone} error={error} /> };
+    case "confirm":
+      return { title: "Confirm it's you", body: <ConfirmPage view={view} error={error} notYet={extra.notYet} /> };
+    case "phone_proof":
+      return { title: view.state === "phone_call" ? "Answer the call" : "Enter the verification code", body: <PhoneProofPage view={view} error={error} notYet={extra.notYet} /> };
+    case "overview":
+      // Drawn by showOverview, which loads what the page lists; respond() sends such results there.
+      throw new Error("the account overview is drawn by showOverview");
+  }
+}
+
+const PAGES: StepPages<AccountView> = { start: "/account", view: stepView };
+
+async function showOverview(c: C, deps: AppDeps, options: { error?: string; status?: View["status"] } = {}): Promise<Response> {
+  const overview = await loadAccountOverview(deps, signed(c));
+  const done = c.req.query("done");
+  const error = options.error ?? (c.req.query("expired") === "1" ? "That step was not finished in time, or it was interrupted. Start again." : undefined);
+  return render(c, deps, {
+    title: "Account",
+    status: options.status,
+    body: <AccountPage overview={overview} done={!options.error && isDone(done) ? done : undefined} error={error} />,
+  });
+}
+
+/** The flow's result as the answer; a refusal about the overview (a session that already ended) is the overview again. */
+async function respond(c: C, deps: AppDeps, result: AccountResult, extra: { poll?: boolean } = {}): Promise<Response> {
+  if (result.kind === "error" && result.view.page === "overview") return showOverview(c, deps, { error: result.message, status: result.status });
+  return answer(c, deps, PAGES, result, extra);
+}
+
+/** A form that did not pass: the step again with its message (the password and phone pages have nothing to load). */
+async function again(c: C, deps: AppDeps, shown: AccountResult | AccountView, problem: FormProblem): Promise<Response> {
+  const result: AccountResult = "kind" in shown ? shown : { kind: "show", view: shown };
+  if (result.kind === "show" && result.view.page === "overview") {
+    return showOverview(c, deps, { error: Object.values(problem.errors)[0] ?? "Check the form and try again.", status: 400 });
+  }
+  return showAgain(c, deps, PAGES, result, problem);
+}
+
+export function accountRoutes(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+  const meta = (c: C) => requestMeta(c, deps);
+  const token = (c: C) => flowToken(c, deps);
+
+  // Only for someone signed in: a page asked for comes back after the sign-in.
+  app.use(async (c, next) => {
+    if (c.get("user") && c.get("session")) return next();
+    return redirectTo(c, c.req.method === "GET" ? `/login?rd=${encodeURIComponent(c.req.path)}` : "/login");
+  });
+
+  app.get("/", (c) => showOverview(c, deps));
+
+  app.get("/password", async (c) => respond(c, deps, await openChange(deps, signed(c), "password")));
+  app.post(
+    "/password",
+    validForm(passwordSchema, (c: C, problem) => again(c, deps, { page: "password" }, problem)),
+    async (c) => respond(c, deps, await changePassword(deps, meta(c), signed(c), c.req.valid("form"))),
+  );
+
+  app.get("/phone", async (c) => respond(c, deps, await openChange(deps, signed(c), "phone")));
+  app.post(
+    "/phone",
+    validForm(phoneSchema, (c: C, problem) => again(c, deps, { page: "phone", phone: (problem.fields.phone ?? "").slice(0, 40) }, problem)),
+    async (c) => respond(c, deps, await startPhoneChange(deps, meta(c), signed(c), c.req.valid("form"))),
+  );
+  const proofStates: Array<[string, AccountState]> = [
+    ["/phone/code", "phone_code"],
+    ["/phone/call", "phone_call"],
+  ];
+  for (const [path, state] of proofStates) app.get(path, async (c) => respond(c, deps, await showPhoneProof(deps, signed(c), token(c), [state])));
+  app.post("/phone/send", async (c) => respond(c, deps, await resendPhoneChange(deps, meta(c), signed(c), token(c), "sms")));
+  app.post("/phone/call", async (c) => respond(c, deps, await resendPhoneChange(deps, meta(c), signed(c), token(c), "voice")));
+  app.post(
+    "/phone/code",
+    validForm(codeSchema, async (c: C, problem) => again(c, deps, await showPhoneProof(deps, signed(c), token(c), ["phone_code"]), problem)),
+    async (c) => respond(c, deps, await checkPhoneChangeCode(deps, meta(c), signed(c), token(c), c.req.valid("form").code)),
+  );
+  app.post(
+    "/phone/call/check",
+    validForm(pollSchema, async (c: C, problem) => again(c, deps, await showPhoneProof(deps, signed(c), token(c), ["phone_call"]), problem)),
+    async (c) => respond(c, deps, await checkPhoneChangeCall(deps, meta(c), signed(c), token(c)), { poll: c.req.valid("form").poll === "1" }),
+  );
+
+  const confirmStates: Array<[string, AccountState]> = [
+    ["/confirm", "confirm"],
+    ["/confirm/code", "confirm_code"],
+    ["/confirm/call", "confirm_call"],
+  ];
+  for (const [path, state] of confirmStates) app.get(path, async (c) => respond(c, deps, await showConfirmStep(deps, signed(c), token(c), [state], confirmFor(c))));
+  app.post("/confirm/email/send", async (c) => respond(c, deps, await sendConfirmation(deps, meta(c), signed(c), token(c), "email", confirmFor(c))));
+  app.post("/confirm/phone/send", async (c) => respond(c, deps, await sendConfirmation(deps, meta(c), signed(c), token(c), "sms", confirmFor(c))));
+  app.post("/confirm/phone/call", async (c) => respond(c, deps, await sendConfirmation(deps, meta(c), signed(c), token(c), "voice", confirmFor(c))));
+  app.post(
+    "/confirm/code",
+    validForm(codeSchema, async (c: C, problem) => again(c, deps, await showConfirmStep(deps, signed(c), token(c), ["confirm_code"]), problem)),
+    async (c) => respond(c, deps, await checkConfirmationCode(deps, meta(c), signed(c), token(c), c.req.valid("form").code)),
+  );
+  app.post(
+    "/confirm/call/check",
+    validForm(pollSchema, async (c: C, problem) => again(c, deps, await showConfirmStep(deps, signed(c), token(c), ["confirm_call"]), problem)),
+    async (c) => respond(c, deps, await checkConfirmationCall(deps, meta(c), signed(c), token(c)), { poll: c.req.valid("form").poll === "1" }),
+  );
+
+  app.post(
+    "/sessions/end",
+    validForm(sessionSchema, (c: C, problem) => again(c, deps, { page: "overview" }, problem)),
+    async (c) => respond(c, deps, await endSessions(deps, meta(c), signed(c), c.req.valid("form").session)),
+  );
+  app.post("/sessions/end-others", async (c) => respond(c, deps, await endSessions(deps, meta(c), signed(c), "others")));
+
+  return app;
+}
