@@ -9,6 +9,8 @@ import { StaffNote, StaffSection } from "../staff/sign-in.tsx";
 export function SignInPage(props: {
   rememberEnabled: boolean;
   rememberHours: string;
+  /** This browser holds a live Remember Me token: the box stands checked (unchecking it forgets the token). */
+  remembered?: boolean;
   notice?: string;
   signedOut?: boolean;
   /** Where the sign-in goes once finished (already checked), carried by the form. */
@@ -37,12 +39,12 @@ export function SignInPage(props: {
             {props.rememberEnabled ? (
               <>
                 <div class="field checkbox">
-                  <input type="checkbox" id="field-remember" name="remember" value="on" aria-describedby="remember-hint" />
+                  <input type="checkbox" id="field-remember" name="remember" value="on" checked={props.remembered === true} aria-describedby="remember-hint" />
                   <label for="field-remember">Remember Me</label>
                 </div>
                 <p class="hint" id="remember-hint">
                   Skips signing in on this browser for {props.rememberHours} when you use the same Login button. Do not use it on a
-                  shared device. <a href="/help/remember-me">How Remember Me works</a>
+                  shared device.{props.remembered ? " This browser is remembered now: uncheck the box before pressing a Login button to forget it." : ""} <a href="/help/remember-me">How Remember Me works</a>
                 </p>
               </>
             ) : null}
