@@ -43,7 +43,10 @@ export async function answer<V>(c: C, deps: AppDeps, pages: StepPages<V>, result
       return render(c, deps, pages.view(deps, result.view));
     case "error":
       if (result.retryAfterSeconds !== undefined) c.header("Retry-After", String(result.retryAfterSeconds));
-      return render(c, deps, { ...pages.view(deps, result.view, { message: result.message, field: result.field }), status: result.status });
+      return render(c, deps, {
+        ...pages.view(deps, result.view, { message: result.message, field: result.field }, result.also && result.field ? { fieldErrors: { [result.field]: result.message, ...result.also } } : {}),
+        status: result.status,
+      });
     case "pending":
       // The poll: nothing changed, so nothing on screen should (htmx does not swap a 204).
       if (extra.poll) return c.body(null, 204);

@@ -1,4 +1,4 @@
-import { Button, Heading } from "../components.tsx";
+import { Button, ErrorSummary, Heading } from "../components.tsx";
 
 /** What can go wrong, in the person's words; each leads to the action that fixes it. */
 export const PROBLEMS = [
@@ -113,11 +113,7 @@ export function MfaHelp(props: { problem: Problem | null; invalid?: boolean; set
   return (
     <section>
       <Heading>Multi-Factor Authentication Help</Heading>
-      {props.invalid ? (
-        <div class="error-summary" role="alert">
-          <p>Select what went wrong, then select Continue.</p>
-        </div>
-      ) : null}
+      <ErrorSummary message={props.invalid ? "Select what went wrong, then select Continue." : undefined} field={`#problem-${PROBLEMS[0]![0]}`} />
       <form method="get" action="/help/mfa">
         <input type="hidden" name="asked" value="1" />
         <fieldset>

@@ -6,7 +6,7 @@ export function EmailSendStep(props: { email: string; codeLifetime: string; erro
   return (
     <section>
       <Heading>Login with Email</Heading>
-      <ErrorSummary message={props.error?.message} />
+      <ErrorSummary message={props.error?.message} field={props.error?.field} />
       <p>
         We will send a verification code to your email address. The code expires {props.codeLifetime} after it is sent, so
         have your email open before you select Send Verification Code.
@@ -31,7 +31,7 @@ export function EmailCodeStep(props: { email: string; secondsLeft: number; codeL
   return (
     <section>
       <Heading>Enter the verification code</Heading>
-      <ErrorSummary message={props.error && !fieldError ? props.error.message : undefined} />
+      <ErrorSummary message={props.error?.message} field={props.error?.field} />
       <Status message={props.sent && !props.error ? `We sent a verification code to ${props.email}.` : null} />
       <p>The code was sent to {props.email}. It works once, for {props.codeLifetime}.</p>
       <p class="countdown" id="code-expiry" aria-live="polite" data-countdown={String(props.secondsLeft)}>

@@ -1,4 +1,4 @@
-import { Button, Heading, Status } from "../components.tsx";
+import { Button, ErrorSummary, Heading, Status } from "../components.tsx";
 import { StaffNote, StaffSection } from "../staff/sign-in.tsx";
 
 /**
@@ -24,11 +24,7 @@ export function SignInPage(props: {
     <section>
       <Heading>Sign in</Heading>
       <Status message={props.signedOut ? "You are signed out." : null} />
-      {props.notice ? (
-        <div class="error-summary" role="alert">
-          <p>{props.notice}</p>
-        </div>
-      ) : null}
+      <ErrorSummary message={props.notice} />
       <div class="login-layout">
         <section class="provider panel" aria-labelledby="provider-heading">
           <h2 id="provider-heading">Customer/Provider</h2>

@@ -11,7 +11,7 @@ export function TroubleForm(props: { email?: string; errors?: FieldErrors; probl
   return (
     <section>
       <Heading>Having trouble logging in?</Heading>
-      <ErrorSummary message={props.problem} />
+      <ErrorSummary message={props.problem} errors={errors} />
       <p>
         If you began the multi-factor registration, verified your email and created a password but did not finish, we can
         email you a link that continues the registration. Enter the email address and the password you used when you

@@ -1,4 +1,4 @@
-import { Heading } from "../components.tsx";
+import { ErrorSummary, Heading } from "../components.tsx";
 
 /**
  * The Staff section of the sign-in page (the left side of the guide's login page), shown when
@@ -38,9 +38,7 @@ export function StaffRefusedPage(props: { message: string }) {
   return (
     <section>
       <Heading>Staff sign-in</Heading>
-      <div class="error-summary" role="alert">
-        <p>{props.message}</p>
-      </div>
+      <ErrorSummary message={props.message} />
       <form method="get" action="/staff/login">
         <div class="actions">
           <button type="submit" class="button primary">

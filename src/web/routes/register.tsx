@@ -4,7 +4,7 @@ import type { AppDeps, AppEnv } from "../env.ts";
 import { redirectTo, render, type View } from "../render.tsx";
 import { FORM_UNREADABLE, summary, validForm, type FormProblem } from "../form.ts";
 import { answer, flowToken, requestMeta, type C, type StepPages } from "../steps.tsx";
-import type { FieldErrors } from "../../../templates/components.tsx";
+import { StepIndicator, type FieldErrors } from "../../../templates/components.tsx";
 import type { StepError } from "../../../templates/phone-factor.tsx";
 import { maskPhone } from "../../auth/users.ts";
 import { describeDuration } from "../../delivery/messages.ts";
@@ -87,8 +87,26 @@ function sentStatus(view: RegistrationView, sent: string | undefined): string | 
   return undefined;
 }
 
-/** The page of a step, from the flow's view: the error's message is the summary, and the field's own. */
+/**
+ * "Step 2 of 5": where the person is among the pages they will see. The email method skips the
+ * phone step, an MFA reset keeps the password (so no password step); before the method is chosen
+ * the count is the phone method's, the longer one.
+ */
+export function registrationProgress(view: RegistrationView): { step: number; of: number } {
+  const steps = ["method", "email", ...(view.mfaReset ? [] : ["password"]), ...(view.method === "email" ? [] : ["phone"]), "terms"];
+  const at = view.step === "email" && view.emailStage === "verified" ? "password" : view.step;
+  return { step: steps.indexOf(at) + 1, of: steps.length };
+}
+
+/** The page of a step, from the flow's view, under its step indicator (which also says whose account this is). */
 function registrationStepView(deps: AppDeps, view: RegistrationView, error?: StepError, extra: { fieldErrors?: FieldErrors; status?: string } = {}): View {
+  const page = registrationStepPage(deps, view, error, extra);
+  const progress = registrationProgress(view);
+  return { ...page, body: <StepIndicator {...progress} email={view.email}>{page.body}</StepIndicator> };
+}
+
+/** The page of a step, from the flow's view: the error's message is the summary, and the field's own. */
+function registrationStepPage(deps: AppDeps, view: RegistrationView, error?: StepError, extra: { fieldErrors?: FieldErrors; status?: string } = {}): View {
   const errors: FieldErrors = extra.fieldErrors ?? (error?.field ? { [error.field]: error.message } : {});
   const problem = error?.message ?? view.problem;
   switch (view.step) {
@@ -110,7 +128,7 @@ function registrationStepView(deps: AppDeps, view: RegistrationView, error?: Ste
         ),
       };
     case "terms":
-      return { title: "Terms of Use", body: <RegistrationTermsStep portalName={deps.config.portalName} error={problem} problem={problem} /> };
+      return { title: "Terms of Use", body: <RegistrationTermsStep portalName={deps.config.portalName} error={problem} /> };
   }
 }
 
