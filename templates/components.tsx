@@ -210,3 +210,25 @@ export function StepIndicator(props: { step: number; of: number; email?: string;
     </>
   );
 }
+
+/**
+ * "Contact your portal administrator", with PORTAL_SUPPORT_CONTACT when it is set: an email
+ * address becomes a mailto link, a phone number a tel link, a URL a link; anything else is text.
+ */
+export function SupportContact(props: { contact: string | null; lead?: string }) {
+  const lead = props.lead ?? "Contact your portal administrator";
+  const contact = props.contact?.trim();
+  if (!contact) return <>{lead}.</>;
+  const href = /^[^\s@]+@[^\s@]+$/.test(contact)
+    ? `mailto:${contact}`
+    : /^https?:\/\/\S+$/.test(contact)
+      ? contact
+      : /^\+?[\d\s().-]{7,}$/.test(contact)
+        ? `tel:${contact.replace(/[^\d+]/g, "")}`
+        : null;
+  return (
+    <>
+      {lead}: {href ? <a href={href}>{contact}</a> : contact}.
+    </>
+  );
+}

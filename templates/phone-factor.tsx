@@ -136,7 +136,11 @@ export function CallCheck(props: { action: string; notYet: string | null; label?
       <Form action={props.action} label={props.label}>
         {props.children}
         <Status message={props.notYet} />
-        <p>This page moves on by itself once the call confirms the code. If it does not, select Continue after the call.</p>
+        <p>
+          After you key in the code and press #, select Continue.
+          {/* Only true with JavaScript (the poller above); app.css shows it under html.js. */}
+          <span class="js-only"> This page also moves on by itself once the call confirms the code.</span>
+        </p>
         <Button>Continue</Button>
       </Form>
     </>

@@ -70,6 +70,8 @@ async function main() {
     } else {
       // The message goes out (or is printed, with the dev outbox) before the link line, so the link stays last.
       await outbox.drain();
+      // Which database took the invitation: one started without the server's DATA_DIR opens another silently.
+      console.log(`Database: ${db.description}.`);
       console.log(
         `${result.created ? "Invited" : "Sent a new registration link to"} ${result.user.email}` +
           `${result.user.role === "admin" ? " (administrator)" : ""}. The link expires in ${describeDuration(config.ttl.registrationLink)}:`,

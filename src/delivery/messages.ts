@@ -96,8 +96,9 @@ export function passwordResetCode(code: string, ttlText: string, portalName?: st
   return codeEmail("Your password reset code", `Enter this code to reset your password${portalName ? ` for ${portalName}` : ""}.`, code, ttlText);
 }
 
-export function smsCode(code: string, ttlText?: string): MessageText {
-  return { text: `Your verification code is ${code}.${ttlText ? ` It expires in ${ttlText}.` : ""} Never share it.` };
+/** A text message says first whom it is from: a code with no sender's name is a phishing kit's gift. */
+export function smsCode(code: string, ttlText?: string, portalName?: string): MessageText {
+  return { text: `${portalName ? `${portalName}: ` : ""}Your verification code is ${code}.${ttlText ? ` It expires in ${ttlText}.` : ""} Never share it.` };
 }
 
 /** What every call asks for: the code shown on the screen that asked for the call. */

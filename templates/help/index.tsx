@@ -1,7 +1,7 @@
-import { Heading } from "../components.tsx";
+import { Heading, SupportContact } from "../components.tsx";
 
 /** /help: every help page, and the pages that fix the common problems. */
-export function HelpIndex() {
+export function HelpIndex(props: { supportContact: string | null }) {
   return (
     <section>
       <Heading>Help</Heading>
@@ -22,6 +22,9 @@ export function HelpIndex() {
           <a href="/forgot-password">Forgot your password?</a>
         </li>
       </ul>
+      <p>
+        <SupportContact contact={props.supportContact} lead="For anything else, contact your portal administrator" />
+      </p>
       <p>
         <a href="/login">Go to the sign-in page</a>
       </p>

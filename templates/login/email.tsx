@@ -37,6 +37,8 @@ export function EmailCodeStep(props: { email: string; secondsLeft: number; codeL
       <p class="countdown" id="code-expiry" aria-live="polite" data-countdown={String(props.secondsLeft)}>
         {expiryText(props.secondsLeft)}
       </p>
+      {/* Without JavaScript nothing counts down, so the words above say the time when the page was shown. */}
+      {props.secondsLeft > 0 ? <p class="nojs-only hint">Counted from when this page was shown; reload the page to see the time left now.</p> : null}
       <CodeForm action="/login/email/code" hint="Enter the 6-digit code from the email." error={fieldError} autofocus={fieldError !== undefined} />
       <Form action="/login/email/send" label="Send a new code">
         <p>Code expired, or no email?</p>

@@ -26,6 +26,21 @@ export function SignInPage(props: {
       <Status message={props.signedOut ? "You are signed out." : null} />
       <ErrorSummary message={props.notice} />
       <div class="login-layout">
+        {/* The left column first in the page as on screen, so the tab order follows what is seen. */}
+        <div class="login-side">
+          <StaffSection enabled={props.staffEnabled === true} />
+          <section class="about" aria-labelledby="about-heading">
+            <h2 id="about-heading">Who signs in here</h2>
+            <p>
+              Customers and providers use the <strong>Customer/Provider</strong> sign-in. Choose <strong>Login with Phone</strong> if you
+              registered a direct phone line, or <strong>Login with Email</strong> if you registered for email codes.
+            </p>
+            <StaffNote enabled={props.staffEnabled === true} />
+            <p>
+              New to multi-factor authentication? Read <a href="/help/what-is-mfa">What is MFA and how it works</a>.
+            </p>
+          </section>
+        </div>
         <section class="provider panel" aria-labelledby="provider-heading">
           <h2 id="provider-heading">Customer/Provider</h2>
           <p>Sign in with the email address and password you created during registration, then confirm it is you by phone or by email.</p>
@@ -61,18 +76,6 @@ export function SignInPage(props: {
               <a href="/help/mfa">Multi-Factor Authentication Help</a>
             </li>
           </ul>
-        </section>
-        <StaffSection enabled={props.staffEnabled === true} />
-        <section class="about" aria-labelledby="about-heading">
-          <h2 id="about-heading">Who signs in here</h2>
-          <p>
-            Customers and providers use the <strong>Customer/Provider</strong> login. Choose <strong>Login with Phone</strong> if you
-            registered a direct phone line, or <strong>Login with Email</strong> if you registered for email codes.
-          </p>
-          <StaffNote enabled={props.staffEnabled === true} />
-          <p>
-            New to multi-factor authentication? Read <a href="/help/what-is-mfa">What is MFA and how it works</a>.
-          </p>
         </section>
       </div>
     </section>

@@ -27,7 +27,7 @@ export function StaffNote(props: { enabled: boolean }) {
   if (!props.enabled) return <p>Staff members with a staff email address do not sign in here; they use the staff sign-in.</p>;
   return (
     <p>
-      Staff members with a staff email address use <strong>Staff Login</strong>. A staff address typed into the Customer/Provider sign-in
+      Staff members with a staff email address use <a href="#staff-heading">Staff Login</a>. A staff address typed into the Customer/Provider sign-in
       goes there too.
     </p>
   );

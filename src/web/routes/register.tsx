@@ -33,7 +33,7 @@ import { EmailStep } from "../../../templates/registration/email.tsx";
 import { PhoneStep } from "../../../templates/registration/phone.tsx";
 import { CallStep } from "../../../templates/registration/call.tsx";
 import { RegistrationTermsStep } from "../../../templates/registration/terms.tsx";
-import { RegistrationError, ResetSent, type RegistrationErrorReason } from "../../../templates/registration/error.tsx";
+import { RESET_REASONS, RegistrationError, ResetSent, type RegistrationErrorReason } from "../../../templates/registration/error.tsx";
 import { TroubleForm, TroubleSent } from "../../../templates/registration/trouble.tsx";
 
 /** Registration, mounted at /register (the emailed link, the wizard, the error page and its Reset). */
@@ -179,7 +179,12 @@ async function postReset(c: C, deps: AppDeps): Promise<Response> {
 function showError(c: C, deps: AppDeps): Response {
   const asked = c.req.query("reason");
   const reason: RegistrationErrorReason = (ERROR_REASONS as readonly string[]).includes(asked ?? "") ? (asked as RegistrationErrorReason) : "session";
-  return render(c, deps, { title: "Registration error", body: <RegistrationError reason={reason} resetTtl={describeDuration(deps.config.ttl.registrationResetLink)} /> });
+  // Reset emails whoever the browser's flow names; without one, or for a finished registration, it would do nothing.
+  const resetOffered = RESET_REASONS.includes(reason) && flowToken(c, deps) !== undefined;
+  return render(c, deps, {
+    title: "Registration error",
+    body: <RegistrationError reason={reason} resetTtl={describeDuration(deps.config.ttl.registrationResetLink)} resetOffered={resetOffered} supportContact={deps.config.supportContact} />,
+  });
 }
 
 /* ───────────── the routes ───────────── */
@@ -224,7 +229,7 @@ export function registerRoutes(deps: AppDeps) {
 /* ───────────── Having trouble logging in?, mounted at /trouble ───────────── */
 
 function troublePage(c: C, deps: AppDeps, props: { email?: string; errors?: FieldErrors; problem?: string; status?: 200 | 400 | 429 } = {}) {
-  return render(c, deps, { title: "Having trouble logging in?", status: props.status, body: <TroubleForm email={props.email} errors={props.errors} problem={props.problem} /> });
+  return render(c, deps, { title: "Having trouble logging in?", status: props.status, body: <TroubleForm email={props.email} errors={props.errors} problem={props.problem} supportContact={deps.config.supportContact} /> });
 }
 
 async function postTrouble(c: C, deps: AppDeps, form: z.output<typeof schemas.trouble>): Promise<Response> {
