@@ -3,7 +3,7 @@ import { Heading, SupportContact } from "../components.tsx";
 /** /help: every help page, and the pages that fix the common problems. */
 export function HelpIndex(props: { supportContact: string | null }) {
   return (
-    <section>
+    <section class="help-text">
       <Heading>Help</Heading>
       <ul>
         <li>

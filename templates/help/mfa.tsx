@@ -113,7 +113,7 @@ function Answer(props: { problem: Problem; settings: HelpSettings }) {
 export function MfaHelp(props: { problem: Problem | null; invalid?: boolean; settings: HelpSettings }) {
   const chosen = PROBLEMS.find(([value]) => value === props.problem);
   return (
-    <section>
+    <section class="help-text">
       <Heading>Multi-Factor Authentication Help</Heading>
       <ErrorSummary message={props.invalid ? "Select what went wrong, then select Continue." : undefined} field={`#problem-${PROBLEMS[0]![0]}`} />
       <form method="get" action="/help/mfa">
