@@ -18,6 +18,7 @@ import { adminRoutes } from "./web/routes/admin.tsx";
 import { staffRoutes } from "./web/routes/staff.tsx";
 import { usesDevOutbox } from "./config.ts";
 import { compressResponses } from "./web/compress.ts";
+import { httpMetrics } from "./web/http-metrics.ts";
 
 export const BODY_LIMIT = 64 * 1024;
 /** Longer than any real request takes (argon2 under load included), shorter than a client gives up. */
@@ -27,6 +28,7 @@ export const REQUEST_DEADLINE_MS = 10_000;
 export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
 
+  if (deps.config.metricsPort !== undefined) app.use(httpMetrics); // first, so it times everything below
   app.use(requestLog(deps));
   app.use(securityHeaders(deps));
   app.use(compressResponses());
@@ -34,12 +36,18 @@ export function createApp(deps: AppDeps) {
   app.use(clientInfo(deps));
   const limitBody = bodyLimit({
     maxSize: BODY_LIMIT,
-    onError: (c) =>
-      render(c, deps, {
+    onError: (c) => {
+      // The rest of the body is never read, so the connection cannot carry another request: the
+      // answer says so and Node closes the connection after it. Left to itself, @hono/node-server
+      // would drain for 500 ms (stalled by the body stream's back-pressure) and then drop the
+      // socket unannounced, under a keep-alive client's next request.
+      c.header("Connection", "close");
+      return render(c, deps, {
         title: "Request too large",
         status: 413,
         body: <ErrorPage heading="Request too large" message="What was sent is larger than any form of the portal accepts. Go back and try again." />,
-      }),
+      });
+    },
   });
   // Only requests that may carry a body: bodyLimit reads c.req.raw.body, which on Node builds a
   // whole web Request (and AbortController) for every GET that would otherwise never need one.

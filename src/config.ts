@@ -27,6 +27,22 @@ const duration = (fallback: string) =>
       return ms;
     });
 
+/** `30/1m`: a count per duration (a token bucket's size and refill time). */
+const rate = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const match = /^(\d{1,6})\/(.+)$/.exec(text.trim());
+      const perMs = match ? parseDuration(match[2]!) : null;
+      // At most a day: housekeeping deletes buckets idle that long as full (RATE_LIMIT_IDLE_MS).
+      if (!match || !perMs || perMs > DAY || Number(match[1]) < 1) {
+        ctx.addIssue({ code: "custom", message: `expected a count and a duration of at most 1d, such as 30/1m or 600/1h, got "${text}"` });
+        return z.NEVER;
+      }
+      return { capacity: Number(match[1]), perMs };
+    });
+
 const optional = z
   .string()
   .optional()
@@ -53,6 +69,12 @@ const schema = z.object({
   TWILIO_FROM_NUMBER: optional.pipe(z.string().regex(/^\+[1-9]\d{6,14}$/, "expected an E.164 number such as +15551234567").optional()),
   TRUST_PROXY: z.coerce.number({ message: "expected the number of proxy hops" }).int().min(0).max(10).default(0),
   LOG_REQUESTS: z.enum(["0", "1"]).default("1"),
+  METRICS_PORT: z.coerce.number({ message: "expected a port number" }).int().min(1).max(65535).optional(),
+  // Per client address, for sign-in. A clinic's staff may all share one address, so only failed
+  // attempts count toward the failure limit, and the other two are sized for hundreds of people.
+  SIGNIN_FAILURE_LIMIT: rate("30/1m"),
+  SIGNIN_START_LIMIT: rate("600/1m"),
+  SIGNIN_SEND_LIMIT: rate("600/1h"),
   REGISTRATION_LINK_TTL: duration("2d"),
   REGISTRATION_RESET_LINK_TTL: duration("20m"),
   RESUME_LINK_TTL: duration("20m"),
@@ -88,10 +110,21 @@ export interface Config {
   staffEmailDomains: string[];
   trustProxy: number;
   logRequests: boolean;
+  /** Prometheus metrics on 127.0.0.1:metricsPort/metrics; unset = no metrics listener. */
+  metricsPort: number | undefined;
   mail: { kind: "sendgrid"; apiKey: string; from: string } | { kind: "dev"; from: string };
   phone:
     | { kind: "twilio"; accountSid: string; authToken: string; from: string }
     | { kind: "dev"; from: string };
+  /** Per client address (token buckets: capacity per perMs). */
+  limits: {
+    /** Wrong passwords (unknown accounts included) and wrong sign-in codes; right ones give their token back. */
+    signInFailures: { capacity: number; perMs: number };
+    /** Login with Email / Login with Phone presses: each stores a flow before anyone is known. */
+    signInStarts: { capacity: number; perMs: number };
+    /** Sign-in codes and calls sent. */
+    signInSends: { capacity: number; perMs: number };
+  };
   ttl: {
     registrationLink: number;
     registrationResetLink: number;
@@ -174,6 +207,7 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     staffEmailDomains: env.STAFF_EMAIL_DOMAINS,
     trustProxy: env.TRUST_PROXY,
     logRequests: env.LOG_REQUESTS === "1",
+    metricsPort: env.METRICS_PORT,
     mail: env.SENDGRID_API_KEY
       ? { kind: "sendgrid", apiKey: env.SENDGRID_API_KEY, from: env.MAIL_FROM! }
       : { kind: "dev", from: env.MAIL_FROM ?? "portal@localhost" },
@@ -181,6 +215,7 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
       env.TWILIO_ACCOUNT_SID && env.TWILIO_AUTH_TOKEN && env.TWILIO_FROM_NUMBER
         ? { kind: "twilio", accountSid: env.TWILIO_ACCOUNT_SID, authToken: env.TWILIO_AUTH_TOKEN, from: env.TWILIO_FROM_NUMBER }
         : { kind: "dev", from: env.TWILIO_FROM_NUMBER ?? "+15550000000" },
+    limits: { signInFailures: env.SIGNIN_FAILURE_LIMIT, signInStarts: env.SIGNIN_START_LIMIT, signInSends: env.SIGNIN_SEND_LIMIT },
     ttl: {
       registrationLink: env.REGISTRATION_LINK_TTL,
       registrationResetLink: env.REGISTRATION_RESET_LINK_TTL,

@@ -9,6 +9,7 @@ import { createApp } from "./app.tsx";
 import { createOutbox } from "./delivery/outbox.ts";
 import { startHousekeeping } from "./db/housekeeping.ts";
 import type { AppDeps } from "./web/env.ts";
+import { startMetricsServer, type MetricsServer } from "./metrics.ts";
 
 declare const Deno: any;
 const isDeno = typeof Deno !== "undefined";
@@ -56,9 +57,23 @@ async function main() {
     process.exit(1);
   }
 
+  let metrics: MetricsServer | null = null;
+  if (config.metricsPort !== undefined) {
+    try {
+      metrics = await startMetricsServer({ port: config.metricsPort, sql: db.sql, clock, poolSize: db.sql.options.max });
+    } catch (error) {
+      console.error(`Cannot listen on 127.0.0.1:${config.metricsPort} for METRICS_PORT: ${(error as Error).message}`);
+      await stopServer();
+      await db.close();
+      process.exit(1);
+    }
+  }
+
   const where = [`${db.kind === "embedded" ? `embedded database in ${config.dataDir}` : "Postgres at DATABASE_URL"}`];
   if (usesDevOutbox(config)) where.push(`dev outbox at ${config.publicUrl}/dev/outbox`);
-  console.log(`mfa-portal listening on port ${config.port}: open ${config.publicUrl} (${where.join(", ")}; ready in ${Math.round(performance.now() - started)} ms)`);
+  if (metrics) where.push(`metrics at http://127.0.0.1:${metrics.port}/metrics`);
+  const runtime = isDeno ? `Deno ${Deno.version.deno}` : `Node ${process.version}`;
+  console.log(`mfa-portal listening on port ${config.port}: open ${config.publicUrl} (${where.join(", ")}; ${runtime}; ready in ${Math.round(performance.now() - started)} ms)`);
   const [row] = await db.sql<{ admins: number }[]>`select count(*)::int as admins from users where role = 'admin' and status <> 'disabled'`;
   if (!row?.admins) {
     // The hint carries the settings this server runs with, so invite opens the same database and links to this address.
@@ -85,6 +100,7 @@ async function main() {
     }, 15_000);
     (force as { unref?: () => void }).unref?.();
     await stopServer(); // stops accepting, lets in-flight requests finish
+    await metrics?.stop();
     await outbox.stop();
     await housekeeping.stop();
     await db.close(); // a clean PGlite close: the data directory reopens without recovery

@@ -1,5 +1,5 @@
 import { Field } from "./components.tsx";
-import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../src/auth/passwords.ts";
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../src/password-policy.ts";
 
 /**
  * New Password + Confirm New Password, as registration and the password reset both ask for them:

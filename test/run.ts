@@ -2,12 +2,15 @@
  * Test runner: uvu suites from test/unit, test/integration, test/contract and test/security
  * (or the folders named on the command line), one process, one fresh database for the run.
  * With DATABASE_URL: a new database is created on that server and dropped afterwards.
- * Without it: an in-memory embedded Postgres. Last line: "N passed, N failed".
+ * Without it: an in-memory embedded Postgres. Builds dist/ first (the process tests start it).
+ * Last line: "N passed, N failed".
  */
 import { readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import postgres from "postgres";
+// @ts-expect-error: plain JavaScript, no declarations
+import { buildServer } from "../scripts/build.mjs";
 
 const root = resolve(import.meta.dirname, "..");
 const folders = process.argv.slice(2).length ? process.argv.slice(2) : ["unit", "integration", "contract", "security"];
@@ -43,6 +46,9 @@ if (process.env.DATABASE_URL && !process.env.TEST_DATABASE_URL) {
   };
   console.log(`test database: ${name} (dropped after the run)`);
 }
+
+// The process tests start dist/main.js, what `npm start` runs: compiled from this checkout first.
+await buildServer({ quiet: true });
 
 const files = folders.flatMap((folder) => collect(join(root, "test", folder)));
 (globalThis as any).UVU_DEFER = 1;

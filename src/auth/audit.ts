@@ -1,5 +1,6 @@
 import type { Db } from "../db/client.ts";
 import type { Clock } from "../clock.ts";
+import { countAuditEvent } from "../metrics.ts";
 
 /**
  * The audit log (ASVS 16.3.1): who, when, from where, what. Event names are dotted
@@ -45,6 +46,7 @@ export async function appendAudit(db: Db, clock: Clock, input: AuditInput): Prom
     insert into audit_events (at, event, user_id, actor_id, ip, user_agent, detail)
     values (${clock.now()}, ${input.event}, ${input.userId ?? null}, ${input.actorId ?? null}, ${input.ip ?? null},
       ${input.userAgent ? input.userAgent.slice(0, MAX_USER_AGENT) : null}, ${db.json(detail as never)})`;
+  countAuditEvent(input.event, detail); // the metrics of sign-ins, registrations, codes and lockouts
 }
 
 /**

@@ -2,14 +2,14 @@ import { createRequire } from "node:module";
 import { hash, parseOptions, verify, type Algorithm, type Options } from "@node-rs/argon2";
 import type { OptionsType, ZxcvbnFactory as ZxcvbnFactoryType } from "@zxcvbn-ts/core";
 import { randomString } from "./tokens.ts";
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../password-policy.ts";
 
 /**
  * Passwords: argon2id with OWASP's minimum parameters (m=19456 KiB, t=2, p=1), and the policy of
  * security.md (12..256 characters, no composition rules, refused when common or when it holds
  * the email's local part or the portal name). ASVS 6.2.x, 11.4.2.
  */
-export const MIN_PASSWORD_LENGTH = 12;
-export const MAX_PASSWORD_LENGTH = 256;
+export { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH };
 
 // Algorithm is an ambient const enum, which isolated modules cannot read; 2 is its Argon2id member.
 const ARGON2ID = 2 as Algorithm;

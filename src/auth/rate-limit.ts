@@ -41,6 +41,23 @@ export async function consumeRateLimit(db: Db, clock: Clock, key: string, rule: 
   return { ok: false, retryAfterSeconds: await secondsUntilToken(db, now, key, rule) };
 }
 
+/**
+ * Gives back the token a check took, for an attempt that turned out to be no failure (a right
+ * password, a right code): the bucket then counts failures only, so hundreds of people behind one
+ * address can sign in while guessing is still held to the rule. Taking first and refunding after
+ * (rather than counting failures afterwards) keeps the bound exact under concurrent guesses.
+ */
+export async function refundRateLimit(db: Db, clock: Clock, key: string, rule: RateLimitRule): Promise<void> {
+  const now = clock.now();
+  await db`
+    update rate_limits as r set
+      tokens = least(${rule.capacity}::double precision,
+        r.tokens + greatest(0, extract(epoch from (${now}::timestamptz - r.updated_at)) * 1000)
+          * ${rule.capacity}::double precision / ${rule.perMs}::double precision + 1),
+      updated_at = greatest(r.updated_at, ${now}::timestamptz)
+    where key = ${key}`;
+}
+
 /** Only informs the Retry-After; the decision was made atomically above. */
 async function secondsUntilToken(db: Db, now: Date, key: string, rule: RateLimitRule): Promise<number> {
   if (rule.capacity < 1) return Math.ceil(rule.perMs / 1000);
@@ -70,7 +87,14 @@ export const ATTEMPT_LIMIT: RateLimitRule = { capacity: 30, perMs: MINUTE };
 export async function checkSendLimits(
   db: Db,
   clock: Clock,
-  input: { userId: string | null; channel: "email" | "sms" | "voice"; destination: string; ip: string | null | undefined },
+  input: {
+    userId: string | null;
+    channel: "email" | "sms" | "voice";
+    destination: string;
+    ip: string | null | undefined;
+    /** The per-address rule, when the caller has a setting for it (sign-in: config.limits.signInSends). */
+    perAddress?: RateLimitRule;
+  },
 ): Promise<RateLimitResult> {
   const kind = input.channel === "email" ? "email" : "phone";
   const rule = SEND_LIMITS[kind];
@@ -78,15 +102,38 @@ export async function checkSendLimits(
   const checks: [string, RateLimitRule][] = [];
   if (input.userId) checks.push([`send:${kind}:account:${input.userId}`, rule]);
   checks.push([`send:${kind}:to:${destination}`, rule]);
-  checks.push([`send:ip:${input.ip || "unknown"}`, SEND_LIMITS.ip]);
-  for (const [key, limit] of checks) {
-    const result = await consumeRateLimit(db, clock, key, limit);
-    if (!result.ok) return result;
-  }
-  return { ok: true };
+  checks.push([`send:ip:${input.ip || "unknown"}`, input.perAddress ?? SEND_LIMITS.ip]);
+  const takeAll = async (q: Db): Promise<RateLimitResult> => {
+    for (const [key, limit] of checks) {
+      const result = await consumeRateLimit(q, clock, key, limit);
+      if (!result.ok) return result;
+    }
+    return { ok: true };
+  };
+  // One transaction for the three buckets: one commit (a WAL flush) instead of three, with the
+  // same decisions. Inside a caller's transaction they simply join it.
+  return "begin" in db ? db.begin(takeAll) : takeAll(db);
 }
 
-/** Per client address: 30 password checks and 30 code checks per minute (action: "password" | "code" | …). */
-export async function checkAttemptLimit(db: Db, clock: Clock, input: { ip: string | null | undefined; action: string }): Promise<RateLimitResult> {
-  return consumeRateLimit(db, clock, `attempt:${input.action}:${input.ip || "unknown"}`, ATTEMPT_LIMIT);
+const attemptKey = (input: { ip: string | null | undefined; action: string }) => `attempt:${input.action}:${input.ip || "unknown"}`;
+
+/**
+ * Per client address and action ("password" | "code" | "start" | …): takes one attempt from the
+ * address's bucket, by default 30 a minute; sign-in passes its settings (config.limits) as `rule`.
+ */
+export async function checkAttemptLimit(
+  db: Db,
+  clock: Clock,
+  input: { ip: string | null | undefined; action: string; rule?: RateLimitRule },
+): Promise<RateLimitResult> {
+  return consumeRateLimit(db, clock, attemptKey(input), input.rule ?? ATTEMPT_LIMIT);
+}
+
+/** The attempt checkAttemptLimit took succeeded: it does not count (see refundRateLimit). */
+export async function refundAttempt(
+  db: Db,
+  clock: Clock,
+  input: { ip: string | null | undefined; action: string; rule?: RateLimitRule },
+): Promise<void> {
+  await refundRateLimit(db, clock, attemptKey(input), input.rule ?? ATTEMPT_LIMIT);
 }

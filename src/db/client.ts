@@ -2,6 +2,7 @@ import postgres from "postgres";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createConnection } from "node:net";
+import { DB_APPLICATION_NAME } from "../metrics.ts";
 
 export type Sql = postgres.Sql<{}>;
 /** A query target: the pool or a transaction. Query functions take it first so they work in both. */
@@ -25,7 +26,8 @@ function describeUrl(url: string): string {
   }
 }
 
-const POOL = { max: 10, idle_timeout: 30, connect_timeout: 5, onnotice: () => {} } as const;
+// application_name: the metrics find this pool's connections in pg_stat_activity by it.
+const POOL = { max: 10, idle_timeout: 30, connect_timeout: 5, onnotice: () => {}, connection: { application_name: DB_APPLICATION_NAME } } as const;
 
 /**
  * DATABASE_URL set: a real Postgres. Unset: PGlite under `dataDir` (or in memory for tests),

@@ -1,8 +1,9 @@
 import { readdirSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { projectPath } from "../paths.ts";
 import type { Sql } from "./client.ts";
 
-const MIGRATIONS_DIR = fileURLToPath(new URL("../../migrations/", import.meta.url));
+const MIGRATIONS_DIR = projectPath("migrations");
 // Any fixed number; every instance takes the same lock, so two starting together apply each migration once.
 const MIGRATION_LOCK = 4_271_993;
 
@@ -34,7 +35,7 @@ export async function migrate(sql: Sql): Promise<string[]> {
     for (const name of files) {
       if (done.has(name)) continue;
       // File contents come from the repository, never from input.
-      await tx.unsafe(readFileSync(MIGRATIONS_DIR + name, "utf8"));
+      await tx.unsafe(readFileSync(join(MIGRATIONS_DIR, name), "utf8"));
       await tx`insert into schema_migrations (name) values (${name})`;
       applied.push(name);
     }

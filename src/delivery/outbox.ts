@@ -3,6 +3,7 @@ import { SECOND, MINUTE, HOUR } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { Db, Sql } from "../db/client.ts";
 import type { Logger } from "../log.ts";
+import { countDelivery } from "../metrics.ts";
 import { createDevTransport } from "./dev.ts";
 import { createSendgridTransport } from "./sendgrid.ts";
 import { createTwilioTransport } from "./twilio.ts";
@@ -130,6 +131,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
                sent_at = ${now}, locked_until = null, last_error = null,
                body = case when ${transport.keepsText} then body else null end
          where id = ${id} and status = 'sending' and attempts = ${row.attempts}`;
+      countDelivery(transport.provider, row.channel, "sent");
       log.info("outbox_sent", { id, channel: row.channel, provider: transport.provider, attempts: row.attempts });
     } catch (error) {
       const reason = describeError(error, [row.body, row.recipient]);
@@ -139,12 +141,14 @@ export function createOutbox(options: OutboxOptions): Outbox {
         await sql`
           update outbox set status = 'failed', locked_until = null, last_error = ${reason}
            where id = ${id} and status = 'sending' and attempts = ${row.attempts}`;
+        countDelivery(transport.provider, row.channel, "failed");
         log.error("outbox_failed", { id, channel: row.channel, provider: transport.provider, attempts: row.attempts, error: reason });
       } else {
         const next = new Date(now.getTime() + retryDelay(row.attempts));
         await sql`
           update outbox set status = 'pending', locked_until = null, next_attempt_at = ${next}, last_error = ${reason}
            where id = ${id} and status = 'sending' and attempts = ${row.attempts}`;
+        countDelivery(transport.provider, row.channel, "retry");
         log.error("outbox_retry", { id, channel: row.channel, provider: transport.provider, attempts: row.attempts, retryAt: next.toISOString(), error: reason });
       }
     }

@@ -1,4 +1,5 @@
-import twilio from "twilio";
+import { createRequire } from "node:module";
+import type twilioModule from "twilio";
 import type { Config } from "../config.ts";
 import type RequestClient from "twilio/lib/base/RequestClient";
 import type { OutgoingMessage, Transport } from "./transport.ts";
@@ -16,11 +17,21 @@ export function voiceWebhookUrl(publicUrl: string, codeId: string): string {
 }
 
 /**
+ * The twilio package, loaded on first use: about 10 MB that a process on the dev outbox (or
+ * with SMS and calls switched off) never needs. Synchronous, so the TwiML builders stay so.
+ */
+let twilioPackage: typeof twilioModule | null = null;
+export function loadTwilio(): typeof twilioModule {
+  twilioPackage ??= createRequire(import.meta.url)("twilio") as typeof twilioModule;
+  return twilioPackage;
+}
+
+/**
  * The call: say `text` while gathering keypad digits ended by #, post them to the webhook;
  * without digits, say goodbye. Also used by the webhook to ask again after a wrong code.
  */
 export function gatherTwiml(publicUrl: string, codeId: string, text: string): string {
-  const response = new twilio.twiml.VoiceResponse();
+  const response = new (loadTwilio().twiml.VoiceResponse)();
   const gather = response.gather({
     input: ["dtmf"],
     finishOnKey: "#",
@@ -40,7 +51,7 @@ export function gatherTwiml(publicUrl: string, codeId: string, text: string): st
  */
 export function createTwilioTransport(settings: TwilioSettings, publicUrl: string, options: { baseUrl?: string } = {}): Transport {
   const httpClient = options.baseUrl ? redirectingClient(options.baseUrl) : undefined;
-  const client = twilio(settings.accountSid, settings.authToken, { timeout: TIMEOUT_MS, httpClient });
+  const client = loadTwilio()(settings.accountSid, settings.authToken, { timeout: TIMEOUT_MS, httpClient });
   return {
     provider: "twilio",
     keepsText: false,
@@ -61,9 +72,9 @@ export function createTwilioTransport(settings: TwilioSettings, publicUrl: strin
 
 type RequestOptions<TData> = RequestClient.RequestOptions<TData>;
 
-function redirectingClient(baseUrl: string): twilio.RequestClient {
+function redirectingClient(baseUrl: string): twilioModule.RequestClient {
   const target = new URL(baseUrl);
-  class RedirectingClient extends twilio.RequestClient {
+  class RedirectingClient extends loadTwilio().RequestClient {
     override request<TData>(opts: RequestOptions<TData>) {
       const uri = new URL(opts.uri);
       uri.protocol = target.protocol;

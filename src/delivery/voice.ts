@@ -1,8 +1,7 @@
-import twilio from "twilio";
 import type { Clock } from "../clock.ts";
 import type { Db } from "../db/client.ts";
 import { codeHasTriesLeft, confirmVoiceCode } from "../auth/codes.ts";
-import { gatherTwiml } from "./twilio.ts";
+import { gatherTwiml, loadTwilio } from "./twilio.ts";
 
 export type KeyedOutcome = "confirmed" | "wrong" | "wrong_last" | "expired" | "exhausted" | "none";
 
@@ -23,7 +22,7 @@ export const WRONG_SPEECH = "That code was not right.";
 /** The TwiML that answers the keyed digits: thanks, ask again, or goodbye. */
 export function callReplyTwiml(publicUrl: string, codeId: string, outcome: KeyedOutcome): string {
   if (outcome === "wrong") return gatherTwiml(publicUrl, codeId, WRONG_SPEECH);
-  const response = new twilio.twiml.VoiceResponse();
+  const response = new (loadTwilio().twiml.VoiceResponse)();
   response.say(
     {
       confirmed: CONFIRMED_SPEECH,

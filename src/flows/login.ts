@@ -16,7 +16,7 @@ import {
   type User,
 } from "../auth/users.ts";
 import { hashPassword, passwordNeedsRehash, verifyDummyPassword, verifyPassword } from "../auth/passwords.ts";
-import { checkAttemptLimit } from "../auth/rate-limit.ts";
+import { checkAttemptLimit, refundAttempt } from "../auth/rate-limit.ts";
 import { isLocked, recordFailure, recordSuccess } from "../auth/lockout.ts";
 import { createRememberToken, deleteRememberToken, forgetRememberTokens, rememberedProof, validateRememberToken } from "../auth/remember-me.ts";
 import { describeDuration } from "../delivery/messages.ts";
@@ -135,7 +135,7 @@ export async function startLogin(
 ): Promise<LoginResult | { kind: "start_limited"; message: string; retryAfterSeconds: number }> {
   // Each press stores a flow before anyone is known: per address, so a script cannot fill the
   // flows table (and no audit row for a refusal, which would fill that table instead).
-  const limit = await checkAttemptLimit(deps.sql, deps.clock, { ip: meta.ip, action: "start" });
+  const limit = await checkAttemptLimit(deps.sql, deps.clock, { ip: meta.ip, action: "start", rule: deps.config.limits.signInStarts });
   if (!limit.ok) return { kind: "start_limited", message: START_LIMITED, retryAfterSeconds: limit.retryAfterSeconds };
   const enabled = deps.config.ttl.rememberMe > 0;
   const remember = enabled && input.remember;
@@ -200,7 +200,10 @@ export async function submitCredentials(deps: FlowDeps, meta: RequestMeta, token
     await audit(deps, meta, "signin.staff_refused", null, { option });
     return { kind: "error", view, field: "email", message: STAFF_REFUSED, status: 400 };
   }
-  const limit = await checkAttemptLimit(deps.sql, deps.clock, { ip: meta.ip, action: "password" });
+  // Failures only (SIGNIN_FAILURE_LIMIT): a right password gives its token back below, so a
+  // clinic's staff behind one address are not held back by each other's sign-ins.
+  const attempt = { ip: meta.ip, action: "signin_password", rule: deps.config.limits.signInFailures };
+  const limit = await checkAttemptLimit(deps.sql, deps.clock, attempt);
   if (!limit.ok) {
     await audit(deps, meta, "signin.rate_limited", null, { option });
     return { kind: "error", view, message: tooManyAttempts(limit.retryAfterSeconds), status: 429 };
@@ -234,6 +237,7 @@ export async function submitCredentials(deps: FlowDeps, meta: RequestMeta, token
     return refuse("locked", false);
   }
   if (!(await verifyPassword(passwordHash, input.password))) return refuse("wrong_password", true);
+  await refundAttempt(deps.sql, deps.clock, attempt);
   // Hashed before the transaction: argon2 must not hold a connection and row locks.
   const rehashed = passwordNeedsRehash(passwordHash) ? await hashPassword(input.password) : null;
 
@@ -300,6 +304,11 @@ function notPassed(deps: FlowDeps, flow: Flow, outcome: Exclude<CheckOutcome, { 
   return { kind: "error", view, field: "code", message: codeMessage(reason, next), status: reason === "wrong" ? 401 : 400 };
 }
 
+/** Sign-in's code checks count failures only, in their own bucket (registration's keep ATTEMPT_LIMIT). */
+function codeAttempt(deps: FlowDeps) {
+  return { action: "signin_code", rule: deps.config.limits.signInFailures, refundOnPass: true } as const;
+}
+
 /** Send Code / Call Me (also Send New Code and Call Me again from the code and call steps). */
 export async function sendLoginPhoneCode(deps: FlowDeps, meta: RequestMeta, token: string | undefined, channel: PhoneChannel): Promise<LoginResult> {
   const found = await flowAndUser(deps, LOGIN_FLOW, token, PHONE_STATES);
@@ -308,6 +317,7 @@ export async function sendLoginPhoneCode(deps: FlowDeps, meta: RequestMeta, toke
   if (!user.phoneE164) return { kind: "moved", path: loginStepPath("use_email") };
   const target: LoginState = channel === "sms" ? "phone_code" : "phone_call";
   const outcome = await phone.start(deps, meta, {
+    perAddress: deps.config.limits.signInSends,
     flow,
     userId: user.id,
     purpose: LOGIN_CODE_PURPOSE,
@@ -329,7 +339,7 @@ export async function verifyLoginSmsCode(deps: FlowDeps, meta: RequestMeta, toke
   const { flow, user } = found;
   // One transaction: the attempt, the code's use, the flow's end and the sign-in's writes.
   return deps.sql.begin(async (tx): Promise<LoginResult> => {
-    const outcome = await phone.check(deps, meta, { flow, user, purpose: LOGIN_CODE_PURPOSE, channel: "sms", code, respectLock: true }, tx);
+    const outcome = await phone.check(deps, meta, { flow, user, purpose: LOGIN_CODE_PURPOSE, channel: "sms", code, respectLock: true, attempt: codeAttempt(deps) }, tx);
     if (outcome.kind === "pending") return { kind: "pending", view: loginView(flow, deps.clock, deps.config) };
     if (outcome.kind !== "passed") return notPassed(deps, flow, outcome, "Select Send New Code for a new one.");
     return finishLogin(tx, deps, meta, flow, user, "phone_code", phone.describe("sms", outcome.destination).amr);
@@ -364,6 +374,7 @@ export async function sendLoginEmailCode(deps: FlowDeps, meta: RequestMeta, toke
   const { flow, user } = found;
   const ttlMs = deps.config.ttl.emailLoginCode;
   const outcome = await emailCode.start(deps, meta, {
+    perAddress: deps.config.limits.signInSends,
     flow,
     userId: user.id,
     email: user.email,
@@ -384,7 +395,7 @@ export async function verifyLoginEmailCode(deps: FlowDeps, meta: RequestMeta, to
   const { flow, user } = found;
   // One transaction: the attempt limit, the code's attempt and use (or the failure count) and the move.
   return deps.sql.begin(async (tx): Promise<LoginResult> => {
-    const outcome = await emailCode.check(deps, meta, { flow, user, purpose: LOGIN_CODE_PURPOSE, code, respectLock: true }, tx);
+    const outcome = await emailCode.check(deps, meta, { flow, user, purpose: LOGIN_CODE_PURPOSE, code, respectLock: true, attempt: codeAttempt(deps) }, tx);
     if (outcome.kind === "pending") return { kind: "pending", view: loginView(flow, deps.clock, deps.config) };
     if (outcome.kind !== "passed") return notPassed(deps, flow, outcome, "Select Send New Code for a new one.");
     const moved = await advanceFlow(tx, deps.clock, flow.id, "email_code", "email_verified", {

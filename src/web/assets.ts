@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { brotliCompressSync, gzipSync, constants } from "node:zlib";
 import { createRequire } from "node:module";
+import { projectPath } from "../paths.ts";
 
 export interface Asset {
   url: string;
@@ -19,7 +19,7 @@ export interface Assets {
   byUrl: Map<string, Asset>;
 }
 
-const staticFile = (name: string) => fileURLToPath(new URL(`../../static/${name}`, import.meta.url));
+const staticFile = (name: string) => projectPath("static", name);
 
 /**
  * Reads the static files once at start, names each by a hash of its content (so they can be cached

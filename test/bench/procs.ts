@@ -31,12 +31,24 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Runs a TypeScript entry under this same Node with tsx's loader (`node --import tsx`), so the pid
- * we hold is the server itself (the `tsx` CLI would put a second process between us and it).
+ * Runs plain Node (no loader) with `args`: the compiled server ("--enable-source-maps",
+ * "dist/main.js", what `npm start` runs after its build) or a TypeScript file Node's own type
+ * stripping can run (the bare baseline, the better-auth peer). The pid is the server itself.
  */
-export function spawnTs(entry: string, args: string[], env: Record<string, string | undefined>, port: number, nodeArgs: string[] = []): Child {
-  return wrap(spawn(process.execPath, [...nodeArgs, "--import", "tsx", entry, ...args], { cwd: ROOT, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] }), port);
+export function spawnNode(args: string[], env: Record<string, string | undefined>, port: number): Child {
+  return wrap(spawn(process.execPath, args, { cwd: ROOT, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] }), port);
 }
+
+/**
+ * The compiled portal with the Node flags `npm start` gives it, read from package.json so the
+ * bench measures exactly that (test/bench/run.ts builds dist/ first).
+ */
+export const PORTAL: string[] = (() => {
+  const start: string = JSON.parse(readFileSync(`${ROOT}package.json`, "utf8")).scripts.start;
+  const match = /exec node (.+)$/.exec(start);
+  if (!match) throw new Error(`package.json's start script does not end in "exec node …": ${start}`);
+  return match[1]!.trim().split(/\s+/);
+})();
 
 /** `npm start` in its own process group, so stop() ends npm, tsx and node together. */
 export function spawnNpmStart(env: Record<string, string | undefined>, port: number): Child {

@@ -12,7 +12,10 @@ import { tmpdir } from "node:os";
 import { execFileSync, spawn } from "node:child_process";
 import { createBenchDatabase, DEFAULT_DATABASE_URL, latestEmailCode, seedUsers, type BenchDatabase, type BenchUser } from "./db.ts";
 import { keepAliveAgent, percentile, runLoad, send, wireBytes, type LoadResult } from "./http.ts";
-import { cpuSeconds, freePort, largestRssMb, machineBusySeconds, ROOT, rssMb, spawnNpmStart, spawnTs, waitFor200, type Child } from "./procs.ts";
+import { cpuSeconds, freePort, largestRssMb, machineBusySeconds, PORTAL, ROOT, rssMb, spawnNode, spawnNpmStart, waitFor200, type Child } from "./procs.ts";
+import { PEER_STEPS, peerSignIn, seedPeerUsers } from "./peers/better-auth-client.ts";
+// @ts-expect-error: plain JavaScript, no declarations
+import { buildServer } from "../../scripts/build.mjs";
 import { BROWSER_HEADERS, decodeBody, passwordStep, walkLoginWithEmail, type Client, type ReplayPlan, type StepTiming } from "./signin.ts";
 
 const QUICK = process.env.BENCH_QUICK === "1";
@@ -28,6 +31,10 @@ const SIGNIN_ROUNDS = QUICK ? 1 : 5;
 const USERS = QUICK ? 300 : 2000;
 const FLOW_ITERATIONS = QUICK ? 20 : 150;
 const MEMORY_BATCH = QUICK ? 2_000 : 10_000;
+const PEER_ROUNDS = QUICK ? 1 : 3;
+const PEER_ROUND_MS = QUICK ? 3_000 : 8_000;
+/** Complete sign-ins each fresh process serves before its RSS is read (the peer comparison's memory figure). */
+const PEER_MEMORY_SIGNINS = QUICK ? 100 : 400;
 const runStarted = performance.now();
 
 interface Figure {
@@ -104,16 +111,22 @@ const scratch = mkdtempSync(join(tmpdir(), "mfa-portal-bench-"));
 let db: BenchDatabase | null = null;
 let app: Child | null = null;
 let bare: Child | null = null;
+let peerDb: BenchDatabase | null = null;
+const peers: Child[] = [];
 
 async function cleanup() {
   await app?.stop().catch(() => {});
   await bare?.stop().catch(() => {});
+  for (const peer of peers) await peer.stop().catch(() => {});
+  await peerDb?.drop().catch((e) => log(`could not drop ${peerDb?.name}: ${e}`));
   await db?.drop().catch((e) => log(`could not drop ${db?.name}: ${e}`));
   rmSync(scratch, { recursive: true, force: true });
 }
 process.on("SIGINT", () => void cleanup().then(() => process.exit(130)));
 
 try {
+  // The portal runs compiled, as `npm start` runs it: no TypeScript loader in the measured process.
+  log(`built dist/ in ${await buildServer({ quiet: true })} ms`);
   db = await createBenchDatabase(adminUrl, "run");
   log(`database ${db.name}; ${CORES} cores; sign-in concurrency ${SIGNIN_CONCURRENCY}${QUICK ? "; QUICK run" : ""}`);
 
@@ -154,8 +167,8 @@ try {
 
   const appPort = await freePort();
   const barePort = await freePort();
-  app = spawnTs("src/main.ts", [], appEnv(appPort, { DATABASE_URL: db.url, DATA_DIR: join(scratch, "app-data"), TRUST_PROXY: "1" }), appPort);
-  bare = spawnTs("test/bench/bare.ts", [], appEnv(barePort, {}), barePort);
+  app = spawnNode(PORTAL, appEnv(appPort, { DATABASE_URL: db.url, DATA_DIR: join(scratch, "app-data"), TRUST_PROXY: "1" }), appPort);
+  bare = spawnNode(["test/bench/bare.ts"], appEnv(barePort, {}), barePort);
   await waitFor200(app, "/readyz", performance.now());
   await waitFor200(bare, "/", performance.now());
   const origin = `http://127.0.0.1:${appPort}`;
@@ -390,6 +403,138 @@ try {
     [{ figure: "Sign-in throughput ÷ argon2id bound", unit: "×", goal: "≥ 0.8" }],
   );
 
+  // (g) The peer: better-auth (email and password + its emailed OTP), same Postgres server, same
+  // argon2id parameters, same concurrency; rounds alternate so both see the same noise.
+  await phase(
+    "better-auth peer",
+    async () => {
+      peerDb = await createBenchDatabase(adminUrl, "peer");
+      const peerPort = await freePort();
+      const startPeer = async (port: number) => {
+        const child = spawnNode(["test/bench/peers/better-auth.ts"], appEnv(port, { DATABASE_URL: peerDb!.url }), port);
+        peers.push(child);
+        await waitFor200(child, "/healthz", performance.now());
+        return child;
+      };
+      const peer = await startPeer(peerPort);
+      await seedPeerUsers(peerDb.sql, users);
+      const peerOrigin = `http://127.0.0.1:${peerPort}`;
+      const codeFor = (email: string) => latestEmailCode(db!.sql, email);
+      type Side = "portal" | "peer";
+      /** Complete sign-ins at SIGNIN_CONCURRENCY for `ms`; the steps of each, for the percentiles. */
+      const signIns = async (side: Side, port: number, ms: number | null, count: number | null) => {
+        const agent = keepAliveAgent(SIGNIN_CONCURRENCY);
+        const steps = new Map<string, number[]>();
+        let ok = 0;
+        let failed = 0;
+        let firstError = "";
+        let issued = 0;
+        const started = performance.now();
+        const deadline = ms === null ? Infinity : started + ms;
+        await Promise.all(
+          Array.from({ length: SIGNIN_CONCURRENCY }, async () => {
+            while (performance.now() < deadline && (count === null || issued < count)) {
+              issued++;
+              const client = { port, origin: side === "portal" ? `http://127.0.0.1:${port}` : peerOrigin, agent, ip: nextIp() };
+              const result =
+                side === "portal"
+                  ? await walkLoginWithEmail(client, nextUser(), codeFor).then((w) => ({ ok: !w.error, steps: w.steps, error: w.error }))
+                  : await peerSignIn({ ...client, origin: `http://127.0.0.1:${port}` }, nextUser());
+              if (result.ok) ok++;
+              else {
+                failed++;
+                firstError ||= result.error ?? "?";
+              }
+              for (const step of result.steps) (steps.get(step.step) ?? steps.set(step.step, []).get(step.step)!).push(step.ms);
+            }
+          }),
+        );
+        agent.destroy();
+        const seconds = (performance.now() - started) / 1000;
+        if (failed > (ok + failed) / 100) throw new Error(`${side}: ${failed} of ${ok + failed} sign-ins failed (${firstError})`);
+        return { perSecond: ok / seconds, ok, steps };
+      };
+      // The comparable steps: the password step and the two second-factor requests (send, verify).
+      const PORTAL_STEPS = { password: "POST Sign in (argon2id)", send: "POST Send Verification Code", verify: "POST Verify Code" } as const;
+      await signIns("portal", appPort, null, SIGNIN_CONCURRENCY * 2); // warm-up, untimed
+      await signIns("peer", peerPort, null, SIGNIN_CONCURRENCY * 2);
+      const rounds: Array<{ portal: number; peer: number }> = [];
+      const latencies: Record<Side, Record<keyof typeof PORTAL_STEPS, number[]>> = {
+        portal: { password: [], send: [], verify: [] },
+        peer: { password: [], send: [], verify: [] },
+      };
+      for (let r = 0; r < PEER_ROUNDS; r++) {
+        const order: Side[] = r % 2 ? ["peer", "portal"] : ["portal", "peer"];
+        const got: Partial<Record<Side, number>> = {};
+        for (const side of order) {
+          const result = await signIns(side, side === "portal" ? appPort : peerPort, PEER_ROUND_MS, null);
+          got[side] = result.perSecond;
+          const names = side === "portal" ? PORTAL_STEPS : PEER_STEPS;
+          for (const key of Object.keys(names) as Array<keyof typeof PORTAL_STEPS>) latencies[side][key].push(...(result.steps.get(names[key]) ?? []));
+        }
+        rounds.push({ portal: got.portal!, peer: got.peer! });
+        log(`peer round ${r + 1}: portal ${round(got.portal!, 1)} vs better-auth ${round(got.peer!, 1)} sign-ins/s`);
+      }
+      const ratios = rounds.map((x) => x.portal / x.peer);
+      const ratio = median(ratios);
+      const mid = rounds[ratios.indexOf(ratio)]!;
+      add({
+        figure: "Completed sign-ins/s, mfa-portal ÷ better-auth",
+        value: round(ratio, 2),
+        unit: "×",
+        goal: "> 1 (ahead)",
+        met: ratio > 1,
+        note: `${round(mid.portal, 1)} vs ${round(mid.peer, 1)} completed sign-ins/s (password + emailed code) at concurrency ${SIGNIN_CONCURRENCY}; median of ${PEER_ROUNDS} alternating ${PEER_ROUND_MS / 1000} s rounds: ${ratios.map((x) => round(x, 2)).join(", ")}. The portal's sign-in is 11 browser requests (5 POSTs, each answered 303 and followed by a server-rendered page); better-auth's is 3 JSON API calls`,
+      });
+      const stepDetails: Record<string, unknown> = {};
+      for (const key of Object.keys(PORTAL_STEPS) as Array<keyof typeof PORTAL_STEPS>) {
+        const a = [...latencies.portal[key]].sort((x, y) => x - y);
+        const b = [...latencies.peer[key]].sort((x, y) => x - y);
+        const p = (list: number[], q: number) => percentile(list, q);
+        stepDetails[key] = { portal: { p50: round(p(a, 50), 1), p99: round(p(a, 99), 1), n: a.length }, betterAuth: { p50: round(p(b, 50), 1), p99: round(p(b, 99), 1), n: b.length } };
+        for (const q of [50, 99]) {
+          const r = p(a, q) / p(b, q);
+          add({
+            figure: `Sign-in step ${key} p${q}, mfa-portal ÷ better-auth`,
+            value: round(r, 2),
+            unit: "×",
+            goal: "≤ 1 (as fast)",
+            met: r <= 1,
+            note: `${round(p(a, q), 1)} ms (${PORTAL_STEPS[key]}) vs ${round(p(b, q), 1)} ms (${PEER_STEPS[key]}), under the load of the rounds above`,
+          });
+        }
+      }
+      details.peer = { rounds: rounds.map((x) => ({ portal: round(x.portal, 1), betterAuth: round(x.peer, 1) })), steps: stepDetails };
+      await peer.stop();
+
+      // RSS after the same request mix: a fresh process of each, the same number of complete sign-ins.
+      const memPortalPort = await freePort();
+      const portal2 = spawnNode(PORTAL, appEnv(memPortalPort, { DATABASE_URL: db!.url, DATA_DIR: join(scratch, "app-data-peer"), TRUST_PROXY: "1" }), memPortalPort);
+      peers.push(portal2);
+      await waitFor200(portal2, "/readyz", performance.now());
+      await signIns("portal", memPortalPort, null, PEER_MEMORY_SIGNINS);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const portalRss = rssMb(portal2.pid);
+      await portal2.stop();
+      const memPeerPort = await freePort();
+      const peer2 = await startPeer(memPeerPort);
+      await signIns("peer", memPeerPort, null, PEER_MEMORY_SIGNINS);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const peerRss = rssMb(peer2.pid);
+      await peer2.stop();
+      add({
+        figure: `RSS after ${PEER_MEMORY_SIGNINS} sign-ins, mfa-portal ÷ better-auth`,
+        value: round(portalRss / peerRss, 2),
+        unit: "×",
+        goal: "< 1 (less)",
+        met: portalRss < peerRss,
+        note: `${round(portalRss, 0)} vs ${round(peerRss, 0)} MB; fresh process each, the same ${PEER_MEMORY_SIGNINS} complete sign-ins at concurrency ${SIGNIN_CONCURRENCY}, RSS 1 s after the last`,
+      });
+      details.peer = { ...(details.peer as object), rssMb: { portal: round(portalRss, 1), betterAuth: round(peerRss, 1) } };
+    },
+    [{ figure: "mfa-portal ÷ better-auth", unit: "×", goal: "> 1" }],
+  );
+
   // (d) Memory: a fresh app process, 4 × 10,000 requests of a mix that includes password steps
   // (argon2id allocates 19 MiB per hash), RSS read between batches.
   await phase(
@@ -401,14 +546,14 @@ try {
       // so the live heap can be read at the checkpoints (RSS is read before, the snapshot allocates).
       const snapshots = join(scratch, "heap");
       mkdirSync(snapshots, { recursive: true });
-      app = spawnTs("src/main.ts", [], appEnv(memPort, { DATABASE_URL: db!.url, DATA_DIR: join(scratch, "app-data"), TRUST_PROXY: "1" }), memPort, [
-        "--trace-gc",
-        "--heapsnapshot-signal=SIGUSR2",
-        `--diagnostic-dir=${snapshots}`,
-      ]);
+      app = spawnNode(
+        ["--trace-gc", "--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${snapshots}`, ...PORTAL],
+        appEnv(memPort, { DATABASE_URL: db!.url, DATA_DIR: join(scratch, "app-data"), TRUST_PROXY: "1" }),
+        memPort,
+      );
       let lastFullGc = NaN;
       app.onLine((line) => {
-        // The full collections the snapshot asks for on the main isolate (tsx's loader thread has its own heap).
+        // The full collections the snapshot asks for on the main isolate.
         const match = /Mark-Compact \(reduce\) [\d.]+ \([\d.]+\) -> ([\d.]+) \(.*heap profiler/.exec(line);
         if (match) lastFullGc = Number(match[1]);
       });

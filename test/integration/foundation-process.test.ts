@@ -1,5 +1,5 @@
 /**
- * The app as a process: what `npm start` runs (node --import tsx src/main.ts), on the embedded
+ * The app as a process: what `npm start` runs (node dist/main.js, compiled from src/main.ts), on the embedded
  * database under a temporary DATA_DIR: a bad setting stops it with one line, it answers
  * /healthz, stops on SIGTERM with exit 0 and keeps its data across a restart. And two
  * instances migrating one fresh database at once apply each migration once.
@@ -14,6 +14,7 @@ import { join, resolve } from "node:path";
 import postgres from "postgres";
 import { openDatabase } from "../../src/db/client.ts";
 import { migrate } from "../../src/db/migrate.ts";
+import { compiledArgs } from "../support/compiled.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 const migrationFiles = readdirSync(join(root, "migrations")).filter((name) => /^\d{4}_[\w-]+\.sql$/.test(name)).sort();
@@ -37,7 +38,7 @@ function run(script: string, env: Record<string, string>): Running {
   delete childEnv.TEST_DATABASE_URL;
   delete childEnv.NODE_ENV;
   let output = "";
-  const child = spawn(process.execPath, ["--import", "tsx", script], { cwd: root, env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, compiledArgs(script), { cwd: root, env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout!.on("data", (chunk) => (output += chunk));
   child.stderr!.on("data", (chunk) => (output += chunk));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
@@ -106,6 +107,9 @@ test("npm start's command serves /healthz within 20 s on the embedded database, 
     const ms = await waitForHealth(first, port, 20_000);
     console.log(`\n    first start (fresh DATA_DIR): /healthz answered after ${Math.round(ms)} ms`);
     assert.match(first.output(), new RegExp(`listening on port ${port}: open http://localhost:${port}`));
+    // Every npm script runs on the Node that npm ci installed (the npm package node@24).
+    assert.match(first.output(), /; Node v24\.\d+\.\d+; ready in \d+ ms\)/, "the start line names Node 24");
+    assert.is(process.version.split(".")[0], "v24", "the test runner itself runs on Node 24 under npm test");
     assert.match(first.output(), /npm run invite -- --email \S+ .*--admin/, "the command that creates the first administrator");
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     assert.is(ready.status, 200);

@@ -11,6 +11,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { openDatabase } from "../../src/db/client.ts";
+import { compiledArgs } from "../support/compiled.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 const LINK = /^https?:\/\/[^\s/]+\/register\/link\/[a-z2-7]{32}$/;
@@ -23,7 +24,7 @@ function baseEnv(dataDir: string, port: number): NodeJS.ProcessEnv {
 
 function runInvite(env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/invite.ts", ...args], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [...compiledArgs("src/cli/invite.ts"), ...args], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => (stdout += chunk));
@@ -50,7 +51,7 @@ function freePort(): Promise<number> {
 
 function startServer(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, compiledArgs("src/main.ts"), { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     const onData = (chunk: Buffer) => {
       output += chunk;

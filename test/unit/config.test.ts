@@ -88,6 +88,24 @@ test("parseDuration takes s, m, h, d and 0, and nothing else", () => {
   for (const bad of ["ten", "10", "1.5h", "10M", "-5m", "5 m", "5min", "", "m"]) assert.is(parseDuration(bad), null, bad);
 });
 
+test("the sign-in limits are settings: a count per duration, by default 30 failures a minute, 600 presses a minute, 600 sends an hour", () => {
+  const defaults = loadConfig(base()).limits;
+  assert.equal(defaults, {
+    signInFailures: { capacity: 30, perMs: MINUTE },
+    signInStarts: { capacity: 600, perMs: MINUTE },
+    signInSends: { capacity: 600, perMs: HOUR },
+  });
+  assert.equal(loadConfig({ ...base(), SIGNIN_FAILURE_LIMIT: "5/30s" }).limits.signInFailures, { capacity: 5, perMs: 30 * SECOND });
+  for (const bad of ["30", "0/1m", "30/m", "many/1h", "30/1m/2", "5/2d"]) {
+    const message = configError({ ...base(), SIGNIN_FAILURE_LIMIT: bad });
+    assert.ok(message.startsWith("SIGNIN_FAILURE_LIMIT:"), message);
+    assert.match(message, /30\/1m/);
+  }
+  assert.ok(configError({ ...base(), METRICS_PORT: "http" }).startsWith("METRICS_PORT:"));
+  assert.is(loadConfig({ ...base(), METRICS_PORT: "9464" }).metricsPort, 9464);
+  assert.is(loadConfig(base()).metricsPort, undefined);
+});
+
 test("SMS_CODE_TTL=ten is a ConfigError on one line naming SMS_CODE_TTL", () => {
   const message = configError({ ...base(), SMS_CODE_TTL: "ten" });
   assert.is(message.split("\n").length, 1, message);

@@ -2,7 +2,7 @@ import type { Db } from "../../db/client.ts";
 import type { OutboxMessage } from "../../delivery/outbox.ts";
 import { codeDestination, createCode, verifyCode, type CodeChannel, type CodeFailure } from "../../auth/codes.ts";
 import { countsTowardLockout, isLocked, recordFailure, recordSuccess } from "../../auth/lockout.ts";
-import { checkAttemptLimit, checkSendLimits } from "../../auth/rate-limit.ts";
+import { checkAttemptLimit, checkSendLimits, refundAttempt, type RateLimitRule } from "../../auth/rate-limit.ts";
 import type { User } from "../../auth/users.ts";
 import type { Flow } from "../flow-store.ts";
 import { audit, type FlowDeps, type RequestMeta } from "../steps.ts";
@@ -81,6 +81,8 @@ export interface SendInput {
   /** The audit event of the send (the generic "code.sent" unless the flow names its own step). */
   event?: string;
   detail?: Record<string, unknown>;
+  /** The client address's send rule, when the flow has a setting for it (sign-in: SIGNIN_SEND_LIMIT). */
+  perAddress?: RateLimitRule;
 }
 
 /**
@@ -92,7 +94,7 @@ export type SendOutcome = Exclude<StartOutcome, { kind: "sent" }> | { kind: "sen
 
 export async function sendCode(deps: FlowDeps, meta: RequestMeta, input: SendInput): Promise<SendOutcome> {
   const what = { purpose: input.purpose, channel: input.channel };
-  const limit = await checkSendLimits(deps.sql, deps.clock, { userId: input.userId, channel: input.channel, destination: input.destination, ip: meta.ip });
+  const limit = await checkSendLimits(deps.sql, deps.clock, { userId: input.userId, channel: input.channel, destination: input.destination, ip: meta.ip, perAddress: input.perAddress });
   if (!limit.ok) {
     await audit(deps, meta, "code.send_limited", input.userId, what);
     return { kind: "rate_limited", retryAfterSeconds: limit.retryAfterSeconds };
@@ -127,6 +129,12 @@ export interface CheckInput {
   code?: string;
   /** Refuse while the account is locked (sign-in, registration); a password reset works on a locked account. */
   respectLock: boolean;
+  /**
+   * The client address's attempt bucket. Default: "code" under ATTEMPT_LIMIT, every check counted.
+   * Sign-in passes its own (SIGNIN_FAILURE_LIMIT), and a right code gives its token back, so
+   * staff behind one address are not held back by each other's sign-ins.
+   */
+  attempt?: { action: string; rule: RateLimitRule; refundOnPass: true };
 }
 
 /**
@@ -136,7 +144,8 @@ export interface CheckInput {
  */
 export async function checkTypedCode(deps: FlowDeps, meta: RequestMeta, input: CheckInput & { channel: CodeChannel; code: string }, db: Db = deps.sql): Promise<CheckOutcome> {
   const { user, purpose, channel } = input;
-  const limit = await checkAttemptLimit(db, deps.clock, { ip: meta.ip, action: "code" });
+  const attempt = { ip: meta.ip, action: input.attempt?.action ?? "code", rule: input.attempt?.rule };
+  const limit = await checkAttemptLimit(db, deps.clock, attempt);
   if (!limit.ok) {
     await audit(deps, meta, "code.rate_limited", user.id, { purpose, channel }, db);
     return { kind: "rate_limited", retryAfterSeconds: limit.retryAfterSeconds };
@@ -147,6 +156,7 @@ export async function checkTypedCode(deps: FlowDeps, meta: RequestMeta, input: C
   }
   const result = await verifyCode(db, deps.clock, deps.config.secretKey, { flowId: input.flow.id, purpose, code: input.code });
   if (result.ok) {
+    if (input.attempt?.refundOnPass) await refundAttempt(db, deps.clock, attempt);
     await recordSuccess(db, user.id);
     return { kind: "passed", destination: await codeDestination(db, result.codeId) };
   }

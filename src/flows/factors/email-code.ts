@@ -14,7 +14,7 @@ export type EmailWording = "login" | "verification" | "password_reset";
 
 const WORDINGS = { login: emailLoginCode, verification: emailVerificationCode, password_reset: passwordResetCode };
 
-export interface EmailStartInput extends Pick<SendInput, "flow" | "userId" | "purpose" | "ttlMs" | "move" | "event" | "detail"> {
+export interface EmailStartInput extends Pick<SendInput, "flow" | "userId" | "purpose" | "ttlMs" | "move" | "event" | "detail" | "perAddress"> {
   /** The account's own address: codes never go anywhere a form names. */
   email: string;
   wording: EmailWording;

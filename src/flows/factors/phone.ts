@@ -14,7 +14,7 @@ import { checkTypedCode, sendCode, type CheckInput, type CheckOutcome, type Fact
  */
 export type PhoneChannel = "sms" | "voice";
 
-export interface PhoneStartInput extends Pick<SendInput, "flow" | "userId" | "purpose" | "move" | "withCode" | "event" | "detail"> {
+export interface PhoneStartInput extends Pick<SendInput, "flow" | "userId" | "purpose" | "move" | "withCode" | "event" | "detail" | "perAddress"> {
   channel: PhoneChannel;
   /** E.164, already parsed: the account's phone, or the number being proved at registration. */
   phone: string;

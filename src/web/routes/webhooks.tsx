@@ -1,7 +1,7 @@
 import { Hono } from "hono";
-import twilio from "twilio";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { answerCall, callReplyTwiml } from "../../delivery/voice.ts";
+import { loadTwilio } from "../../delivery/twilio.ts";
 
 const FORM = "application/x-www-form-urlencoded";
 const CODE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -25,7 +25,7 @@ export function webhooksRoutes(deps: AppDeps) {
       fields[key] = value;
     }
     const url = deps.config.publicUrl + c.req.path + new URL(c.req.url).search;
-    if (!twilio.validateRequest(phone.authToken, signature, url, fields)) {
+    if (!loadTwilio().validateRequest(phone.authToken, signature, url, fields)) {
       deps.log.info("twilio_signature_refused", { path: c.req.path });
       return forbidden(c);
     }

@@ -1,5 +1,5 @@
 /**
- * The app under test, as a real process: `tsx src/main.ts` on a free port with a fresh database
+ * The app under test, as a real process: `node dist/main.js` (what `npm start` runs) on a free port with a fresh database
  * (a temp DATA_DIR for the embedded one, or the run's own database on DATABASE_URL's server),
  * the dev outbox, and PUBLIC_URL pointing at that port. One process for the whole e2e run.
  */
@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { compiledArgs } from "../../support/compiled.ts";
 
 export const ROOT = resolve(import.meta.dirname, "../../..");
 
@@ -64,7 +65,7 @@ export async function startApp(extraEnv: Record<string, string> = {}): Promise<R
   });
 
   let output = "";
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const child: ChildProcess = spawn(process.execPath, compiledArgs("src/main.ts"), {
     cwd: ROOT,
     env,
     stdio: ["ignore", "pipe", "pipe"],

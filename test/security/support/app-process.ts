@@ -1,5 +1,5 @@
 /**
- * The app as a real process (what `npm start` runs: node --import tsx src/main.ts) on a database
+ * The app as a real process (what `npm start` runs: node dist/main.js) on a database
  * of a private cluster, for the tests where a real server matters: concurrency, timing, two
  * instances, outages and SIGKILL. And a Browser (test/support/harness.ts) that speaks to it over
  * real HTTP instead of app.request().
@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { compiledArgs } from "../../support/compiled.ts";
 import { Browser, PUBLIC_URL } from "../../support/harness.ts";
 import type { App } from "../../../src/app.tsx";
 import { freePort } from "./net.ts";
@@ -49,7 +50,7 @@ export async function spawnApp(options: { databaseUrl: string; env?: Record<stri
   };
   delete env.TEST_DATABASE_URL;
   let output = "";
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, compiledArgs("src/main.ts"), { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout!.on("data", (chunk) => (output += chunk));
   child.stderr!.on("data", (chunk) => (output += chunk));
   let done = false;

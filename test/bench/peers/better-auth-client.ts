@@ -1,0 +1,53 @@
+/**
+ * The bench's side of the better-auth peer: seeding its users (one argon2id hash for all, as
+ * seedUsers does for the portal) and one complete sign-in over its HTTP API, each step timed:
+ * email and password, send the OTP, fetch it (the bench's stand-in for reading the email, untimed
+ * in the comparison), verify it. A session cookie at the end is the success.
+ */
+import { randomBytes } from "node:crypto";
+import type { Sql } from "../../../src/db/client.ts";
+import { CookieJar, send } from "../http.ts";
+import type { BenchUser } from "../db.ts";
+import type { Client, StepTiming } from "../signin.ts";
+
+export async function seedPeerUsers(sql: Sql, users: BenchUser[]): Promise<void> {
+  const { hashPassword } = await import("../../../src/auth/passwords.ts");
+  const hash = await hashPassword(users[0]!.password);
+  const now = new Date();
+  for (let start = 0; start < users.length; start += 500) {
+    const batch = users.slice(start, start + 500).map((u) => ({ id: randomBytes(16).toString("base64url"), email: u.email }));
+    await sql`insert into "user" ${sql(batch.map((u) => ({ id: u.id, name: "Bench User", email: u.email, emailVerified: true, twoFactorEnabled: true, createdAt: now, updatedAt: now })))}`;
+    await sql`insert into account ${sql(batch.map((u) => ({ id: `${u.id}-acct`, accountId: u.id, providerId: "credential", userId: u.id, password: hash, createdAt: now, updatedAt: now })))}`;
+  }
+}
+
+export const PEER_STEPS = { password: "POST sign-in/email (argon2id)", send: "POST two-factor/send-otp", verify: "POST two-factor/verify-otp" } as const;
+
+/** One whole better-auth sign-in. Returns its steps and whether it ended with a session. */
+export async function peerSignIn(client: Client, user: BenchUser): Promise<{ ok: boolean; steps: StepTiming[]; error?: string }> {
+  const jar = new CookieJar();
+  const steps: StepTiming[] = [];
+  const post = async (step: string, path: string, body: unknown) => {
+    const cookie = jar.header();
+    const reply = await send(client.agent, {
+      port: client.port,
+      method: "POST",
+      path,
+      body: JSON.stringify(body),
+      headers: { "content-type": "application/json", origin: client.origin, "x-forwarded-for": client.ip, "user-agent": "mfa-portal-bench", ...(cookie ? { cookie } : {}) },
+    });
+    jar.take(reply.headers);
+    steps.push({ step, ms: reply.ms, status: reply.status });
+    return reply;
+  };
+  let reply = await post(PEER_STEPS.password, "/api/auth/sign-in/email", { email: user.email, password: user.password });
+  if (reply.status !== 200 || !reply.body.toString().includes('"twoFactorRedirect":true')) return { ok: false, steps, error: `sign-in/email ${reply.status}: ${reply.body.toString().slice(0, 200)}` };
+  reply = await post(PEER_STEPS.send, "/api/auth/two-factor/send-otp", {});
+  if (reply.status !== 200) return { ok: false, steps, error: `send-otp ${reply.status}: ${reply.body.toString().slice(0, 200)}` };
+  const otp = await send(client.agent, { port: client.port, path: `/bench/otp?email=${encodeURIComponent(user.email)}` });
+  if (otp.status !== 200) return { ok: false, steps, error: `no OTP for ${user.email}` };
+  reply = await post(PEER_STEPS.verify, "/api/auth/two-factor/verify-otp", { code: otp.body.toString() });
+  const session = /better-auth\.session_token=/.test(jar.header() ?? "");
+  if (reply.status !== 200 || !session) return { ok: false, steps, error: `verify-otp ${reply.status}: ${reply.body.toString().slice(0, 200)}` };
+  return { ok: true, steps };
+}
