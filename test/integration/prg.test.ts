@@ -63,4 +63,18 @@ test("a whole registration by email: every button a 303 to a GET", async () => {
   assert.is(page.document.querySelector("h1")?.textContent, "Home");
 });
 
+test("Call Me without JavaScript: Continue before the call confirms answers a 303 to the call page, which says so and still shows the code", async () => {
+  const browser = new ClientBrowser(ctx);
+  const account = await createActiveUser(ctx.sql, { method: "phone" });
+  let page = await browser.get("/login");
+  page = await step(browser, page, "Login with Phone", {}, "/login/credentials");
+  page = await step(browser, page, "Sign in", { email: account.email, password: account.password }, "/login/phone");
+  const call = await press(browser as unknown as Browser, page, "Call Me");
+  assert.is(call.url, "/login/phone/call");
+  const keypad = call.document.querySelector("output[name=keypad-code]")?.textContent?.trim();
+  page = await step(browser, call, "Continue", {}, "/login/phone/call?waiting=1");
+  assert.match(page.text, "has not confirmed the code yet");
+  assert.is(page.document.querySelector("output[name=keypad-code]")?.textContent?.trim(), keypad);
+});
+
 test.run();

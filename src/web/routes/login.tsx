@@ -90,7 +90,12 @@ function loginStepView(deps: AppDeps, view: LoginView, error?: StepError, extra:
   }
 }
 
-const PAGES: StepPages<LoginView> = { start: "/login", view: loginStepView };
+const PAGES: StepPages<LoginView> = {
+  start: "/login",
+  view: loginStepView,
+  // The flow keeps the keypad code, so the call page can be a GET of its own.
+  waitingPath: (view) => (view.state === "phone_call" ? loginStepPath("phone_call") : null),
+};
 
 /* ── handlers ── */
 

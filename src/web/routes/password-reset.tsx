@@ -60,7 +60,11 @@ function resetStepView(deps: AppDeps, view: ResetView, error?: StepError, extra:
   }
 }
 
-const PAGES: StepPages<ResetView> = { start: "/forgot-password", view: resetStepView };
+const PAGES: StepPages<ResetView> = {
+  start: "/forgot-password",
+  view: resetStepView,
+  waitingPath: (view) => (view.state === "phone_call" ? resetStepPath("phone_call") : null),
+};
 
 /* ── handlers ── */
 
