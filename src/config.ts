@@ -56,6 +56,8 @@ const schema = z.object({
   DATA_DIR: z.string().default("./data"),
   SECRET_KEY: optional.pipe(z.string().min(32, "must be at least 32 characters of random text").optional()),
   PORTAL_NAME: z.string().trim().min(1).max(80).default("Provider Portal"),
+  // How a person reaches the portal's administrators: an email address, a phone number or a URL (shown where help is offered).
+  PORTAL_SUPPORT_CONTACT: optional.pipe(z.string().trim().max(200, "must be at most 200 characters").optional()),
   STAFF_EMAIL_DOMAINS: z
     .string()
     .default("kepro.com")
@@ -120,6 +122,8 @@ export interface Config {
   dataDir: string;
   secretKey: string;
   portalName: string;
+  /** PORTAL_SUPPORT_CONTACT: how to reach the portal's administrators, or null when not set. */
+  supportContact: string | null;
   staffEmailDomains: string[];
   trustProxy: number;
   logRequests: boolean;
@@ -228,6 +232,7 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     dataDir,
     secretKey: env.SECRET_KEY ?? developmentSecretKey(dataDir),
     portalName: env.PORTAL_NAME,
+    supportContact: env.PORTAL_SUPPORT_CONTACT || null,
     staffEmailDomains: env.STAFF_EMAIL_DOMAINS,
     trustProxy: env.TRUST_PROXY,
     logRequests: env.LOG_REQUESTS === "1",

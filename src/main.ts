@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { ConfigError, loadConfig, usesDevOutbox, type Config } from "./config.ts";
 import { openDatabase, type Database } from "./db/client.ts";
 import { migrate } from "./db/migrate.ts";
@@ -76,7 +77,14 @@ async function main() {
   console.log(`mfa-portal listening on port ${config.port}: open ${config.publicUrl} (${where.join(", ")}; ${runtime}; ready in ${Math.round(performance.now() - started)} ms)`);
   const [row] = await db.sql<{ admins: number }[]>`select count(*)::int as admins from users where role = 'admin' and status <> 'disabled'`;
   if (!row?.admins) {
-    console.log(`No administrator yet. Create one with:\n  npm run invite -- --email you@example.org --name "Your Name" --admin`);
+    // The hint carries the settings this server runs with, so invite opens the same database and links to this address.
+    const settings = [
+      process.env.PORT ? `PORT=${config.port}` : "",
+      process.env.PUBLIC_URL ? `PUBLIC_URL=${config.publicUrl}` : "",
+      db.kind === "embedded" && process.env.DATA_DIR ? `DATA_DIR=${JSON.stringify(resolve(config.dataDir))}` : "",
+      config.databaseUrl ? "DATABASE_URL=<the same URL>" : "",
+    ].filter(Boolean);
+    console.log(`No administrator yet. Create one with:\n  ${[...settings, "npm run invite"].join(" ")} -- --email you@example.org --name "Your Name" --admin`);
   }
   outbox.kick(); // messages queued before a crash or restart go out now
   const housekeeping = startHousekeeping({ sql: db.sql, clock, config, log, purges: { applications: purgeApplicationRecords } });

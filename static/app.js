@@ -1,4 +1,6 @@
 // Progressive enhancement only: every page works without this file.
+// Words that are true only with JavaScript (class js-only) show under html.js.
+document.documentElement.classList.add("js");
 // After htmx swaps a new step into <main>, move focus there so keyboard and screen-reader users
 // land on it: the field htmx autofocused (the first error) keeps focus, otherwise the heading gets it.
 document.addEventListener("htmx:after:settle", function () {

@@ -119,12 +119,45 @@ export function Heading(props: { children: Child }) {
   );
 }
 
-/** A short message of a form's errors; its role makes screen readers read it on arrival. */
-export function ErrorSummary(props: { message?: string }) {
-  if (!props.message) return null;
+/**
+ * The GOV.UK error summary: "There is a problem", then every error at once, each a link to its
+ * field (`#field-<name>`, the id Field and Checkbox give their input; a field given as "#id" is
+ * that id, such as a radio group's first choice). `errors` are the messages
+ * per field; `message` is one more (about `field` when given, else the whole form). It takes
+ * focus when the page arrives (autofocus, the first in the document, which app.js honours after
+ * an htmx swap too), so a failed submit starts here; the links then lead to each field.
+ */
+export function ErrorSummary(props: { message?: string; field?: string; errors?: FieldErrors }) {
+  const items: Array<{ message: string; field?: string }> = [];
+  for (const [field, message] of Object.entries(props.errors ?? {})) {
+    if (message) items.push({ message, field: field === "form" ? undefined : field });
+  }
+  if (props.message && !items.some((item) => item.message === props.message)) {
+    items.unshift({ message: props.message, field: props.field });
+  }
+  if (items.length === 0) return null;
+  // A message about no one field (a limit, a lock) is the summary's description; the rest link to their fields.
+  const about = items.filter((item) => !item.field);
+  const linked = items.filter((item) => item.field);
   return (
-    <div class="error-summary" role="alert">
-      <p>{props.message}</p>
+    <div class="error-summary" data-error-summary tabindex={-1} autofocus aria-labelledby="error-summary-title">
+      <div role="alert">
+        <h2 class="error-summary-title" id="error-summary-title">
+          There is a problem
+        </h2>
+        {about.map((item) => (
+          <p class="error-summary-description">{item.message}</p>
+        ))}
+        {linked.length ? (
+          <ul class="error-summary-list">
+            {linked.map((item) => (
+              <li>
+                <a href={item.field!.startsWith("#") ? item.field : `#field-${item.field}`}>{item.message}</a>
+              </li>
+            ))}
+          </ul>
+        ) : null}
+      </div>
     </div>
   );
 }
@@ -132,7 +165,7 @@ export function ErrorSummary(props: { message?: string }) {
 /** A polite status line (sent codes, saved changes). */
 export function Status(props: { message?: string | null }) {
   return (
-    <p class="status" role="status">
+    <p class={props.message ? "status" : "status status-empty"} role="status">
       {props.message ?? ""}
     </p>
   );
@@ -154,5 +187,48 @@ export function CodeForm(props: { action: string; hint: string; error?: string; 
       />
       <Button>{props.button ?? "Verify Code"}</Button>
     </Form>
+  );
+}
+
+/**
+ * A wizard's place ("Step 2 of 5") and whose account it is, above the step's own page: the
+ * words come first so a screen reader hears them just before the heading.
+ */
+export function StepIndicator(props: { step: number; of: number; email?: string; children: Child }) {
+  return (
+    <>
+      <p class="step-indicator">
+        Step {props.step} of {props.of}
+        {props.email ? (
+          <span class="step-account">
+            {" "}
+            · Setting up the account for <strong>{props.email}</strong>
+          </span>
+        ) : null}
+      </p>
+      {props.children}
+    </>
+  );
+}
+
+/**
+ * "Contact your portal administrator", with PORTAL_SUPPORT_CONTACT when it is set: an email
+ * address becomes a mailto link, a phone number a tel link, a URL a link; anything else is text.
+ */
+export function SupportContact(props: { contact: string | null; lead?: string }) {
+  const lead = props.lead ?? "Contact your portal administrator";
+  const contact = props.contact?.trim();
+  if (!contact) return <>{lead}.</>;
+  const href = /^[^\s@]+@[^\s@]+$/.test(contact)
+    ? `mailto:${contact}`
+    : /^https?:\/\/\S+$/.test(contact)
+      ? contact
+      : /^\+?[\d\s().-]{7,}$/.test(contact)
+        ? `tel:${contact.replace(/[^\d+]/g, "")}`
+        : null;
+  return (
+    <>
+      {lead}: {href ? <a href={href}>{contact}</a> : contact}.
+    </>
   );
 }

@@ -30,7 +30,7 @@ export function PhoneChoice(props: { heading: string; maskedPhone: string; actio
   return (
     <section>
       <Heading>{props.heading}</Heading>
-      <ErrorSummary message={props.error?.message} />
+      <ErrorSummary message={props.error?.message} field={props.error?.field} />
       {props.intro}
       <p>
         The phone number on file is <strong>{props.maskedPhone}</strong>. Select <strong>Send Code</strong> for a
@@ -54,7 +54,7 @@ export function SmsCodeEntry(props: { heading: string; maskedPhone: string; acti
   return (
     <section>
       <Heading>{props.heading}</Heading>
-      <ErrorSummary message={props.error && !fieldError ? props.error.message : undefined} />
+      <ErrorSummary message={props.error?.message} field={props.error?.field} />
       <Status message={props.sent && !props.error ? `We sent a verification code by text message to ${props.maskedPhone}.` : null} />
       <SmsCodeForm action={props.actions.verify} maskedPhone={props.maskedPhone} error={fieldError} autofocus={fieldError !== undefined} />
       <h2>No text message?</h2>
@@ -136,7 +136,11 @@ export function CallCheck(props: { action: string; notYet: string | null; label?
       <Form action={props.action} label={props.label}>
         {props.children}
         <Status message={props.notYet} />
-        <p>This page moves on by itself once the call confirms the code. If it does not, select Continue after the call.</p>
+        <p>
+          After you key in the code and press #, select Continue.
+          {/* Only true with JavaScript (the poller above); app.css shows it under html.js. */}
+          <span class="js-only"> This page also moves on by itself once the call confirms the code.</span>
+        </p>
         <Button>Continue</Button>
       </Form>
     </>

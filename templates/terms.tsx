@@ -19,11 +19,11 @@ export function TermsOfUse(props: { portalName: string }) {
         <li>
           The portal holds protected health information (PHI) and personally identifiable
           information. Use it only for the treatment, payment or healthcare operations you are
-          authorised to carry out, and look only at the records you need for that work.
+          authorized to carry out, and look only at the records you need for that work.
         </li>
         <li>
           Do not copy, download, print or share information from the portal except as your work
-          requires and as HIPAA and your organisation's policies allow.
+          requires and as HIPAA and your organization's policies allow.
         </li>
         <li>
           Report any information you received by mistake, and any suspected misuse or breach, to

@@ -50,6 +50,23 @@ export async function validateRememberToken(
   return { userId: row.userId };
 }
 
+/**
+ * Whether the browser's token is live for any login option (known, its secret right, not expired,
+ * the account active): the sign-in page then shows the box checked (product.md §9), so pressing
+ * the same Login button as it stands is all it takes. Reads only; an expired row is left for
+ * validateRememberToken or the purge.
+ */
+export async function isRememberTokenLive(db: Db, clock: Clock, token: string | undefined | null): Promise<boolean> {
+  const parts = splitToken(token);
+  if (!parts) return false;
+  const [row] = await db<{ secretHash: Uint8Array; expiresAt: Date; status: string }[]>`
+    select r.secret_hash as "secretHash", r.expires_at as "expiresAt", u.status
+    from remember_tokens r join users u on u.id = r.user_id
+    where r.id = ${parts.id}`;
+  if (!row || !secretMatches(parts.secret, row.secretHash)) return false;
+  return row.expiresAt.getTime() > clock.now().getTime() && row.status === "active";
+}
+
 /** Every Remember Me of a user ends (password or MFA reset, disable, "forget this browser"). */
 export async function forgetRememberTokens(db: Db, userId: string): Promise<void> {
   await db`delete from remember_tokens where user_id = ${userId}`;

@@ -148,6 +148,8 @@ async function main() {
       // The message goes out (or is printed, with the dev outbox) before the link line, so the link stays last.
       await outbox.drain();
       const where = organization ? ` (${values.role} of ${organization.name})` : result.user.role === "admin" ? " (administrator)" : "";
+      // Which database took the invitation: one started without the server's DATA_DIR opens another silently.
+      console.log(`Database: ${db.description}.`);
       console.log(
         `${result.created ? "Invited" : "Sent a new registration link to"} ${result.user.email}${where}. ` +
           `The link expires in ${describeDuration(config.ttl.registrationLink)}:`,

@@ -11,7 +11,19 @@ export type Db = Sql | postgres.TransactionSql<{}>;
 export interface Database {
   sql: Sql;
   kind: "embedded" | "server";
+  /** Which database this is, in words for a person (no password): what `npm run invite` reports it used. */
+  description: string;
   close(): Promise<void>;
+}
+
+/** A postgres:// URL without its credentials: host, port and database. */
+function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `Postgres at ${u.hostname}:${u.port || "5432"}${u.pathname || "/"}`;
+  } catch {
+    return "Postgres at DATABASE_URL";
+  }
 }
 
 // application_name: the metrics find this pool's connections in pg_stat_activity by it.
@@ -26,7 +38,7 @@ const POOL = { max: 10, idle_timeout: 30, connect_timeout: 5, onnotice: () => {}
 export async function openDatabase(options: { url?: string; dataDir?: string; memory?: boolean }): Promise<Database> {
   if (options.url) {
     const sql = postgres(options.url, POOL);
-    return { sql, kind: "server", close: () => sql.end({ timeout: 5 }) };
+    return { sql, kind: "server", description: describeUrl(options.url), close: () => sql.end({ timeout: 5 }) };
   }
   if (options.memory || !options.dataDir) return openEmbedded(undefined);
   const dataDir = resolve(options.dataDir);
@@ -37,14 +49,14 @@ export async function openDatabase(options: { url?: string; dataDir?: string; me
     if (running) {
       // Unnamed statements: this short-lived client's prepared ones would outlive it in the app's PGlite session.
       const sql = postgres({ host: "127.0.0.1", port: running.port, database: "postgres", username: "postgres", ...POOL, max: 2, prepare: false });
-      return { sql, kind: "embedded", close: () => sql.end({ timeout: 5 }) };
+      return { sql, kind: "embedded", description: `embedded database in ${dataDir} (through the server running on it, port ${running.port})`, close: () => sql.end({ timeout: 5 }) };
     }
     // Only one process may open the directory: a second PGlite on it would corrupt it.
     if (takeLock(dataDir)) {
       openHere.add(dataDir);
       try {
         const db = await openEmbedded(dataDir);
-        return { ...db, close: () => db.close().finally(() => openHere.delete(dataDir)) };
+        return { ...db, description: `embedded database in ${dataDir} (opened here: no server was running on it)`, close: () => db.close().finally(() => openHere.delete(dataDir)) };
       } catch (error) {
         openHere.delete(dataDir);
         rmSync(join(dataDir, LOCK_FILE), { force: true });
@@ -116,6 +128,7 @@ async function openEmbedded(dataDir: string | undefined): Promise<Database> {
   return {
     sql,
     kind: "embedded",
+    description: dataDir ? `embedded database in ${dataDir}` : "embedded database in memory",
     async close() {
       await sql.end({ timeout: 5 });
       await server.stop();

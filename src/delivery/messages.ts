@@ -100,8 +100,9 @@ export function reauthenticationCode(code: string, ttlText: string, portalName?:
   return codeEmail("Your code to confirm it's you", `Enter this code on your account page${portalName ? ` of ${portalName}` : ""} to confirm it's you before a change.`, code, ttlText);
 }
 
-export function smsCode(code: string, ttlText?: string): MessageText {
-  return { text: `Your verification code is ${code}.${ttlText ? ` It expires in ${ttlText}.` : ""} Never share it.` };
+/** A text message says first whom it is from: a code with no sender's name is a phishing kit's gift. */
+export function smsCode(code: string, ttlText?: string, portalName?: string): MessageText {
+  return { text: `${portalName ? `${portalName}: ` : ""}Your verification code is ${code}.${ttlText ? ` It expires in ${ttlText}.` : ""} Never share it.` };
 }
 
 /** What every call asks for: the code shown on the screen that asked for the call. */

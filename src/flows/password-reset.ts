@@ -268,8 +268,10 @@ export async function setNewPassword(deps: FlowDeps, meta: RequestMeta, token: s
   const { flow, user } = found;
   const view = resetView(flow, deps);
   const policy = checkPasswordPolicy(input.password, { email: user.email, portalName: deps.config.portalName });
-  if (!policy.ok) return { kind: "error", view, field: "password", message: policy.reason, status: 422 };
-  if (input.password !== input.confirm) return { kind: "error", view, field: "confirm", message: PASSWORDS_DIFFER, status: 422 };
+  // Both problems at once when both are there: a weak password and a confirmation that differs.
+  const differ = input.password !== input.confirm ? { confirm: PASSWORDS_DIFFER } : undefined;
+  if (!policy.ok) return { kind: "error", view, field: "password", message: policy.reason, also: differ, status: 422 };
+  if (differ) return { kind: "error", view, field: "confirm", message: differ.confirm, status: 422 };
 
   const passwordHash = await hashPassword(input.password);
   const termsDue = user.termsVersion !== TERMS_VERSION;

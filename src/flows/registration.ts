@@ -138,6 +138,8 @@ export interface RegistrationView {
   call?: { keypadCode: string; notYet?: boolean };
   /** A line about the page that is no error (the call has not confirmed the code yet). */
   problem?: string;
+  /** The method chosen at the first step (null before), which decides how many steps there are. */
+  method: FactorKind | null;
 }
 
 export type RegistrationResult = StepResult<RegistrationView>;
@@ -150,6 +152,7 @@ function viewOf(reg: Registration, step: RegistrationView["step"]): Registration
     emailStage: reg.flow.state === "email_verified" ? "verified" : reg.data.emailCodeSent ? "verify" : "send",
     phone: reg.data.phone ?? null,
     smsSent: reg.data.phoneChannel === "sms" && !!reg.data.phone,
+    method: reg.data.method ?? null,
   };
 }
 
@@ -357,8 +360,10 @@ export async function createPassword(deps: FlowDeps, meta: RequestMeta, token: s
   if (isMoved(reg)) return reg;
   const view = viewOf(reg, "email");
   const policy = checkPasswordPolicy(input.password, { email: reg.user.email, portalName: deps.config.portalName });
-  if (!policy.ok) return { kind: "error", view, field: "password", message: policy.reason, status: 422 };
-  if (input.password !== input.confirm) return { kind: "error", view, field: "confirm", message: PASSWORDS_NOT_THE_SAME, status: 422 };
+  // Both problems at once when both are there: a weak password and a confirmation that differs.
+  const differ = input.password !== input.confirm ? { confirm: PASSWORDS_NOT_THE_SAME } : undefined;
+  if (!policy.ok) return { kind: "error", view, field: "password", message: policy.reason, also: differ, status: 422 };
+  if (differ) return { kind: "error", view, field: "confirm", message: differ.confirm, status: 422 };
   const passwordHash = await hashPassword(input.password);
   const moved = await advance(deps.sql, deps, reg, "email_verified", "password_set", { passwordHash });
   if (!moved) return wherever(deps, token);

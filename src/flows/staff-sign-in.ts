@@ -51,7 +51,7 @@ export const STAFF_MESSAGES: Record<StaffRefusal, string> = {
   not_started: "This staff sign-in has expired or was already used. Select Staff Login to start again.",
   state_mismatch:
     "Your organization's sign-in answered in a way the portal could not verify, so you are not signed in. Select Staff Login to try again; if it keeps happening, contact your IT department.",
-  issuer_error: "Your organization's sign-in was cancelled or did not let you in. Select Staff Login to try again.",
+  issuer_error: "Your organization's sign-in was canceled or did not let you in. Select Staff Login to try again.",
   invalid_response:
     "Your organization's sign-in answered in a way the portal could not verify, so you are not signed in. Select Staff Login to try again; if it keeps happening, contact your IT department.",
   mfa_missing:

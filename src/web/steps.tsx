@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { AppDeps, AppEnv } from "./env.ts";
-import { redirectTo, render, type View } from "./render.tsx";
+import { redirectTo, render, wantsFragment, type View } from "./render.tsx";
 import { clearCookie, readCookie, writeCookie } from "./cookies.ts";
 import { completeSignIn } from "./sign-in.ts";
 import { FORM_UNREADABLE, type FormProblem } from "./form.ts";
@@ -27,7 +27,16 @@ export interface StepPages<V> {
   /** The flow's first page: where a gone or expired flow sends the browser (with ?expired=1). */
   start: string;
   view(deps: AppDeps, view: V, error?: StepError, extra?: { notYet?: boolean; fieldErrors?: FieldErrors }): View;
+  /**
+   * Where a Continue that found the call pending goes without JavaScript (post/redirect/get: the
+   * page it shows is a GET, so a reload posts nothing); null or absent: it is shown in place, as
+   * registration's call page must be (its keypad code lives only in that answer).
+   */
+  waitingPath?(view: V): string | null;
 }
+
+/** The query a waiting page carries (pages.waitingPath): its GET says the call has not confirmed the code yet. */
+const WAITING = "waiting";
 
 /** Turns a flow function's result into the answer. `poll`: the Call Me page's background check. */
 export async function answer<V>(c: C, deps: AppDeps, pages: StepPages<V>, result: StepResult<V>, extra: { poll?: boolean } = {}): Promise<Response> {
@@ -40,13 +49,20 @@ export async function answer<V>(c: C, deps: AppDeps, pages: StepPages<V>, result
       if (result.clearRemember) clearCookie(c, deps.config, "remember");
       return redirectTo(c, result.path);
     case "show":
-      return render(c, deps, pages.view(deps, result.view));
+      return render(c, deps, pages.view(deps, result.view, undefined, c.req.query(WAITING) === "1" ? { notYet: true } : {}));
     case "error":
       if (result.retryAfterSeconds !== undefined) c.header("Retry-After", String(result.retryAfterSeconds));
-      return render(c, deps, { ...pages.view(deps, result.view, { message: result.message, field: result.field }), status: result.status });
+      return render(c, deps, {
+        ...pages.view(deps, result.view, { message: result.message, field: result.field }, result.also && result.field ? { fieldErrors: { [result.field]: result.message, ...result.also } } : {}),
+        status: result.status,
+      });
     case "pending":
       // The poll: nothing changed, so nothing on screen should (htmx does not swap a 204).
       if (extra.poll) return c.body(null, 204);
+      {
+        const waiting = wantsFragment(c) ? null : (pages.waitingPath?.(result.view) ?? null);
+        if (waiting) return redirectTo(c, `${waiting}?${WAITING}=1`);
+      }
       return render(c, deps, pages.view(deps, result.view, undefined, { notYet: true }));
     case "signed_in":
       return completeSignIn(c, deps, result);

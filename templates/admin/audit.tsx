@@ -3,6 +3,7 @@ import type { AdminUser } from "../../src/flows/admin.ts";
 import { Button, ErrorSummary, Field, Heading, type FieldErrors } from "../components.tsx";
 import { AdminStatus, membershipText, UserActions, type Grantable } from "./users.tsx";
 import { formatTime, METHOD_LABELS, ROLE_LABELS, STATE_LABELS } from "./labels.ts";
+import { describeEvent, shortBrowser } from "./events.ts";
 
 /** Detail values are shown as "key: value" pairs; the audit log never holds secrets (audit.ts redacts). */
 function detailText(detail: Record<string, unknown>): string {
@@ -14,7 +15,7 @@ function detailText(detail: Record<string, unknown>): string {
 function EventsTable(props: { events: AuditEvent[]; caption: string; showUser: boolean }) {
   return (
     <div class="table-wrap" role="region" aria-labelledby="events-caption" tabindex={0}>
-      <table>
+      <table class="stack">
         <caption id="events-caption">{props.caption}</caption>
         <thead>
           <tr>
@@ -34,14 +35,19 @@ function EventsTable(props: { events: AuditEvent[]; caption: string; showUser: b
                 <th scope="row">
                   <time datetime={event.at.toISOString()}>{formatTime(event.at)}</time>
                 </th>
-                <td>{event.event}</td>
+                {/* Plain words; the stored name stays in data-event (and is what the Event type filter takes). */}
+                <td data-label="Event" data-event={event.event}>
+                  {describeEvent(event.event)}
+                </td>
                 {props.showUser ? (
-                  <td>{event.userId ? <a href={`/admin/users/${event.userId}`}>{event.userEmail ?? event.userId}</a> : ""}</td>
+                  <td data-label="User">{event.userId ? <a href={`/admin/users/${event.userId}`}>{event.userEmail ?? event.userId}</a> : ""}</td>
                 ) : null}
-                <td>{event.actorId ? (event.actorEmail ?? event.actorId) : ""}</td>
-                <td>{event.ip ?? ""}</td>
-                <td>{event.userAgent ?? ""}</td>
-                <td>{detailText(event.detail)}</td>
+                <td data-label="By">{event.actorId ? (event.actorEmail ?? event.actorId) : ""}</td>
+                <td data-label="Address">{event.ip ?? ""}</td>
+                <td data-label="Browser" title={event.userAgent ?? undefined}>
+                  {shortBrowser(event.userAgent)}
+                </td>
+                <td data-label="Details">{detailText(event.detail)}</td>
               </tr>
             ))
           ) : (
@@ -160,7 +166,7 @@ export function AuditPage(props: {
       <p>
         <a href="/admin">Back to Administration</a>
       </p>
-      <ErrorSummary message={firstError ? "Check the filter fields below." : undefined} />
+      <ErrorSummary errors={{ user: errors.user, from: errors.from, to: errors.to }} />
       <form method="get" action="/admin/audit" aria-label="Filter events" class="search-form">
         <Field name="user" label="User email" type="email" value={filter.user} maxlength={254} error={errors.user} autofocus={firstError === "user"} />
         <div class="field">
@@ -171,7 +177,7 @@ export function AuditPage(props: {
             </option>
             {options.map((event) => (
               <option value={event} selected={filter.event === event || undefined}>
-                {event.endsWith(".*") ? `${event.slice(0, -2)} (all)` : event}
+                {event.endsWith(".*") ? `All ${event.slice(0, -2).replace(/_/g, " ")} events` : describeEvent(event)}
               </option>
             ))}
           </select>

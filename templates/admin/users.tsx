@@ -44,6 +44,14 @@ export function StatusText(props: { text: string; problem: boolean }) {
   return <p class={props.problem ? "error-message" : "status"}>{props.text}</p>;
 }
 
+/** The actions that end someone's access or their factors: confirmed on a page of their own first (ConfirmActionPage). */
+export const CONFIRMED_ACTIONS = ["disable", "reset-mfa"] as const;
+export type ConfirmedAction = (typeof CONFIRMED_ACTIONS)[number];
+
+export function isConfirmedAction(action: string): action is ConfirmedAction {
+  return (CONFIRMED_ACTIONS as readonly string[]).includes(action);
+}
+
 /**
  * One small POST form per action. With htmx it replaces its own table row (or, on the user's
  * page, the page); without JavaScript it posts, and the answer redirects back with a message.
@@ -59,19 +67,22 @@ function ActionForm(props: {
   focus?: boolean;
   fields?: Record<string, string>;
 }) {
-  const url = `/admin/users/${props.user.id}/${props.action}`;
-  const htmx =
-    props.from === "list"
+  // A destructive action's button only opens its confirmation page (a GET), with or without JavaScript.
+  const confirmed = isConfirmedAction(props.action);
+  const url = `/admin/users/${props.user.id}/${props.action}${confirmed ? "/confirm" : ""}`;
+  const htmx = confirmed
+    ? {}
+    : props.from === "list"
       ? { "hx-post": url, "hx-target": "closest tr", "hx-swap": "outerHTML" }
       : { "hx-post": url, "hx-target": "#main", "hx-swap": "innerHTML" };
   return (
-    <form method="post" action={url} class="inline-form" {...htmx}>
+    <form method={confirmed ? "get" : "post"} action={url} class="inline-form" {...htmx}>
       <input type="hidden" name="from" value={props.from} />
       {props.from === "list" ? <input type="hidden" name="return" value={props.listQuery} /> : null}
       {Object.entries(props.fields ?? {}).map(([name, value]) => (
         <input type="hidden" name={name} value={value} />
       ))}
-      <button type="submit" class="button secondary" id={`u-${props.user.id}-${props.slot}`} autofocus={props.focus || undefined}>
+      <button type="submit" class={confirmed ? "button warning" : "button secondary"} id={`u-${props.user.id}-${props.slot}`} autofocus={props.focus || undefined}>
         {props.label}
         <span class="visually-hidden"> {props.user.email}</span>
       </button>
@@ -200,12 +211,12 @@ export function UserRow(props: { user: AdminUser; listQuery: string; focusSlot?:
       <th scope="row">
         <a href={`/admin/users/${user.id}`}>{user.name || "(no name)"}</a>
       </th>
-      <td>{user.email}</td>
-      <td>{roleText(user)}</td>
-      <td>{user.staffIssuer ? staffLabel(user.staffIssuer) : user.mfaMethod ? METHOD_LABELS[user.mfaMethod] : ""}</td>
-      <td>{user.phone}</td>
-      <td>{STATE_LABELS[user.state]}</td>
-      <td>{user.lastSignInAt ? <time datetime={user.lastSignInAt.toISOString()}>{formatTime(user.lastSignInAt)}</time> : "Never"}</td>
+      <td data-label="Email">{user.email}</td>
+      <td data-label="Role">{roleText(user)}</td>
+      <td data-label="MFA method">{user.staffIssuer ? staffLabel(user.staffIssuer) : user.mfaMethod ? METHOD_LABELS[user.mfaMethod] : "Not chosen yet"}</td>
+      <td data-label="Phone">{user.phone || "None"}</td>
+      <td data-label="State">{STATE_LABELS[user.state]}</td>
+      <td data-label="Last sign-in">{user.lastSignInAt ? <time datetime={user.lastSignInAt.toISOString()}>{formatTime(user.lastSignInAt)}</time> : "Never"}</td>
       <td>
         <UserActions user={user} from="list" listQuery={props.listQuery} focusSlot={props.focusSlot} portal={props.portal} grantable={props.grantable} />
       </td>
@@ -283,7 +294,7 @@ function CreateUser(props: { form: CreateUserForm; choices: CreateChoices }) {
     <section aria-labelledby="create-user-heading">
       <h2 id="create-user-heading">Create user</h2>
       <p>The new user gets an email with a registration link that works for a limited time.</p>
-      <ErrorSummary message={firstError ? "The user was not created. Check the fields below." : undefined} />
+      <ErrorSummary errors={{ email: errors.email, name: errors.name, role: errors.role }} />
       <Form action="/admin/users" label="Create user">
         <Field
           name="email"
@@ -415,11 +426,13 @@ export function UsersPage(props: UsersPageProps) {
         </ul>
       </nav>
       <AdminStatus message={props.message} />
+      {/* The main action first: most visits here are to add someone. */}
+      <CreateUser form={props.create} choices={props.choices} />
       <section aria-labelledby="users-heading">
         <h2 id="users-heading">Users</h2>
         <SearchForm query={props.query} />
         <div class="table-wrap" role="region" aria-labelledby="users-caption" tabindex={0}>
-          <table>
+          <table class="stack">
             <caption id="users-caption">
               {filtered ? "Users matching the search, newest first" : "Users, newest first"}
             </caption>
@@ -448,7 +461,6 @@ export function UsersPage(props: UsersPageProps) {
         </div>
         <Paging page={props.page} query={props.query} />
       </section>
-      <CreateUser form={props.create} choices={props.choices} />
     </>
   );
 }
@@ -462,6 +474,61 @@ export function AdminForbidden() {
       <p>
         <a href="/home">Go to the home page</a>
       </p>
+    </section>
+  );
+}
+
+const CONFIRM_WORDS: Record<ConfirmedAction, { heading: (email: string) => string; consequences: string[]; button: string }> = {
+  disable: {
+    heading: (email) => `Disable ${email}?`,
+    consequences: [
+      "They are signed out everywhere at once, and Remember Me on their browsers ends.",
+      "They cannot sign in, reset their password or finish registering until an administrator enables them again.",
+    ],
+    button: "Disable",
+  },
+  "reset-mfa": {
+    heading: (email) => `Reset multi-factor authentication for ${email}?`,
+    consequences: [
+      "They are signed out everywhere at once, and Remember Me on their browsers ends.",
+      "Their phone or email second factor stops working; they get an email with a link to set one up again. Their password stays the same.",
+    ],
+    button: "Reset MFA",
+  },
+};
+
+/**
+ * A destructive action's own page (a GET, so it works without JavaScript): what it will do, the
+ * warning button that does it (the same accessible name as the row's, "Disable pat@…") and a
+ * way back that changes nothing.
+ */
+export function ConfirmActionPage(props: { user: AdminUser; action: ConfirmedAction; from: "list" | "user"; listQuery: string }) {
+  const words = CONFIRM_WORDS[props.action];
+  const back = props.from === "user" ? `/admin/users/${props.user.id}` : props.listQuery ? `/admin?${props.listQuery}` : "/admin";
+  return (
+    <section data-confirm>
+      <Heading>{words.heading(props.user.email)}</Heading>
+      <div class="warning-text">
+        <p>
+          <strong>{props.user.name || props.user.email}</strong> ({props.user.email}):
+        </p>
+        <ul>
+          {words.consequences.map((line) => (
+            <li>{line}</li>
+          ))}
+        </ul>
+      </div>
+      <form method="post" action={`/admin/users/${props.user.id}/${props.action}`}>
+        <input type="hidden" name="from" value={props.from} />
+        <input type="hidden" name="return" value={props.listQuery} />
+        <div class="actions">
+          <button type="submit" class="button warning">
+            {words.button}
+            <span class="visually-hidden"> {props.user.email}</span>
+          </button>
+          <a href={back}>Cancel: change nothing</a>
+        </div>
+      </form>
     </section>
   );
 }

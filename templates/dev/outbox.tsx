@@ -38,7 +38,7 @@ export function DevOutboxPage(props: { entries: DevOutboxEntry[] }) {
                   <td>{entry.to}</td>
                   <td>{entry.subject ?? ""}</td>
                   <td>
-                    <pre class="message-text">{entry.text}</pre>
+                    <pre class="message-text">{withLinks(entry.text)}</pre>
                     {entry.channel === "voice" ? <AnswerForm id={entry.id} /> : null}
                   </td>
                 </tr>
@@ -49,6 +49,11 @@ export function DevOutboxPage(props: { entries: DevOutboxEntry[] }) {
       )}
     </section>
   );
+}
+
+/** The message's text with each http(s) address a link, so a registration link can be opened from here. */
+function withLinks(text: string) {
+  return text.split(/(https?:\/\/[^\s<>"]+)/).map((part, index) => (index % 2 === 1 ? <a href={part}>{part}</a> : part));
 }
 
 /** A plain form (no htmx): the answer endpoint is what a phone would reach, not a wizard step. */

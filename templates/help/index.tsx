@@ -1,9 +1,9 @@
-import { Heading } from "../components.tsx";
+import { Heading, SupportContact } from "../components.tsx";
 
 /** /help: every help page, and the pages that fix the common problems. */
-export function HelpIndex() {
+export function HelpIndex(props: { supportContact: string | null }) {
   return (
-    <section>
+    <section class="help-text">
       <Heading>Help</Heading>
       <ul>
         <li>
@@ -22,6 +22,9 @@ export function HelpIndex() {
           <a href="/forgot-password">Forgot your password?</a>
         </li>
       </ul>
+      <p>
+        <SupportContact contact={props.supportContact} lead="For anything else, contact your portal administrator" />
+      </p>
       <p>
         <a href="/login">Go to the sign-in page</a>
       </p>

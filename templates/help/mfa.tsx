@@ -1,4 +1,4 @@
-import { Button, Heading } from "../components.tsx";
+import { Button, ErrorSummary, Heading, SupportContact } from "../components.tsx";
 
 /** What can go wrong, in the person's words; each leads to the action that fixes it. */
 export const PROBLEMS = [
@@ -20,6 +20,8 @@ export interface HelpSettings {
   emailLoginCode: string;
   lockoutThreshold: number;
   lockoutDuration: string;
+  /** PORTAL_SUPPORT_CONTACT, or null. */
+  supportContact: string | null;
 }
 
 function Answer(props: { problem: Problem; settings: HelpSettings }) {
@@ -111,13 +113,9 @@ function Answer(props: { problem: Problem; settings: HelpSettings }) {
 export function MfaHelp(props: { problem: Problem | null; invalid?: boolean; settings: HelpSettings }) {
   const chosen = PROBLEMS.find(([value]) => value === props.problem);
   return (
-    <section>
+    <section class="help-text">
       <Heading>Multi-Factor Authentication Help</Heading>
-      {props.invalid ? (
-        <div class="error-summary" role="alert">
-          <p>Select what went wrong, then select Continue.</p>
-        </div>
-      ) : null}
+      <ErrorSummary message={props.invalid ? "Select what went wrong, then select Continue." : undefined} field={`#problem-${PROBLEMS[0]![0]}`} />
       <form method="get" action="/help/mfa">
         <input type="hidden" name="asked" value="1" />
         <fieldset>
@@ -138,7 +136,8 @@ export function MfaHelp(props: { problem: Problem | null; invalid?: boolean; set
         </section>
       ) : null}
       <p>
-        Still stuck? Contact your portal administrator. <a href="/help">All help pages</a>
+        <SupportContact contact={props.settings.supportContact} lead="Still stuck? Contact your portal administrator" />{" "}
+        <a href="/help">All help pages</a>
       </p>
     </section>
   );

@@ -6,8 +6,8 @@ export function WhatIsMfa() {
     <article>
       <Heading>What is MFA and how it works</Heading>
       <p>
-        Single-Factor authentication (username/password) is not sufficiently secure when handling sensitive Personal Health
-        Information or Personally Identifiable Information. Multi-Factor authentication is required to properly secure access
+        Single-Factor authentication (username/password) is not sufficiently secure when handling protected health
+        information (PHI) or personally identifiable information (PII). Multi-Factor authentication is required to properly secure access
         to sensitive information.
       </p>
       <h2>What is MFA?</h2>

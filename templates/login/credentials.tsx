@@ -13,7 +13,7 @@ export function CredentialsStep(props: { option: LoginOption; email: string; err
   return (
     <section>
       <Heading>{OPTION_NAMES[props.option]}</Heading>
-      <ErrorSummary message={summary ?? (emailError || passwordError ? "Check the highlighted fields." : undefined)} />
+      <ErrorSummary message={summary} errors={{ email: emailError, password: passwordError }} />
       <p>Enter the email address and password you created during registration, then select Sign in.</p>
       <Form action="/login/credentials">
         <Field

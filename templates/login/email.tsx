@@ -6,7 +6,7 @@ export function EmailSendStep(props: { email: string; codeLifetime: string; erro
   return (
     <section>
       <Heading>Login with Email</Heading>
-      <ErrorSummary message={props.error?.message} />
+      <ErrorSummary message={props.error?.message} field={props.error?.field} />
       <p>
         We will send a verification code to your email address. The code expires {props.codeLifetime} after it is sent, so
         have your email open before you select Send Verification Code.
@@ -31,12 +31,14 @@ export function EmailCodeStep(props: { email: string; secondsLeft: number; codeL
   return (
     <section>
       <Heading>Enter the verification code</Heading>
-      <ErrorSummary message={props.error && !fieldError ? props.error.message : undefined} />
+      <ErrorSummary message={props.error?.message} field={props.error?.field} />
       <Status message={props.sent && !props.error ? `We sent a verification code to ${props.email}.` : null} />
       <p>The code was sent to {props.email}. It works once, for {props.codeLifetime}.</p>
       <p class="countdown" id="code-expiry" aria-live="polite" data-countdown={String(props.secondsLeft)}>
         {expiryText(props.secondsLeft)}
       </p>
+      {/* Without JavaScript nothing counts down, so the words above say the time when the page was shown. */}
+      {props.secondsLeft > 0 ? <p class="nojs-only hint">Counted from when this page was shown; reload the page to see the time left now.</p> : null}
       <CodeForm action="/login/email/code" hint="Enter the 6-digit code from the email." error={fieldError} autofocus={fieldError !== undefined} />
       <Form action="/login/email/send" label="Send a new code">
         <p>Code expired, or no email?</p>

@@ -1,4 +1,4 @@
-import { Button, Heading, Status } from "../components.tsx";
+import { Button, ErrorSummary, Heading, Status } from "../components.tsx";
 import { StaffNote, StaffSection } from "../staff/sign-in.tsx";
 
 /**
@@ -9,6 +9,8 @@ import { StaffNote, StaffSection } from "../staff/sign-in.tsx";
 export function SignInPage(props: {
   rememberEnabled: boolean;
   rememberHours: string;
+  /** This browser holds a live Remember Me token: the box stands checked (unchecking it forgets the token). */
+  remembered?: boolean;
   notice?: string;
   signedOut?: boolean;
   /** Where the sign-in goes once finished (already checked), carried by the form. */
@@ -22,12 +24,23 @@ export function SignInPage(props: {
     <section>
       <Heading>Sign in</Heading>
       <Status message={props.signedOut ? "You are signed out." : null} />
-      {props.notice ? (
-        <div class="error-summary" role="alert">
-          <p>{props.notice}</p>
-        </div>
-      ) : null}
+      <ErrorSummary message={props.notice} />
       <div class="login-layout">
+        {/* The left column first in the page as on screen, so the tab order follows what is seen. */}
+        <div class="login-side">
+          <StaffSection enabled={props.staffEnabled === true} />
+          <section class="about" aria-labelledby="about-heading">
+            <h2 id="about-heading">Who signs in here</h2>
+            <p>
+              Customers and providers use the <strong>Customer/Provider</strong> sign-in. Choose <strong>Login with Phone</strong> if you
+              registered a direct phone line, or <strong>Login with Email</strong> if you registered for email codes.
+            </p>
+            <StaffNote enabled={props.staffEnabled === true} />
+            <p>
+              New to multi-factor authentication? Read <a href="/help/what-is-mfa">What is MFA and how it works</a>.
+            </p>
+          </section>
+        </div>
         <section class="provider panel" aria-labelledby="provider-heading">
           <h2 id="provider-heading">Customer/Provider</h2>
           <p>Sign in with the email address and password you created during registration, then confirm it is you by phone or by email.</p>
@@ -37,12 +50,12 @@ export function SignInPage(props: {
             {props.rememberEnabled ? (
               <>
                 <div class="field checkbox">
-                  <input type="checkbox" id="field-remember" name="remember" value="on" aria-describedby="remember-hint" />
+                  <input type="checkbox" id="field-remember" name="remember" value="on" checked={props.remembered === true} aria-describedby="remember-hint" />
                   <label for="field-remember">Remember Me</label>
                 </div>
                 <p class="hint" id="remember-hint">
                   Skips signing in on this browser for {props.rememberHours} when you use the same Login button. Do not use it on a
-                  shared device. <a href="/help/remember-me">How Remember Me works</a>
+                  shared device.{props.remembered ? " This browser is remembered now: uncheck the box before pressing a Login button to forget it." : ""} <a href="/help/remember-me">How Remember Me works</a>
                 </p>
               </>
             ) : null}
@@ -63,18 +76,6 @@ export function SignInPage(props: {
               <a href="/help/mfa">Multi-Factor Authentication Help</a>
             </li>
           </ul>
-        </section>
-        <StaffSection enabled={props.staffEnabled === true} />
-        <section class="about" aria-labelledby="about-heading">
-          <h2 id="about-heading">Who signs in here</h2>
-          <p>
-            Customers and providers use the <strong>Customer/Provider</strong> login. Choose <strong>Login with Phone</strong> if you
-            registered a direct phone line, or <strong>Login with Email</strong> if you registered for email codes.
-          </p>
-          <StaffNote enabled={props.staffEnabled === true} />
-          <p>
-            New to multi-factor authentication? Read <a href="/help/what-is-mfa">What is MFA and how it works</a>.
-          </p>
         </section>
       </div>
     </section>

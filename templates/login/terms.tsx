@@ -6,7 +6,7 @@ export function TermsAgainStep(props: { action: string; portalName: string; erro
   return (
     <section>
       <Heading>Terms of Use</Heading>
-      <ErrorSummary message={props.error} />
+      <ErrorSummary errors={{ agree: props.error }} />
       <p>The Terms of Use have changed since you last agreed to them. Read them, then agree to continue.</p>
       <TermsOfUse portalName={props.portalName} />
       <Form action={props.action}>

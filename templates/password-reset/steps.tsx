@@ -1,4 +1,4 @@
-import { Button, CodeForm, ErrorSummary, Field, Form, Heading, Status } from "../components.tsx";
+import { Button, CodeForm, ErrorSummary, Field, Form, Heading, Status, type FieldErrors } from "../components.tsx";
 import type { StepError } from "../phone-factor.tsx";
 import { NewPasswordFields } from "../new-password-fields.tsx";
 
@@ -8,7 +8,7 @@ export function ResetStart(props: { email: string; error?: StepError; notice?: s
   return (
     <section>
       <Heading>Forgot your password?</Heading>
-      <ErrorSummary message={props.notice ?? (props.error && !fieldError ? props.error.message : fieldError ? "Check the highlighted field." : undefined)} />
+      <ErrorSummary message={props.notice ?? props.error?.message} field={props.notice ? undefined : props.error?.field} />
       <p>Enter the email address of your account and select Send verification code. We will email you a 6-digit code.</p>
       <Form action="/forgot-password">
         <Field
@@ -39,7 +39,7 @@ export function ResetCodeStep(props: { email: string; codeLifetime: string; erro
   return (
     <section>
       <Heading>Enter the verification code</Heading>
-      <ErrorSummary message={props.error && !fieldError ? props.error.message : undefined} />
+      <ErrorSummary message={props.error?.message} field={props.error?.field} />
       <Status message={props.error ? null : `If ${props.email} belongs to an account, we sent a 6-digit code to it.`} />
       <p>The code works once, for {props.codeLifetime}. Check your email, including the junk or spam folder.</p>
       <CodeForm
@@ -58,14 +58,14 @@ export function ResetCodeStep(props: { email: string; codeLifetime: string; erro
 }
 
 /** New Password + Confirm New Password → Continue. */
-export function NewPasswordStep(props: { error?: StepError }) {
-  const passwordError = props.error?.field === "password" ? props.error.message : undefined;
-  const confirmError = props.error?.field === "confirm" ? props.error.message : undefined;
+export function NewPasswordStep(props: { error?: StepError; fieldErrors?: FieldErrors }) {
+  const passwordError = props.fieldErrors?.password ?? (props.error?.field === "password" ? props.error.message : undefined);
+  const confirmError = props.fieldErrors?.confirm ?? (props.error?.field === "confirm" ? props.error.message : undefined);
   const other = props.error && !passwordError && !confirmError ? props.error.message : undefined;
   return (
     <section>
       <Heading>Choose a new password</Heading>
-      <ErrorSummary message={other ?? (passwordError || confirmError ? "Check the highlighted fields." : undefined)} />
+      <ErrorSummary message={other} errors={{ password: passwordError, confirm: confirmError }} />
       <Form action="/forgot-password/new-password">
         <NewPasswordFields passwordError={passwordError} confirmError={confirmError} />
         <Button>Continue</Button>

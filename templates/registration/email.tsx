@@ -20,8 +20,8 @@ export function EmailStep(props: EmailStepProps) {
   const errors = props.errors ?? {};
   return (
     <section>
-      <Heading>Verify your email address</Heading>
-      <ErrorSummary message={props.problem} />
+      <Heading>{props.stage === "verified" ? "Create a password" : "Verify your email address"}</Heading>
+      <ErrorSummary message={props.problem} errors={errors} />
       <Status message={props.status} />
       {props.stage === "verified" ? (
         <>

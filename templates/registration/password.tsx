@@ -7,7 +7,6 @@ export function PasswordForm(props: { errors?: FieldErrors }) {
   const errors = props.errors ?? {};
   return (
     <Form action="/register/password" label="Create a password">
-      <h2>Create a password</h2>
       <p>This is the password you will sign in with, together with your second factor.</p>
       <NewPasswordFields passwordError={errors.password} confirmError={errors.confirm} />
       <Button>Create</Button>

@@ -19,7 +19,7 @@ export function PhoneStep(props: PhoneStepProps) {
   return (
     <section>
       <Heading>Verify your phone</Heading>
-      <ErrorSummary message={props.problem} />
+      <ErrorSummary message={props.problem} errors={errors} />
       <Status message={props.status} />
       <Form action="/register/phone/send" label="Phone number">
         <Field
@@ -38,7 +38,8 @@ export function PhoneStep(props: PhoneStepProps) {
           you to key in a code shown on this page, then press #.
         </p>
         <div class="actions">
-          <Button name="channel" value="sms">
+          {/* Once a code was sent, Verify Code below is the step's one primary button. */}
+          <Button name="channel" value="sms" variant={props.smsSent ? "secondary" : "primary"}>
             {props.smsSent ? "Send New Code" : "Send Code"}
           </Button>
           <Button name="channel" value="voice" variant="secondary">

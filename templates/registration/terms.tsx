@@ -6,7 +6,7 @@ export function RegistrationTermsStep(props: { portalName: string; error?: strin
   return (
     <section>
       <Heading>Terms of Use</Heading>
-      <ErrorSummary message={props.problem} />
+      <ErrorSummary message={props.problem} errors={{ agree: props.error }} />
       <p>Read the Terms of Use, check the box at the bottom to agree, then select Continue.</p>
       <TermsOfUse portalName={props.portalName} />
       <Form action="/register/terms" label="Agree to the Terms of Use">

@@ -1,17 +1,17 @@
 import type { FieldErrors } from "../components.tsx";
-import { Button, ErrorSummary, Field, Form, Heading } from "../components.tsx";
+import { Button, ErrorSummary, Field, Form, Heading, SupportContact } from "../components.tsx";
 
 /**
  * Having trouble logging in?: for someone who verified the email and created a password but did
  * not finish registering. Email Address + Password → Send Registration Link.
  */
-export function TroubleForm(props: { email?: string; errors?: FieldErrors; problem?: string }) {
+export function TroubleForm(props: { email?: string; errors?: FieldErrors; problem?: string; supportContact?: string | null }) {
   const errors = props.errors ?? {};
   const first = errors.email ? "email" : errors.password ? "password" : undefined;
   return (
     <section>
       <Heading>Having trouble logging in?</Heading>
-      <ErrorSummary message={props.problem} />
+      <ErrorSummary message={props.problem} errors={errors} />
       <p>
         If you began the multi-factor registration, verified your email and created a password but did not finish, we can
         email you a link that continues the registration. Enter the email address and the password you used when you
@@ -24,8 +24,9 @@ export function TroubleForm(props: { email?: string; errors?: FieldErrors; probl
       </Form>
       <p>
         Finished registering already? <a href="/login">Sign in</a>. Forgot your password? Use{" "}
-        <strong>Forgot your password?</strong> on the sign-in page. For other problems see{" "}
-        <a href="/help/mfa">Multi-Factor Authentication Help</a>.
+        <a href="/forgot-password">Forgot your password?</a> (also offered on the page that asks for your password). For
+        other problems see <a href="/help/mfa">Multi-Factor Authentication Help</a>.{" "}
+        <SupportContact contact={props.supportContact ?? null} lead="Still stuck? Contact your portal administrator" />
       </p>
     </section>
   );

@@ -1,4 +1,4 @@
-import { Heading } from "../components.tsx";
+import { ErrorSummary, Heading } from "../components.tsx";
 
 /**
  * The Staff section of the sign-in page (the left side of the guide's login page), shown when
@@ -27,7 +27,7 @@ export function StaffNote(props: { enabled: boolean }) {
   if (!props.enabled) return <p>Staff members with a staff email address do not sign in here; they use the staff sign-in.</p>;
   return (
     <p>
-      Staff members with a staff email address use <strong>Staff Login</strong>. A staff address typed into the Customer/Provider sign-in
+      Staff members with a staff email address use <a href="#staff-heading">Staff Login</a>. A staff address typed into the Customer/Provider sign-in
       goes there too.
     </p>
   );
@@ -38,9 +38,7 @@ export function StaffRefusedPage(props: { message: string }) {
   return (
     <section>
       <Heading>Staff sign-in</Heading>
-      <div class="error-summary" role="alert">
-        <p>{props.message}</p>
-      </div>
+      <ErrorSummary message={props.message} />
       <form method="get" action="/staff/login">
         <div class="actions">
           <button type="submit" class="button primary">

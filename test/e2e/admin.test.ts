@@ -26,4 +26,18 @@ path(s, "admin creates a user who then registers", async (j) => {
   if (!who?.includes("Riley Newcomer")) throw new Error("Home does not name the new user (Riley Newcomer)");
 });
 
+path(s, "admin: a Create user error, then Disable confirmed on its own page", async (j) => {
+  await registeredByEmail(j, { tag: "admin", admin: true, staySignedIn: true });
+  const target = await j.invite({ tag: "target", name: "Dana Target" });
+  await j.goto(`/admin?q=${encodeURIComponent(target.email)}`, "administration: the user to disable", j.heading("Administration"));
+
+  // Create user with no address: the error summary, its link to the field.
+  await j.press("Create user", "create user without an address: the error summary", j.page.getByRole("heading", { name: "There is a problem" }));
+  await j.see(j.link("Enter the user's email address."), "the summary's link to the field");
+
+  await j.press(`Disable ${target.email}`, "disable: the confirmation page", j.heading(`Disable ${target.email}?`));
+  await j.see(j.link("Cancel: change nothing"), "a way back");
+  await j.press(`Disable ${target.email}`, "disabled", j.page.getByText(`${target.email} was disabled and signed out everywhere.`));
+});
+
 s.run();

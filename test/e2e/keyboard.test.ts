@@ -1,8 +1,8 @@
 /**
  * Keyboard only: Tab, Shift+Tab, Space and Enter (and typing into fields), never the mouse.
  * At every Tab stop focus must be visible (an outline or a box-shadow); after every htmx swap it
- * must be on the new step's heading or on the first field in error; a page loaded with an error
- * must start on that field.
+ * must be on the new step's heading, its error summary or the first field in error; a page loaded with an error
+ * must start on the error summary.
  */
 import { e2eSuite, path } from "./support/e2e.ts";
 import { TERMS, invited, registeredByEmail, signedInBanner } from "./support/steps.ts";
@@ -19,7 +19,7 @@ path(s, "registration by email, keyboard only", async (j) => {
   await j.key("Space", "email code sent", j.field("Verification Code"));
   const code = await person.inbox.code("email");
 
-  // A wrong code first: focus must land on the field in error.
+  // A wrong code first: focus must land on the error summary (its link leads to the field).
   const wrong = code === "000000" ? "111111" : "000000";
   await j.typeInto("Verification Code", wrong);
   await j.tabToButton("Verify Code");

@@ -35,9 +35,12 @@ path(s, "Remember Me: the same option skips, the other option asks", async (j) =
   // Same option: straight to Home, no password, no code.
   await sessionEnds(j);
   await j.goto("/login", "session ended: sign-in page", j.button("Login with Phone"));
-  await j.check("Remember Me");
+  // product.md §9: the box already stands checked; pressing the same button untouched is all it takes.
+  if (!(await j.page.getByRole("checkbox", { name: "Remember Me", exact: true }).isChecked())) {
+    throw new Error("the Remember Me box is not checked on the sign-in page while this browser holds a live token");
+  }
   await phoneInbox.mark();
-  await j.press("Login with Phone", "Remember Me, same option: home at once", j.heading("Home"));
+  await j.press("Login with Phone", "Remember Me, same option, box untouched: home at once", j.heading("Home"));
   await signedInBanner(j);
   const sent = await phoneInbox.expect("sms", 1_000).then(
     () => true,
@@ -48,7 +51,6 @@ path(s, "Remember Me: the same option skips, the other option asks", async (j) =
   // The other option asks for everything.
   await sessionEnds(j);
   await j.goto("/login", "session ended again: sign-in page", j.button("Login with Email"));
-  await j.check("Remember Me");
   await j.press("Login with Email", "Remember Me, other option: asks for the password", j.field("Password"));
   await j.see(j.button("Sign in"), 'the button "Sign in"');
 });

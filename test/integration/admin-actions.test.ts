@@ -9,7 +9,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createTestContext, texts, uniqueEmail, type TestContext } from "../support/harness.ts";
 import { createActiveUser } from "../support/users.ts";
-import { browserSignedInAs, latestLink, messagesTo, press, rowOf, signedInAdmin, signInWithEmail } from "../support/admin.ts";
+import { browserSignedInAs, formOfButton, latestLink, messagesTo, press, pressConfirmed, rowOf, signedInAdmin, signInWithEmail } from "../support/admin.ts";
 import { createRememberToken } from "../../src/auth/remember-me.ts";
 import { SIGN_IN_REFUSED } from "../../src/flows/login.ts";
 import { LOCKOUT_MS } from "../../src/auth/lockout.ts";
@@ -56,7 +56,7 @@ test("Disable: the user's sessions end and sign-in gets the generic refusal; Ena
   const other = await browserSignedInAs(ctx, user.id);
 
   const page = await adminPageFor(user.email);
-  const done = await press(adminBrowser, page, `Disable ${user.email}`);
+  const done = await pressConfirmed(adminBrowser, page, `Disable ${user.email}`);
   assert.equal(done.redirects, [303]);
   assert.ok(done.url.startsWith("/admin?"), done.url);
   assert.ok(done.url.includes(`q=${encodeURIComponent(user.email)}`), "the search is kept after the redirect");
@@ -85,7 +85,7 @@ test("Disable: the user's sessions end and sign-in gets the generic refusal; Ena
 test("Disable also ends Remember Me, so the remembered Login button asks for everything again", async () => {
   const user = await createActiveUser(ctx.sql, { method: "email" });
   const token = await createRememberToken(ctx.sql, ctx.clock, user.id, "email", ctx.config.ttl.rememberMe);
-  await press(adminBrowser, await adminPageFor(user.email), `Disable ${user.email}`);
+  await pressConfirmed(adminBrowser, await adminPageFor(user.email), `Disable ${user.email}`);
   const [count] = await ctx.sql<{ n: number }[]>`select count(*)::int as n from remember_tokens where user_id = ${user.id}`;
   assert.equal(count!.n, 0);
   const browser = ctx.browser();
@@ -100,7 +100,7 @@ test("a disabled user who was still registering cannot finish with their old lin
   const link = await latestLink(adminBrowser, email);
   const [row] = await ctx.sql<{ id: string }[]>`select id from users where email_normalized = ${email.toLowerCase()}`;
   assert.equal(created.url, `/admin?done=created&user=${row!.id}`);
-  await press(adminBrowser, await adminPageFor(email), `Disable ${email}`);
+  await pressConfirmed(adminBrowser, await adminPageFor(email), `Disable ${email}`);
   const landing = await ctx.browser().get(link);
   assert.not.equal(landing.url, "/register/method", "the old link no longer starts a registration");
   const enabled = await press(adminBrowser, await adminPageFor(email), `Enable ${email}`);
@@ -115,7 +115,7 @@ test("Reset MFA: sessions and Remember Me end at once; the emailed link lands on
   await createRememberToken(ctx.sql, ctx.clock, user.id, "phone", ctx.config.ttl.rememberMe);
   const before = (await messagesTo(adminBrowser, user.email)).length;
 
-  const done = await press(adminBrowser, await adminPageFor(user.email), `Reset MFA ${user.email}`);
+  const done = await pressConfirmed(adminBrowser, await adminPageFor(user.email), `Reset MFA ${user.email}`);
   assert.match(texts(done, "#admin-status")[0]!, /Multi-factor authentication was reset for/);
   assert.equal((await session.get("/home")).url, "/login", "their session ended");
   const [remembered] = await ctx.sql<{ n: number }[]>`select count(*)::int as n from remember_tokens where user_id = ${user.id}`;
@@ -200,22 +200,47 @@ test("Make administrator / Make provider: the Administration link appears and di
   assert.equal(event!.detail, { from: "admin", to: "provider" });
 });
 
+test("Disable and Reset MFA are confirmed on a page of their own (no JavaScript needed), with a warning button; one click changes nothing", async () => {
+  const user = await createActiveUser(ctx.sql, { method: "email" });
+  const page = await adminPageFor(user.email);
+  for (const name of ["Disable", "Reset MFA"]) {
+    const button = [...page.document.querySelectorAll(`#user-${user.id} button`)].find((b) => (b.textContent ?? "").replace(/\s+/g, " ").trim() === `${name} ${user.email}`);
+    assert.ok(button?.classList.contains("warning"), `${name}: styled as a warning`);
+    assert.is(button!.closest("form")?.getAttribute("method"), "get", `${name}: its button only opens the confirmation page`);
+    assert.not.ok(button!.closest("form")?.hasAttribute("hx-post"), `${name}: no one-click htmx post`);
+    const confirm = await press(adminBrowser, page, `${name} ${user.email}`);
+    assert.is(confirm.status, 200);
+    assert.ok(confirm.document.querySelector("[data-confirm]"), `${name}: the confirmation page`);
+    assert.match(texts(confirm, "h1")[0]!, user.email);
+    assert.ok(confirm.document.querySelector("button.warning"), `${name}: the confirming button is a warning`);
+    assert.ok([...confirm.document.querySelectorAll("a")].some((a) => a.textContent?.startsWith("Cancel")), `${name}: a way back`);
+    const [row] = await ctx.sql<{ status: string }[]>`select status from users where id = ${user.id}`;
+    assert.is(row!.status, "active", `${name}: nothing changed yet`);
+    assert.is((await messagesTo(adminBrowser, user.email)).length, 0, `${name}: nothing sent yet`);
+  }
+  const form = formOfButton(page, `Disable ${user.email}`);
+  assert.is(form.action, `/admin/users/${user.id}/disable/confirm`);
+  const done = await pressConfirmed(adminBrowser, page, `Disable ${user.email}`);
+  assert.match(texts(done, "#admin-status")[0]!, "was disabled");
+});
+
 test("with htmx an action answers its table row and the status message, not a page", async () => {
   const user = await createActiveUser(ctx.sql, { method: "email" });
   const page = await adminPageFor(user.email);
-  const fragment = await press(adminBrowser, page, `Disable ${user.email}`, { htmx: true });
+  // Disable and Reset MFA go through their confirmation page; the other actions swap their row.
+  const fragment = await press(adminBrowser, page, `Make administrator ${user.email}`, { htmx: true });
   assert.equal(fragment.status, 200);
   assert.equal(fragment.redirects, []);
   assert.not.ok(fragment.text.includes("<html"), "a fragment, not a document");
   assert.match(fragment.text, /^<hx-partial hx-target="#admin-status" hx-swap="innerHTML">/);
   const row = fragment.document.querySelector(`tr#user-${user.id}`);
   assert.ok(row, "the row is in the answer");
-  assert.ok(texts(fragment, "button").includes(`Enable ${user.email}`));
+  assert.ok(texts(fragment, "button").includes(`Make provider ${user.email}`));
   const focused = fragment.document.querySelector("button[autofocus]");
-  assert.equal(focused?.getAttribute("id"), `u-${user.id}-status`, "focus stays on the button's place in the row");
-  assert.ok(fragment.text.includes(`${user.email} was disabled and signed out everywhere.`));
+  assert.equal(focused?.getAttribute("id"), `u-${user.id}-role`, "focus stays on the button's place in the row");
+  assert.ok(fragment.text.includes(`${user.email} is now an administrator.`));
   // The form carries what htmx needs to replace its own row.
-  const form = page.document.querySelector(`#user-${user.id} form[action$="/disable"]`)!;
+  const form = page.document.querySelector(`#user-${user.id} form[action$="/role"]`)!;
   assert.equal(form.getAttribute("hx-target"), "closest tr");
   assert.equal(form.getAttribute("hx-swap"), "outerHTML");
 });

@@ -7,7 +7,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createTestContext, texts, type TestContext, type Browser, type Page } from "../support/harness.ts";
 import { createActiveUser } from "../support/users.ts";
-import { press, signedInAdmin } from "../support/admin.ts";
+import { press, pressConfirmed, signedInAdmin } from "../support/admin.ts";
 import { appendAudit } from "../../src/auth/audit.ts";
 import { createManualClock } from "../../src/clock.ts";
 
@@ -28,8 +28,9 @@ test.after(async () => {
 });
 
 /** The Event column of an events table. */
+/** The stored event names of the rows (the cell shows them in plain words, issue 17). */
 function eventNames(page: Page): string[] {
-  return texts(page, "tbody tr td:nth-of-type(1)");
+  return [...page.document.querySelectorAll("tbody tr td[data-event]")].map((cell) => cell.getAttribute("data-event") ?? "");
 }
 
 test("a user's page: details with the masked phone, actions that come back to it, and their audit events", async () => {
@@ -48,10 +49,11 @@ test("a user's page: details with the masked phone, actions that come back to it
   assert.equal(details.Phone, "(•••) •••-0123");
   assert.not.ok(page.text.includes("5550123"), "never the full number");
 
-  const disabled = await press(browser, page, `Disable ${user.email}`);
+  const disabled = await pressConfirmed(browser, page, `Disable ${user.email}`);
   assert.equal(disabled.url, `/admin/users/${user.id}?done=disabled&user=${user.id}`);
   assert.equal(texts(disabled, "#admin-status")[0], `${user.email} was disabled and signed out everywhere.`);
   assert.equal(eventNames(disabled)[0], "admin.user_disabled");
+  assert.equal(texts(disabled, "tbody tr td[data-event]")[0], "User disabled by an administrator", "in plain words");
   const row = disabled.document.querySelector("tbody tr")!;
   assert.ok(row.textContent!.includes(adminEmail), "the event names the administrator");
   assert.ok(row.textContent!.includes("10.61.0.4"));

@@ -94,6 +94,53 @@ test("the other option asks for everything, and the remembered option still work
   assert.is(page.url, "/home");
 });
 
+/** The sign-in page's Remember Me box, as the browser would submit it: what pressing a Login button as it stands sends. */
+async function boxOnSignInPage(browser: Browser): Promise<{ checked: boolean; fields: Record<string, string> }> {
+  const page = await browser.get("/login");
+  assert.is(page.status, 200);
+  const box = page.document.querySelector('input[type="checkbox"][name="remember"]');
+  assert.ok(box, "the sign-in page has the Remember Me box");
+  const checked = box!.hasAttribute("checked");
+  return { checked, fields: checked ? { remember: box!.getAttribute("value") ?? "on" } : {} };
+}
+
+test("product.md §9: the box stands checked while this browser holds a live token, so pressing the same Login button as the page stands goes home", async () => {
+  const fresh = ctx.browser();
+  assert.is((await boxOnSignInPage(fresh)).checked, false, "a browser without a token sees the box unchecked");
+  const { browser } = await rememberedSignIn("phone");
+  reopen(browser);
+  ctx.clock.advance(4 * HOUR - SECOND);
+  const box = await boxOnSignInPage(browser);
+  assert.is(box.checked, true, "a live token: the box is checked");
+  const page = await browser.post("/login", { option: "phone", ...box.fields });
+  assert.is(page.url, "/home", "the same button, box untouched: home at once");
+  // The other button with the box as it stands asks for everything (the token is for Login with Phone).
+  reopen(browser);
+  const other = await browser.post("/login", { option: "email", ...(await boxOnSignInPage(browser)).fields });
+  assert.is(other.url, "/login/credentials");
+});
+
+test("the box is unchecked once the token expired, was forgotten by unchecking, or the account was disabled", async () => {
+  const expired = await rememberedSignIn("email");
+  reopen(expired.browser);
+  ctx.clock.advance(4 * HOUR + SECOND);
+  assert.is((await boxOnSignInPage(expired.browser)).checked, false, "expired");
+
+  const forgotten = await rememberedSignIn("email");
+  reopen(forgotten.browser);
+  assert.is((await boxOnSignInPage(forgotten.browser)).checked, true);
+  // Unchecking before pressing: the form sends no remember field.
+  const page = await forgotten.browser.post("/login", { option: "email" });
+  assert.is(page.url, "/login/credentials");
+  forgotten.browser.cookies.delete("flow");
+  assert.is((await boxOnSignInPage(forgotten.browser)).checked, false, "forgotten");
+
+  const disabled = await rememberedSignIn("email");
+  reopen(disabled.browser);
+  await ctx.sql`update users set status = 'disabled' where id = ${disabled.account.id}`;
+  assert.is((await boxOnSignInPage(disabled.browser)).checked, false, "disabled account");
+});
+
 test("an unchecked box forgets: the token is deleted at the server, the cookie cleared, and everything is asked now and next time", async () => {
   const { account, browser } = await rememberedSignIn("email");
   reopen(browser);

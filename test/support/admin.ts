@@ -57,14 +57,14 @@ export function rowOf(page: Page, email: string): Element | null {
 }
 
 /** The form whose button's accessible name (its text, hidden email included) is `name`. */
-export function formOfButton(page: Page, name: string): { action: string; fields: Record<string, string> } {
+export function formOfButton(page: Page, name: string): { action: string; method: string; fields: Record<string, string> } {
   for (const button of page.document.querySelectorAll("button")) {
     if ((button.textContent ?? "").replace(/\s+/g, " ").trim() !== name) continue;
     const form = button.closest("form");
     if (!form) break;
     const fields: Record<string, string> = {};
     for (const input of form.querySelectorAll("input[type=hidden]")) fields[input.getAttribute("name")!] = input.getAttribute("value") ?? "";
-    return { action: form.getAttribute("action")!, fields };
+    return { action: form.getAttribute("action")!, method: (form.getAttribute("method") ?? "get").toLowerCase(), fields };
   }
   throw new Error(`no button named "${name}" on ${page.url}`);
 }
@@ -72,7 +72,19 @@ export function formOfButton(page: Page, name: string): { action: string; fields
 /** Presses a button on a page as a browser would without JavaScript (or as htmx with `htmx: true`). */
 export async function press(browser: Browser, page: Page, name: string, options: { htmx?: boolean } = {}): Promise<Page> {
   const form = formOfButton(page, name);
+  // Disable and Reset MFA open their confirmation page: a GET form.
+  if (form.method === "get") return browser.get(`${form.action}?${new URLSearchParams(form.fields)}`, options);
   return browser.post(form.action, form.fields, options);
+}
+
+/**
+ * A destructive action (Disable, Reset MFA): its button opens the confirmation page, whose
+ * warning button of the same name does it.
+ */
+export async function pressConfirmed(browser: Browser, page: Page, name: string): Promise<Page> {
+  const confirm = await press(browser, page, name);
+  if (!confirm.document.querySelector("[data-confirm]")) throw new Error(`"${name}" on ${page.url} did not open a confirmation page (got ${confirm.url})`);
+  return press(browser, confirm, name);
 }
 
 /** The newest 6-digit code emailed to an address. */

@@ -29,7 +29,7 @@ async function startPhone(deps: FlowDeps, meta: RequestMeta, input: PhoneStartIn
     destination: input.phone,
     message: (code) =>
       input.channel === "sms"
-        ? { channel: "sms", to: input.phone, ...smsCode(code.code, describeDuration(ttlMs)) }
+        ? { channel: "sms", to: input.phone, ...smsCode(code.code, describeDuration(ttlMs), deps.config.portalName) }
         : { channel: "voice", to: input.phone, codeId: code.id, ...voiceCallIntro(deps.config.portalName) },
   });
   if (sent.kind !== "sent") return sent;

@@ -35,7 +35,10 @@ import {
   AdminForbidden,
   type CreateChoices,
   type Grantable,
+  ConfirmActionPage,
   EMPTY_CREATE_FORM,
+  isConfirmedAction,
+  type ConfirmedAction,
   listQueryString,
   StatusText,
   UserRow,
@@ -72,6 +75,8 @@ export function adminRoutes(deps: AppDeps) {
   );
 
   for (const [name, action] of Object.entries(ACTIONS)) {
+    // Disable and Reset MFA: their buttons open a confirmation page of their own (a GET, which changes nothing).
+    if (isConfirmedAction(name)) app.get(`/users/:id/${name}/confirm`, (c) => showConfirm(deps, c, name));
     app.post(
       `/users/:id/${name}`,
       checkForm(action.form, (c, raw) => refuseActionForm(deps, c, raw, action.focusSlot)),
@@ -292,6 +297,7 @@ const membershipForm = actionForm.extend({ organization: z.string().max(36), rol
 
 type ActionForm = z.output<typeof actionForm> & { role?: Role | MembershipRole; organization?: string };
 
+
 interface AdminAction {
   form: z.ZodType<ActionForm>;
   run: (deps: AppDeps, actor: Actor, userId: string, form: ActionForm) => Promise<ActionResult>;
@@ -324,6 +330,17 @@ const ACTIONS: Record<string, AdminAction> = {
     focusSlot: "membership",
   },
 };
+
+/** GET /admin/users/:id/disable/confirm (or reset-mfa): what the action will do, and its warning button that posts it. */
+async function showConfirm(deps: AppDeps, c: Ctx, action: ConfirmedAction) {
+  const userId = c.req.param("id") ?? "";
+  const user = isUserId(userId) ? await findAdminUser(deps.sql, deps.clock, userId) : null;
+  if (!user) return showUser(deps, c, userId);
+  const from = c.req.query("from") === "user" ? "user" : "list";
+  const listQuery = listQueryString(parseListQuery(Object.fromEntries(new URLSearchParams(c.req.query("return") ?? ""))));
+  const words = action === "disable" ? `Disable ${user.email}?` : `Reset multi-factor authentication for ${user.email}?`;
+  return render(c, deps, { title: words, body: <ConfirmActionPage user={user} action={action} from={from} listQuery={listQuery} /> });
+}
 
 async function runAction(deps: AppDeps, c: Ctx, action: AdminAction, form: ActionForm) {
   const userId = c.req.param("id")!;

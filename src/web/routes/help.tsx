@@ -19,9 +19,10 @@ export function helpRoutes(deps: AppDeps) {
     emailLoginCode: describeDuration(ttl.emailLoginCode),
     lockoutThreshold: LOCKOUT_THRESHOLD,
     lockoutDuration: describeDuration(LOCKOUT_MS),
+    supportContact: deps.config.supportContact,
   };
 
-  app.get("/help", (c) => render(c, deps, { title: "Help", body: <HelpIndex /> }));
+  app.get("/help", (c) => render(c, deps, { title: "Help", body: <HelpIndex supportContact={deps.config.supportContact} /> }));
 
   app.get("/help/what-is-mfa", (c) => render(c, deps, { title: "What is MFA and how it works", body: <WhatIsMfa /> }));
 

@@ -25,6 +25,8 @@ import { checkApplicationUrl, checkReturnTo } from "../../flows/return-to.ts";
 import { ContinuePage } from "../../../templates/applications/oidc.tsx";
 import { describeDuration } from "../../delivery/messages.ts";
 import { discoverStaffRealm } from "../../flows/staff-sign-in.ts";
+import { isRememberTokenLive } from "../../auth/remember-me.ts";
+import { readCookie } from "../cookies.ts";
 import { SignInPage } from "../../../templates/login/sign-in.tsx";
 import { CredentialsStep, UseEmailStep } from "../../../templates/login/credentials.tsx";
 import { EmailCodeStep, EmailSendStep, EmailVerifiedStep } from "../../../templates/login/email.tsx";
@@ -89,17 +91,26 @@ function loginStepView(deps: AppDeps, view: LoginView, error?: StepError, extra:
   }
 }
 
-const PAGES: StepPages<LoginView> = { start: "/login", view: loginStepView };
+const PAGES: StepPages<LoginView> = {
+  start: "/login",
+  view: loginStepView,
+  // The flow keeps the keypad code, so the call page can be a GET of its own.
+  waitingPath: (view) => (view.state === "phone_call" ? loginStepPath("phone_call") : null),
+};
 
 /* ── handlers ── */
 
-function signInPage(c: C, deps: AppDeps, options: { notice?: string; status?: View["status"]; signedOut?: boolean; returnTo?: string | null; prompt?: boolean } = {}) {
+async function signInPage(c: C, deps: AppDeps, options: { notice?: string; status?: View["status"]; signedOut?: boolean; returnTo?: string | null; prompt?: boolean } = {}) {
+  const enabled = deps.config.ttl.rememberMe > 0;
+  // product.md §9: the box stands checked while this browser holds a live token.
+  const remembered = enabled && (await isRememberTokenLive(deps.sql, deps.clock, readCookie(c, deps.config, "remember")));
   return render(c, deps, {
     title: "Sign in",
     status: options.status,
     body: (
       <SignInPage
-        rememberEnabled={deps.config.ttl.rememberMe > 0}
+        rememberEnabled={enabled}
+        remembered={remembered}
         rememberHours={describeDuration(deps.config.ttl.rememberMe)}
         notice={options.notice}
         signedOut={options.signedOut}

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { render, type View } from "../render.tsx";
+import type { FieldErrors } from "../../../templates/components.tsx";
 import {
   acceptResetTerms,
   checkResetCall,
@@ -40,7 +41,7 @@ const passwordSchema = z.object({
   confirm: z.string({ message: "Type the new password again." }).min(1, "Type the new password again.").max(4096, "Use at most 256 characters."),
 });
 
-function resetStepView(deps: AppDeps, view: ResetView, error?: StepError, extra: { notYet?: boolean } = {}): View {
+function resetStepView(deps: AppDeps, view: ResetView, error?: StepError, extra: { notYet?: boolean; fieldErrors?: FieldErrors } = {}): View {
   switch (view.state) {
     case "code":
       return { title: "Enter the verification code", body: <ResetCodeStep email={view.email} codeLifetime={view.codeLifetime} error={error} /> };
@@ -53,13 +54,17 @@ function resetStepView(deps: AppDeps, view: ResetView, error?: StepError, extra:
       return phoneStepView(page, { chooseHeading: "Verify your phone", maskedPhone: view.maskedPhone, keypadCode: view.keypadCode, actions: PHONE_ACTIONS, error, notYet: extra.notYet });
     }
     case "new_password":
-      return { title: "Choose a new password", body: <NewPasswordStep error={error} /> };
+      return { title: "Choose a new password", body: <NewPasswordStep error={error} fieldErrors={extra.fieldErrors} /> };
     case "terms":
       return { title: "Terms of Use", body: <TermsAgainStep action="/forgot-password/terms" portalName={deps.config.portalName} error={error?.message} /> };
   }
 }
 
-const PAGES: StepPages<ResetView> = { start: "/forgot-password", view: resetStepView };
+const PAGES: StepPages<ResetView> = {
+  start: "/forgot-password",
+  view: resetStepView,
+  waitingPath: (view) => (view.state === "phone_call" ? resetStepPath("phone_call") : null),
+};
 
 /* ── handlers ── */
 

@@ -4,7 +4,7 @@ import type { AppDeps, AppEnv } from "../env.ts";
 import { redirectTo, render, type View } from "../render.tsx";
 import { FORM_UNREADABLE, summary, validForm, type FormProblem } from "../form.ts";
 import { answer, flowToken, requestMeta, type C, type StepPages } from "../steps.tsx";
-import type { FieldErrors } from "../../../templates/components.tsx";
+import { StepIndicator, type FieldErrors } from "../../../templates/components.tsx";
 import type { StepError } from "../../../templates/phone-factor.tsx";
 import { maskPhone } from "../../auth/users.ts";
 import { describeDuration } from "../../delivery/messages.ts";
@@ -33,7 +33,7 @@ import { EmailStep } from "../../../templates/registration/email.tsx";
 import { PhoneStep } from "../../../templates/registration/phone.tsx";
 import { CallStep } from "../../../templates/registration/call.tsx";
 import { RegistrationTermsStep } from "../../../templates/registration/terms.tsx";
-import { RegistrationError, ResetSent, type RegistrationErrorReason } from "../../../templates/registration/error.tsx";
+import { RESET_REASONS, RegistrationError, ResetSent, type RegistrationErrorReason } from "../../../templates/registration/error.tsx";
 import { TroubleForm, TroubleSent } from "../../../templates/registration/trouble.tsx";
 
 /** Registration, mounted at /register (the emailed link, the wizard, the error page and its Reset). */
@@ -87,8 +87,26 @@ function sentStatus(view: RegistrationView, sent: string | undefined): string | 
   return undefined;
 }
 
-/** The page of a step, from the flow's view: the error's message is the summary, and the field's own. */
+/**
+ * "Step 2 of 5": where the person is among the pages they will see. The email method skips the
+ * phone step, an MFA reset keeps the password (so no password step); before the method is chosen
+ * the count is the phone method's, the longer one.
+ */
+export function registrationProgress(view: RegistrationView): { step: number; of: number } {
+  const steps = ["method", "email", ...(view.mfaReset ? [] : ["password"]), ...(view.method === "email" ? [] : ["phone"]), "terms"];
+  const at = view.step === "email" && view.emailStage === "verified" ? "password" : view.step;
+  return { step: steps.indexOf(at) + 1, of: steps.length };
+}
+
+/** The page of a step, from the flow's view, under its step indicator (which also says whose account this is). */
 function registrationStepView(deps: AppDeps, view: RegistrationView, error?: StepError, extra: { fieldErrors?: FieldErrors; status?: string } = {}): View {
+  const page = registrationStepPage(deps, view, error, extra);
+  const progress = registrationProgress(view);
+  return { ...page, body: <StepIndicator {...progress} email={view.email}>{page.body}</StepIndicator> };
+}
+
+/** The page of a step, from the flow's view: the error's message is the summary, and the field's own. */
+function registrationStepPage(deps: AppDeps, view: RegistrationView, error?: StepError, extra: { fieldErrors?: FieldErrors; status?: string } = {}): View {
   const errors: FieldErrors = extra.fieldErrors ?? (error?.field ? { [error.field]: error.message } : {});
   const problem = error?.message ?? view.problem;
   switch (view.step) {
@@ -110,7 +128,7 @@ function registrationStepView(deps: AppDeps, view: RegistrationView, error?: Ste
         ),
       };
     case "terms":
-      return { title: "Terms of Use", body: <RegistrationTermsStep portalName={deps.config.portalName} error={problem} problem={problem} /> };
+      return { title: "Terms of Use", body: <RegistrationTermsStep portalName={deps.config.portalName} error={problem} /> };
   }
 }
 
@@ -161,7 +179,12 @@ async function postReset(c: C, deps: AppDeps): Promise<Response> {
 function showError(c: C, deps: AppDeps): Response {
   const asked = c.req.query("reason");
   const reason: RegistrationErrorReason = (ERROR_REASONS as readonly string[]).includes(asked ?? "") ? (asked as RegistrationErrorReason) : "session";
-  return render(c, deps, { title: "Registration error", body: <RegistrationError reason={reason} resetTtl={describeDuration(deps.config.ttl.registrationResetLink)} /> });
+  // Reset emails whoever the browser's flow names; without one, or for a finished registration, it would do nothing.
+  const resetOffered = RESET_REASONS.includes(reason) && flowToken(c, deps) !== undefined;
+  return render(c, deps, {
+    title: "Registration error",
+    body: <RegistrationError reason={reason} resetTtl={describeDuration(deps.config.ttl.registrationResetLink)} resetOffered={resetOffered} supportContact={deps.config.supportContact} />,
+  });
 }
 
 /* ───────────── the routes ───────────── */
@@ -206,7 +229,7 @@ export function registerRoutes(deps: AppDeps) {
 /* ───────────── Having trouble logging in?, mounted at /trouble ───────────── */
 
 function troublePage(c: C, deps: AppDeps, props: { email?: string; errors?: FieldErrors; problem?: string; status?: 200 | 400 | 429 } = {}) {
-  return render(c, deps, { title: "Having trouble logging in?", status: props.status, body: <TroubleForm email={props.email} errors={props.errors} problem={props.problem} /> });
+  return render(c, deps, { title: "Having trouble logging in?", status: props.status, body: <TroubleForm email={props.email} errors={props.errors} problem={props.problem} supportContact={deps.config.supportContact} /> });
 }
 
 async function postTrouble(c: C, deps: AppDeps, form: z.output<typeof schemas.trouble>): Promise<Response> {

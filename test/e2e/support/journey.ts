@@ -48,13 +48,14 @@ export interface FocusInfo {
   heading: boolean;
   invalid: boolean;
   firstInvalid: boolean;
+  summary: boolean;
   visible: boolean;
   style: string;
 }
 
 const FOCUS_PROBE = `(() => {
   const a = document.activeElement;
-  if (!a || a === document.body || a === document.documentElement) return { tag: "body", name: "", inMain: false, heading: false, invalid: false, firstInvalid: false, visible: false, style: "" };
+  if (!a || a === document.body || a === document.documentElement) return { tag: "body", name: "", inMain: false, heading: false, invalid: false, firstInvalid: false, summary: false, visible: false, style: "" };
   const s = getComputedStyle(a);
   const outline = s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0;
   const shadow = !!s.boxShadow && s.boxShadow !== "none";
@@ -67,6 +68,8 @@ const FOCUS_PROBE = `(() => {
     heading: /^H[1-6]$/.test(a.tagName),
     invalid: a.getAttribute("aria-invalid") === "true",
     firstInvalid: !!main && main.querySelector('[aria-invalid="true"]') === a,
+    // The GOV.UK error summary takes focus after a failed submit; its links lead to the fields.
+    summary: a.hasAttribute("data-error-summary"),
     visible: outline || shadow,
     style: "outline: " + s.outlineStyle + " " + s.outlineWidth + "; box-shadow: " + s.boxShadow,
   };
@@ -362,12 +365,12 @@ export class Journey {
   private async checkFocusAfterSwap(label: string): Promise<void> {
     // app.js moves focus on the same htmx:after:settle event; give it a frame.
     let info = await this.focus();
-    for (let i = 0; i < 20 && !(info.inMain && (info.heading || info.firstInvalid)); i++) {
+    for (let i = 0; i < 20 && !(info.inMain && (info.heading || info.firstInvalid || info.summary)); i++) {
       await new Promise((r) => setTimeout(r, 25));
       info = await this.focus();
     }
-    if (!(info.inMain && (info.heading || info.firstInvalid))) {
-      this.problems.push(`focus after the swap at ${this.url} ["${label}"] is on <${info.tag}> "${info.name}", not on the new step's heading or first error`);
+    if (!(info.inMain && (info.heading || info.firstInvalid || info.summary))) {
+      this.problems.push(`focus after the swap at ${this.url} ["${label}"] is on <${info.tag}> "${info.name}", not on the new step's heading, error summary or first error`);
     } else if (!info.visible) {
       this.problems.push(`focus after the swap at ${this.url} ["${label}"] is on <${info.tag}> "${info.name}" but not visible (${info.style})`);
     }
@@ -375,15 +378,15 @@ export class Journey {
 
   /** A new page (JavaScript off, or a redirect): a page with errors must start on its first error. */
   private async checkFocusAfterLoad(label: string): Promise<void> {
-    const hasError = await this.probe<boolean>(`!!document.querySelector('#main [aria-invalid="true"]')`);
+    const hasError = await this.probe<boolean>(`!!document.querySelector('#main [aria-invalid="true"], #main [data-error-summary]')`);
     // Chromium applies autofocus at its next rendering update after load, not at load itself.
     let info = await this.focus();
-    for (let i = 0; hasError && i < 20 && !info.firstInvalid; i++) {
+    for (let i = 0; hasError && i < 20 && !info.summary; i++) {
       await new Promise((r) => setTimeout(r, 25));
       info = await this.focus();
     }
-    if (hasError && !info.firstInvalid) {
-      this.problems.push(`after "${label}" at ${this.url} the page shows an error but focus is on <${info.tag}> "${info.name}", not on the first field in error`);
+    if (hasError && !info.summary) {
+      this.problems.push(`after "${label}" at ${this.url} the page shows an error but focus is on <${info.tag}> "${info.name}", not on the error summary`);
     }
   }
 

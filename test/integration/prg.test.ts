@@ -1,0 +1,80 @@
+/**
+ * Post/redirect/get without JavaScript (issue 17): every step that succeeds answers its POST with
+ * a 303 to a page of its own, so no result page sits at a POST address and a reload never posts
+ * a form again. Walked through a whole sign-in and a whole registration, button by button.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import type { Browser, Page, TestContext } from "../support/harness.ts";
+import { ClientBrowser, GOOD_PASSWORD, codeIn as codeInText, invite, lastMessage, registrationContext } from "../support/registration.ts";
+import { press } from "../support/sign-in.ts";
+import { createActiveUser } from "../support/users.ts";
+
+let ctx: TestContext;
+
+test.before(async () => {
+  ctx = await registrationContext();
+});
+
+test.after(async () => {
+  await ctx.outbox.stop();
+});
+
+/** Presses `name` without following: a 303 with no page at the POST address, then the GET of where it points. */
+async function step(browser: ClientBrowser, page: Page, name: string, fields: Record<string, string> = {}, to?: string): Promise<Page> {
+  const answer = await press(browser as unknown as Browser, page, name, fields, { follow: false });
+  assert.is(answer.status, 303, `"${name}" on ${page.url}: 303 (got ${answer.status})`);
+  assert.is(answer.text, "", `"${name}": no page at the POST address`);
+  const location = answer.headers.get("location")!;
+  assert.ok(location, `"${name}": a Location`);
+  if (to) assert.is(location, to, `"${name}" leads to ${to}`);
+  const next = await browser.get(location);
+  assert.is(next.status, 200, `GET ${location}: 200`);
+  // A reload of the page now shown is this GET again: the same page, nothing posted.
+  const reloaded = await browser.get(location);
+  assert.is(reloaded.status, 200);
+  assert.is(reloaded.document.querySelector("h1")?.textContent, next.document.querySelector("h1")?.textContent, `reloading ${location} shows the same step`);
+  return next;
+}
+
+test("a whole sign-in with Login with Email: every button a 303 to a GET", async () => {
+  const browser = new ClientBrowser(ctx);
+  const account = await createActiveUser(ctx.sql, { method: "email" });
+  let page = await browser.get("/login");
+  page = await step(browser, page, "Login with Email", {}, "/login/credentials");
+  page = await step(browser, page, "Sign in", { email: account.email, password: account.password }, "/login/email");
+  page = await step(browser, page, "Send Verification Code", {}, "/login/email/code");
+  page = await step(browser, page, "Verify Code", { code: codeInText((await lastMessage(ctx, account.email)).body) }, "/login/email/verified");
+  page = await step(browser, page, "Continue", {}, "/home");
+  assert.is(page.document.querySelector("h1")?.textContent, "Home");
+});
+
+test("a whole registration by email: every button a 303 to a GET", async () => {
+  const browser = new ClientBrowser(ctx);
+  const invited = await invite(ctx);
+  let page = await browser.get(invited.path);
+  assert.is(page.url, "/register/method");
+  page = await step(browser, page, "Email", {}, "/register/email");
+  page = await step(browser, page, "Send Verification Code");
+  page = await step(browser, page, "Verify Code", { code: codeInText((await lastMessage(ctx, invited.email)).body) });
+  assert.is(page.document.querySelector("h1")?.textContent, "Create a password");
+  page = await step(browser, page, "Create", { password: GOOD_PASSWORD, confirm: GOOD_PASSWORD }, "/register/terms");
+  page = await step(browser, page, "Continue", { agree: "on" });
+  assert.is(page.document.querySelector("h1")?.textContent, "Home");
+});
+
+test("Call Me without JavaScript: Continue before the call confirms answers a 303 to the call page, which says so and still shows the code", async () => {
+  const browser = new ClientBrowser(ctx);
+  const account = await createActiveUser(ctx.sql, { method: "phone" });
+  let page = await browser.get("/login");
+  page = await step(browser, page, "Login with Phone", {}, "/login/credentials");
+  page = await step(browser, page, "Sign in", { email: account.email, password: account.password }, "/login/phone");
+  const call = await press(browser as unknown as Browser, page, "Call Me");
+  assert.is(call.url, "/login/phone/call");
+  const keypad = call.document.querySelector("output[name=keypad-code]")?.textContent?.trim();
+  page = await step(browser, call, "Continue", {}, "/login/phone/call?waiting=1");
+  assert.match(page.text, "has not confirmed the code yet");
+  assert.is(page.document.querySelector("output[name=keypad-code]")?.textContent?.trim(), keypad);
+});
+
+test.run();
