@@ -257,7 +257,7 @@ export type CreateRefusal = "duplicate" | "invalid_email" | "staff_email";
 export type CreateResult = { ok: true; user: AdminUser } | { ok: false; reason: CreateRefusal };
 
 /** Every kind of flow: a record, so a new kind fails the type check until Disable ends it too. */
-const FLOW_KINDS: Record<FlowKind, true> = { registration: true, login: true, password_reset: true };
+const FLOW_KINDS: Record<FlowKind, true> = { registration: true, login: true, password_reset: true, factor_setup: true };
 
 /** Every change of role or status takes this lock first, so the last-admin check and the change are one step. */
 const ADMIN_GUARD_LOCK = 5_113_270;

@@ -14,7 +14,7 @@ export const STATE_LABELS: Record<AccountState, string> = {
 
 export const ROLE_LABELS: Record<Role, string> = { provider: "Provider", admin: "Administrator" };
 
-export const METHOD_LABELS: Record<MfaMethod, string> = { phone: "Phone", email: "Email" };
+export const METHOD_LABELS: Record<MfaMethod, string> = { phone: "Phone", email: "Email", totp: "Authenticator App", passkey: "Passkey" };
 
 /** The MFA method column of a staff account: its issuer's host, which holds its factors. */
 export function staffLabel(issuer: string): string {

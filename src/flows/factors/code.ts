@@ -26,7 +26,8 @@ export type StartOutcome =
  * locked it (`reason` is then "wrong"). A flow chooses what to say; it never decides what counts.
  */
 export type CheckOutcome =
-  | { kind: "passed"; destination: string }
+  /** `step`: the authenticator app's time step the code belonged to (kept, so it is accepted once). */
+  | { kind: "passed"; destination: string; step?: number }
   | { kind: "pending" }
   | { kind: "failed"; reason: CodeFailure; locked: boolean }
   | { kind: "locked" }
