@@ -18,6 +18,10 @@ import {
   switchToEmail,
   verifyLoginEmailCode,
   verifyLoginSmsCode,
+  verifyLoginAppCode,
+  verifyLoginRecoveryCode,
+  showRecoveryStep,
+  SECOND_FACTOR_STATES,
   type LoginState,
   type LoginView,
 } from "../../flows/login.ts";
@@ -25,7 +29,9 @@ import { checkReturnTo } from "../../flows/return-to.ts";
 import { describeDuration } from "../../delivery/messages.ts";
 import { discoverStaffRealm } from "../../flows/staff-sign-in.ts";
 import { SignInPage } from "../../../templates/login/sign-in.tsx";
-import { CredentialsStep, UseEmailStep } from "../../../templates/login/credentials.tsx";
+import { CredentialsStep, OPTION_NAMES, UseEmailStep } from "../../../templates/login/credentials.tsx";
+import { AppCodeStep, NoAppStep } from "../../../templates/login/app.tsx";
+import { RecoveryCodeEntry, UseRecoveryCodeLink } from "../../../templates/recovery-codes.tsx";
 import { EmailCodeStep, EmailSendStep, EmailVerifiedStep } from "../../../templates/login/email.tsx";
 import { TermsAgainStep } from "../../../templates/login/terms.tsx";
 import type { FieldErrors } from "../../../templates/components.tsx";
@@ -39,11 +45,20 @@ import type { PhoneActions, StepError } from "../../../templates/phone-factor.ts
  */
 
 const startSchema = z.object({
-  option: z.enum(["phone", "email"]),
+  option: z.enum(["phone", "email", "totp"]),
   // The checkbox sends "on" when checked and nothing otherwise; any other value is no box of ours.
   remember: z.literal("on").optional(),
   rd: z.string().max(2048).optional(),
   prompt: z.literal("login").optional(),
+});
+
+/** A recovery code as typed: 16 letters and digits in any case, dashes and spaces allowed. */
+const recoverySchema = z.object({
+  code: z
+    .string({ message: "Enter a recovery code." })
+    .max(40, "Enter the recovery code: 16 letters and numbers.")
+    .transform((v) => v.replace(/[\s-]/g, ""))
+    .pipe(z.string().min(1, "Enter a recovery code.").regex(/^[A-Za-z2-7]{16}$/, "Enter the recovery code: 16 letters and numbers.")),
 });
 
 const credentialsSchema = z.object({
@@ -60,14 +75,30 @@ const PHONE_ACTIONS: PhoneActions = {
 
 /** The page of a step, from the flow's view (the state picks the template). */
 function loginStepView(deps: AppDeps, view: LoginView, error?: StepError, extra: { notYet?: boolean; fieldErrors?: FieldErrors } = {}): View {
+  const page = stepPage(deps, view, error, extra);
+  // Every second-factor step offers a recovery code instead (product.md §8).
+  if (!SECOND_FACTOR_STATES.includes(view.state)) return page;
+  return { ...page, body: <>{page.body}<UseRecoveryCodeLink href="/login/recovery" /></> };
+}
+
+function stepPage(deps: AppDeps, view: LoginView, error?: StepError, extra: { notYet?: boolean; fieldErrors?: FieldErrors } = {}): View {
   switch (view.state) {
     case "credentials":
       return {
-        title: view.option === "phone" ? "Login with Phone" : "Login with Email",
+        title: OPTION_NAMES[view.option],
         body: <CredentialsStep option={view.option} email={view.email} error={error} fieldErrors={extra.fieldErrors} />,
       };
     case "use_email":
       return { title: "Use Login with Email", body: <UseEmailStep /> };
+    case "no_app":
+      return { title: "No authenticator app on this account", body: <NoAppStep /> };
+    case "app_code":
+      return { title: "Enter the code from your authenticator app", body: <AppCodeStep error={error} /> };
+    case "recovery":
+      return {
+        title: "Use a recovery code",
+        body: <RecoveryCodeEntry action="/login/recovery" back={view.back ?? "/login"} error={error?.field === "code" ? error.message : undefined} problem={error?.message} />,
+      };
     case "phone_choose":
     case "phone_code":
     case "phone_call": {
@@ -127,7 +158,7 @@ async function showSignIn(c: C, deps: AppDeps): Promise<Response> {
 /** No Login button of ours was pressed: the page again, keeping where the sign-in was to end. */
 const startInvalid = (deps: AppDeps) => async (c: C, problem: FormProblem) =>
   signInPage(c, deps, {
-    notice: "Select Login with Phone or Login with Email.",
+    notice: "Select Login with Phone, Login with Email or Login with Authenticator App.",
     status: 400,
     returnTo: await checkReturnTo(deps, problem.fields.rd),
     prompt: problem.fields.prompt === "login",
@@ -190,6 +221,8 @@ const STEPS: Array<[string, LoginState]> = [
   ["/email", "email_send"],
   ["/email/code", "email_code"],
   ["/email/verified", "email_verified"],
+  ["/app", "app_code"],
+  ["/no-app", "no_app"],
   ["/terms", "terms"],
 ];
 
@@ -221,6 +254,15 @@ export function loginRoutes(deps: AppDeps) {
     answer(c, deps, PAGES, await verifyLoginEmailCode(deps, meta(c), token(c), c.req.valid("form").code)),
   );
   app.post("/email/verified", async (c) => answer(c, deps, PAGES, await continueAfterEmail(deps, meta(c), token(c))));
+  app.post("/app", validForm(codeSchema, onStep("app_code")), async (c) =>
+    answer(c, deps, PAGES, await verifyLoginAppCode(deps, meta(c), token(c), c.req.valid("form").code)),
+  );
+  app.get("/recovery", async (c) => answer(c, deps, PAGES, await showRecoveryStep(deps, token(c))));
+  app.post(
+    "/recovery",
+    validForm(recoverySchema, async (c: C, problem: FormProblem) => showAgain(c, deps, PAGES, await showRecoveryStep(deps, token(c)), problem)),
+    async (c) => answer(c, deps, PAGES, await verifyLoginRecoveryCode(deps, meta(c), token(c), c.req.valid("form").code)),
+  );
   app.post("/terms", validForm(agreeSchema, onStep("terms")), async (c) =>
     answer(c, deps, PAGES, await acceptLoginTerms(deps, meta(c), token(c), c.req.valid("form").agree === "on")),
   );
