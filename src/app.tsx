@@ -14,6 +14,7 @@ import { loginRoutes } from "./web/routes/login.tsx";
 import { passwordResetRoutes } from "./web/routes/password-reset.tsx";
 import { homeRoutes } from "./web/routes/home.tsx";
 import { helpRoutes } from "./web/routes/help.tsx";
+import { accountFactorsRoutes } from "./web/routes/account-factors.tsx";
 import { adminRoutes } from "./web/routes/admin.tsx";
 import { staffRoutes } from "./web/routes/staff.tsx";
 import { usesDevOutbox } from "./config.ts";
@@ -60,6 +61,8 @@ export function createApp(deps: AppDeps) {
   app.route("/", homeRoutes(deps));
   app.route("/", helpRoutes(deps));
   app.route("/admin", adminRoutes(deps));
+  // Stronger factors of the account page (product.md §8); the account area wraps them in its re-authentication when merged.
+  app.route("/account/factors", accountFactorsRoutes(deps));
   if (deps.config.staffOidc) app.route("/staff", staffRoutes(deps));
 
   app.notFound((c) =>

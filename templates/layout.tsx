@@ -4,7 +4,7 @@ import type { User } from "../src/auth/users.ts";
 export interface LayoutProps {
   title: string;
   portalName: string;
-  assets: { css: string; js: string; htmx: string };
+  assets: { css: string; js: string; htmx: string; webauthn: string; passkey: string };
   user: User | null;
   children: Child;
 }
@@ -21,6 +21,8 @@ export function Layout(props: LayoutProps) {
         <link rel="stylesheet" href={props.assets.css} />
         <script src={props.assets.htmx} defer></script>
         <script src={props.assets.js} defer></script>
+        <script src={props.assets.webauthn} defer></script>
+        <script src={props.assets.passkey} defer></script>
       </head>
       <body>
         <a class="skip-link" href="#main">

@@ -239,6 +239,11 @@ export async function addFactor(db: Db, clock: Clock, userId: string, factor: { 
       ${factor.transports ?? null}, ${clock.now()})`;
 }
 
+/** The account's factors of a kind end (an authenticator app replaced by a new one). */
+export async function removeFactorsOfKind(db: Db, userId: string, kind: FactorKind): Promise<void> {
+  await db`delete from user_factors where user_id = ${userId} and kind = ${kind}`;
+}
+
 /** True when the account holds a factor of this kind. */
 export async function hasFactor(db: Db, userId: string, kind: FactorKind): Promise<boolean> {
   const [row] = await db`select 1 from user_factors where user_id = ${userId} and kind = ${kind} limit 1`;

@@ -96,6 +96,11 @@ export async function countFlowFailure(db: Db, flowId: string, counter: string):
   return row?.n ?? Number.MAX_SAFE_INTEGER;
 }
 
+/** A flow that learned its account on the way (Sign in with a passkey: from the credential). */
+export async function bindFlowUser(db: Db, clock: Clock, flowId: string, userId: string): Promise<void> {
+  await db`update flows set user_id = ${userId}, updated_at = ${clock.now()} where id = ${flowId} and user_id is null`;
+}
+
 export async function deleteFlow(db: Db, flowId: string): Promise<void> {
   await db`delete from flows where id = ${flowId}`;
 }

@@ -3,7 +3,7 @@ import { generateTokenPair } from "../auth/tokens.ts";
 import type { Clock } from "../clock.ts";
 import { MINUTE } from "../clock.ts";
 import type { Config } from "../config.ts";
-import { advanceFlow, createFlow, endFlow, replaceFlow, type Flow } from "./flow-store.ts";
+import { advanceFlow, bindFlowUser, createFlow, endFlow, replaceFlow, type Flow } from "./flow-store.ts";
 import {
   findUserById,
   findUserWithPassword,
@@ -28,6 +28,7 @@ import { emailCode } from "./factors/email-code.ts";
 import { phone, type PhoneChannel } from "./factors/phone.ts";
 import { totp } from "./factors/totp.ts";
 import { recoveryCode } from "./factors/recovery-code.ts";
+import { passkey, passkeyOwner, type AuthenticationResponseJSON } from "./factors/passkey.ts";
 
 /**
  * Sign-in (Customer/Provider): a stored flow bound to the login option and the Remember Me box
@@ -55,6 +56,9 @@ export type LoginState =
   | "email_code"
   | "email_verified"
   | "app_code"
+  /** Sign in with a passkey: the challenge is out; then checked (the challenge used up). */
+  | "passkey"
+  | "passkey_checked"
   | "terms"
   /** Not a stored state: the page of Use a recovery code, reached from any second-factor step. */
   | "recovery";
@@ -114,6 +118,8 @@ interface LoginData {
   remembered?: boolean;
   /** Where the last step goes (checked by return-to.ts when the flow began). */
   returnTo?: string | null;
+  /** Sign in with a passkey: the challenge, until the answer uses it up. */
+  challenge?: string | null;
   /** What the flow proved so far (RFC 8176), and when the last proof came. */
   amr?: string[];
   authenticatedAt?: string;
@@ -462,6 +468,57 @@ export async function verifyLoginRecoveryCode(deps: FlowDeps, meta: RequestMeta,
 export const RECOVERY_WRONG = "That recovery code is not right, or it was used before. Check it and try again.";
 const RECOVERY_EXHAUSTED = "Too many wrong recovery codes. Select Back to the sign-in page and start again.";
 
+/**
+ * Sign in with a passkey (JavaScript only): a new flow holding a challenge for a discoverable
+ * credential, and the options for the browser. The Remember Me box does not apply (nothing to skip).
+ */
+export async function startPasskeySignIn(
+  deps: FlowDeps,
+  meta: RequestMeta,
+  returnTo: string | null,
+): Promise<{ kind: "started"; token: string; options: unknown } | { kind: "start_limited"; message: string; retryAfterSeconds: number }> {
+  const limit = await checkAttemptLimit(deps.sql, deps.clock, { ip: meta.ip, action: "start" });
+  if (!limit.ok) return { kind: "start_limited", message: START_LIMITED, retryAfterSeconds: limit.retryAfterSeconds };
+  const { token, flow } = await createFlow(deps.sql, deps.clock, { kind: "login", userId: null, state: "passkey", ttlMs: 5 * MINUTE, loginOption: "passkey", data: { returnTo } });
+  const started = await passkey.start(deps, meta, { flow, move: (tx, challenge) => advanceFlow(tx, deps.clock, flow.id, "passkey", "passkey", { data: { challenge } }) });
+  if (started.kind !== "sent") throw new Error("a passkey sign-in just made was moved");
+  return { kind: "started", token, options: started.options };
+}
+
+export const PASSKEY_REFUSED = "That passkey could not sign you in. Try again, or sign in with your email address and password.";
+
+/**
+ * The browser's answer: the challenge is used up first (the flow's guarded move), then the
+ * credential names its account and the passkey's check decides. Every refusal says the same.
+ */
+export async function finishPasskeySignIn(deps: FlowDeps, meta: RequestMeta, token: string | undefined, response: AuthenticationResponseJSON): Promise<LoginResult> {
+  const flow = await flowAt(deps, LOGIN_FLOW, token, ["passkey"]);
+  if (isMoved(flow)) return flow;
+  const challenge = data(flow).challenge;
+  const taken = await advanceFlow(deps.sql, deps.clock, flow.id, "passkey", "passkey_checked", { data: { challenge: null } });
+  if (!taken || typeof challenge !== "string") return { kind: "moved", path: "/login" };
+  const view = loginView(taken, deps.clock, deps.config);
+  const refused: LoginResult = { kind: "error", view, message: PASSKEY_REFUSED, status: 401 };
+  const userId = await passkeyOwner(deps.sql, response);
+  const user = userId ? await findUserById(deps.sql, userId) : null;
+  if (!user || user.status !== "active") {
+    await audit(deps, meta, "signin.passkey_failed", user?.id ?? null, { reason: user ? "inactive" : "unknown_credential" });
+    return refused;
+  }
+  return deps.sql.begin(async (tx): Promise<LoginResult> => {
+    const outcome = await passkey.check(deps, meta, { flow: taken, user, purpose: LOGIN_CODE_PURPOSE, respectLock: true, response, challenge }, tx);
+    if (outcome.kind !== "passed") {
+      await audit(deps, meta, "signin.passkey_failed", user.id, { reason: outcome.kind === "failed" ? outcome.reason : outcome.kind }, tx);
+      return outcome.kind === "rate_limited" ? { ...refused, message: tooManyAttempts(outcome.retryAfterSeconds), status: 429 } : refused;
+    }
+    const bound = await advanceFlow(tx, deps.clock, taken.id, "passkey_checked", "passkey_checked", { data: { email: user.email } });
+    if (!bound) return { kind: "moved", path: "/login" };
+    // The account is known from the credential now: the flow is its own (the Terms of Use step needs it).
+    await bindFlowUser(tx, deps.clock, taken.id, user.id);
+    return finishLogin(tx, deps, meta, { ...bound, userId: user.id }, user, "passkey_checked", passkey.describe(outcome.destination as "swk" | "hwk").amr);
+  });
+}
+
 /** The confirmation's Continue. */
 export async function continueAfterEmail(deps: FlowDeps, meta: RequestMeta, token: string | undefined): Promise<LoginResult> {
   const found = await flowAndUser(deps, LOGIN_FLOW, token, ["email_verified"]);
@@ -489,7 +546,8 @@ export async function acceptCurrentTerms(deps: FlowDeps, meta: RequestMeta, user
 function proved(deps: FlowDeps, flow: Flow, factor: string): { amr: string[]; authenticatedAt: string } {
   const amr = new Set(data(flow).amr ?? []);
   amr.add(factor);
-  if (amr.has("pwd")) amr.add("mfa");
+  // A passkey with user verification is two factors by itself (product.md §8).
+  if (amr.has("pwd") || factor === "hwk" || factor === "swk") amr.add("mfa");
   return { amr: [...amr], authenticatedAt: deps.clock.now().toISOString() };
 }
 

@@ -30,3 +30,16 @@ export function NoAppStep() {
     </section>
   );
 }
+
+/** A passkey sign-in that did not finish (its answer was refused): the way back. */
+export function PasskeyRefusedStep(props: { message?: string }) {
+  return (
+    <section>
+      <Heading>Sign in with a passkey</Heading>
+      <ErrorSummary message={props.message ?? "That passkey could not sign you in."} />
+      <p>
+        <a href="/login">Back to the sign-in page</a>
+      </p>
+    </section>
+  );
+}

@@ -61,6 +61,8 @@ export function SignInPage(props: {
               </Button>
             </div>
           </form>
+          {/* Sign in with a passkey: the button is made by static/passkey.js, so it is absent without JavaScript. */}
+          <div class="passkey-signin" data-passkey-signin data-rd={props.returnTo ?? ""} hidden></div>
           <ul>
             <li>
               <a href="/trouble">Having trouble logging in?</a>

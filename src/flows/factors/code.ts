@@ -17,7 +17,7 @@ import { audit, type FlowDeps, type RequestMeta } from "../steps.ts";
 
 /** Where a start ended: sent (the flow as the move left it; for a call, the code to key in), moved by another request, or over a send limit. */
 export type StartOutcome =
-  | { kind: "sent"; flow: Flow; keypadCode?: string }
+  | { kind: "sent"; flow: Flow; keypadCode?: string; options?: unknown }
   | { kind: "moved" }
   | { kind: "rate_limited"; retryAfterSeconds: number };
 

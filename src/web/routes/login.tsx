@@ -21,16 +21,22 @@ import {
   verifyLoginAppCode,
   verifyLoginRecoveryCode,
   showRecoveryStep,
+  startPasskeySignIn,
+  finishPasskeySignIn,
   SECOND_FACTOR_STATES,
   type LoginState,
   type LoginView,
 } from "../../flows/login.ts";
 import { checkReturnTo } from "../../flows/return-to.ts";
+import type { AuthenticationResponseJSON } from "../../flows/factors/passkey.ts";
+import { zValidator } from "@hono/zod-validator";
+import { clearCookie, writeCookie } from "../cookies.ts";
+import { startSession } from "../sign-in.ts";
 import { describeDuration } from "../../delivery/messages.ts";
 import { discoverStaffRealm } from "../../flows/staff-sign-in.ts";
 import { SignInPage } from "../../../templates/login/sign-in.tsx";
 import { CredentialsStep, OPTION_NAMES, UseEmailStep } from "../../../templates/login/credentials.tsx";
-import { AppCodeStep, NoAppStep } from "../../../templates/login/app.tsx";
+import { AppCodeStep, NoAppStep, PasskeyRefusedStep } from "../../../templates/login/app.tsx";
 import { RecoveryCodeEntry, UseRecoveryCodeLink } from "../../../templates/recovery-codes.tsx";
 import { EmailCodeStep, EmailSendStep, EmailVerifiedStep } from "../../../templates/login/email.tsx";
 import { TermsAgainStep } from "../../../templates/login/terms.tsx";
@@ -92,6 +98,9 @@ function stepPage(deps: AppDeps, view: LoginView, error?: StepError, extra: { no
       return { title: "Use Login with Email", body: <UseEmailStep /> };
     case "no_app":
       return { title: "No authenticator app on this account", body: <NoAppStep /> };
+    case "passkey":
+    case "passkey_checked":
+      return { title: "Sign in with a passkey", body: <PasskeyRefusedStep message={error?.message} /> };
     case "app_code":
       return { title: "Enter the code from your authenticator app", body: <AppCodeStep error={error} /> };
     case "recovery":
@@ -210,6 +219,50 @@ async function postCallCheck(c: C, deps: AppDeps, form: z.output<typeof pollSche
   return answer(c, deps, PAGES, await checkLoginCall(deps, requestMeta(c, deps), flowToken(c, deps)), { poll: form.poll === "1" });
 }
 
+/* ── Sign in with a passkey (JavaScript only: static/passkey.js speaks JSON to these two) ── */
+
+const passkeyStartSchema = z.object({ rd: z.string().max(2048).optional() });
+
+/** The browser's AuthenticationResponseJSON, bounded; @simplewebauthn/server checks what it means. */
+const b64url = z.string().max(8192).regex(/^[A-Za-z0-9_-]*={0,2}$/);
+const authenticationSchema = z.object({
+  id: b64url,
+  rawId: b64url,
+  type: z.literal("public-key"),
+  response: z.object({ clientDataJSON: b64url, authenticatorData: b64url, signature: b64url, userHandle: b64url.optional() }),
+  clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
+  authenticatorAttachment: z.enum(["platform", "cross-platform"]).optional(),
+});
+
+const jsonRefused = (c: { json: C["json"] }) => c.json({ message: "That passkey answer could not be read. Try again." }, 400);
+
+async function postPasskeyOptions(c: C, deps: AppDeps, form: z.output<typeof passkeyStartSchema>): Promise<Response> {
+  const returnTo = await checkReturnTo(deps, form.rd);
+  const started = await startPasskeySignIn(deps, requestMeta(c, deps), returnTo);
+  if (started.kind === "start_limited") {
+    c.header("Retry-After", String(started.retryAfterSeconds));
+    return c.json({ message: started.message }, 429);
+  }
+  writeCookie(c, deps.config, "flow", started.token);
+  return c.json({ options: started.options });
+}
+
+async function postPasskeyVerify(c: C, deps: AppDeps, response: z.output<typeof authenticationSchema>): Promise<Response> {
+  const result = await finishPasskeySignIn(deps, requestMeta(c, deps), flowToken(c, deps), response as AuthenticationResponseJSON);
+  switch (result.kind) {
+    case "signed_in":
+      await startSession(c, deps, result.user, result.option, { amr: result.amr, authenticatedAt: result.authenticatedAt });
+      return c.json({ redirect: result.returnTo ?? "/home" });
+    case "next":
+      return c.json({ redirect: result.path });
+    case "error":
+      clearCookie(c, deps.config, "flow");
+      return c.json({ message: result.message }, result.status);
+    default:
+      return c.json({ message: "Your sign-in was not finished in time, or it was interrupted. Start again." }, 409);
+  }
+}
+
 /* ── the routes ── */
 
 const STEPS: Array<[string, LoginState]> = [
@@ -263,6 +316,8 @@ export function loginRoutes(deps: AppDeps) {
     validForm(recoverySchema, async (c: C, problem: FormProblem) => showAgain(c, deps, PAGES, await showRecoveryStep(deps, token(c)), problem)),
     async (c) => answer(c, deps, PAGES, await verifyLoginRecoveryCode(deps, meta(c), token(c), c.req.valid("form").code)),
   );
+  app.post("/passkey/options", zValidator("json", passkeyStartSchema, (r, c) => (r.success ? undefined : jsonRefused(c))), (c) => postPasskeyOptions(c, deps, c.req.valid("json")));
+  app.post("/passkey/verify", zValidator("json", authenticationSchema, (r, c) => (r.success ? undefined : jsonRefused(c))), (c) => postPasskeyVerify(c, deps, c.req.valid("json")));
   app.post("/terms", validForm(agreeSchema, onStep("terms")), async (c) =>
     answer(c, deps, PAGES, await acceptLoginTerms(deps, meta(c), token(c), c.req.valid("form").agree === "on")),
   );
