@@ -7,8 +7,12 @@
 import { generateHOTP } from "@oslojs/otp";
 import { decodeBase32IgnorePadding } from "@oslojs/encoding";
 import { e2eSuite, path } from "./support/e2e.ts";
-import type { Journey } from "./support/journey.ts";
-import { createPassword, invited, openRegistrationLink, signedInBanner, TERMS, verifyEmail, type Person } from "./support/steps.ts";
+import { suite } from "uvu";
+import { startApp } from "./support/app.ts";
+import { AxeReplay, launchBrowser } from "./support/browser.ts";
+import { SHOTS_DIR, type E2E } from "./support/e2e.ts";
+import { Journey, type Mode } from "./support/journey.ts";
+import { invited, openRegistrationLink, registeredByEmail, signedInBanner, TERMS, verifyEmail, type Person } from "./support/steps.ts";
 
 const s = e2eSuite("e2e: authenticator app and recovery codes");
 
@@ -107,3 +111,91 @@ path(s, "recovery code: works once, the same code fails the second time", async 
 });
 
 s.run();
+
+/* ── Passkeys: an app of their own on http://localhost:… (a domain, as WebAuthn's RP ID must be) ── */
+
+const p = suite("e2e: passkeys");
+let passkeyEnv: E2E;
+
+p.before(async () => {
+  const [app, browser] = await Promise.all([startApp({}, { host: "localhost" }), launchBrowser()]);
+  passkeyEnv = { app, browser, axe: new AxeReplay(browser), shotsDir: SHOTS_DIR, stats: { pages: 0, violations: 0, screenshots: 0, paths: 0 } };
+});
+
+p.after(async () => {
+  await passkeyEnv?.axe.close().catch(() => {});
+  await passkeyEnv?.browser.close().catch(() => {});
+  await passkeyEnv?.app.stop().catch((error) => console.error("stopping the passkey app:", error));
+  if (passkeyEnv) console.log(`\n  e2e passkeys: ${passkeyEnv.stats.paths} path runs, axe on ${passkeyEnv.stats.pages} pages: ${passkeyEnv.stats.violations} violations`);
+});
+
+function passkeyPath(title: string, run: (j: Journey) => Promise<void>, mode: Mode) {
+  p(`${title} (${mode === "js" ? "JavaScript on" : "JavaScript off"})`, async () => {
+    const journey = await Journey.open(passkeyEnv, `passkey ${title}`, mode);
+    try {
+      await run(journey);
+      journey.assertClean();
+    } catch (error) {
+      throw await journey.explain(error);
+    } finally {
+      passkeyEnv.stats.paths++;
+      await journey.close();
+    }
+  });
+}
+
+/**
+ * Chromium's virtual authenticator (DevTools protocol WebAuthn domain): a platform authenticator
+ * with resident keys and user verification, as a phone or laptop with a fingerprint reader.
+ */
+async function virtualAuthenticator(j: Journey, options: { isUserVerified?: boolean } = {}) {
+  const cdp = await j.context.newCDPSession(j.page);
+  await cdp.send("WebAuthn.enable", { enableUI: false });
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: options.isUserVerified ?? true, automaticPresenceSimulation: true },
+  });
+  return { cdp, authenticatorId };
+}
+
+passkeyPath(
+  "passkey: add a passkey on the account page, then sign in with it alone",
+  async (j) => {
+    const person = await registeredByEmail(j, { tag: "passkey", staySignedIn: true });
+    const { cdp, authenticatorId } = await virtualAuthenticator(j);
+    await j.goto("/account/factors", "sign-in methods", j.heading("Sign-in methods"));
+    await j.see(j.button("Add a passkey"), 'the button "Add a passkey" (made by the script)');
+    if ((await j.page.getByText("Passkeys need JavaScript").count()) > 0) j.problem("the note that passkeys need JavaScript stayed with JavaScript on");
+    await j.fill("Passkey name", "Test laptop");
+    await j.press("Add a passkey", "passkey added: recovery codes (the first strong factor)", j.heading("Save your recovery codes"));
+    await j.check("I have saved my recovery codes");
+    await j.press("Continue", "recovery codes saved: sign-in methods", j.heading("Sign-in methods"));
+    await j.see(j.page.getByRole("cell", { name: "Test laptop", exact: true }), "the passkey listed by its name");
+    const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+    if (credentials.length !== 1 || !credentials[0]!.isResidentCredential) throw new Error("no discoverable credential on the authenticator");
+
+    await j.goto("/home", "home", j.button("Sign out"));
+    await j.press("Sign out", "signed out", j.button("Login with Email"));
+    await j.see(j.button("Sign in with a passkey"), 'the button "Sign in with a passkey"');
+    // No email, no password: the passkey alone.
+    await j.press("Sign in with a passkey", "signed in with the passkey", j.heading("Home"));
+    await signedInBanner(j);
+    void person;
+  },
+  "js",
+);
+
+passkeyPath(
+  "passkeys need JavaScript: without it the buttons are absent and the account page says so",
+  async (j) => {
+    await registeredByEmail(j, { tag: "nojs-passkey", staySignedIn: true });
+    await j.goto("/account/factors", "sign-in methods", j.heading("Sign-in methods"));
+    await j.see(j.page.getByText("Passkeys need JavaScript", { exact: false }), "the note that passkeys need JavaScript");
+    if ((await j.button("Add a passkey").count()) !== 0) throw new Error("Add a passkey is there without JavaScript");
+    await j.goto("/home", "home", j.button("Sign out"));
+    await j.press("Sign out", "signed out", j.button("Login with Email"));
+    if ((await j.button("Sign in with a passkey").count()) !== 0) throw new Error("Sign in with a passkey is there without JavaScript");
+  },
+  "nojs",
+);
+
+p.run();
