@@ -1,15 +1,15 @@
 import { CodeForm, ErrorSummary, Heading } from "../components.tsx";
 import type { StepError } from "../phone-factor.tsx";
 
-/** Login with Authenticator App, after the password: the app's code. */
-export function AppCodeStep(props: { error?: StepError }) {
+/** Login with Authenticator App after the password (and a password reset's second step): the app's code. */
+export function AppCodeStep(props: { error?: StepError; action?: string }) {
   const fieldError = props.error?.field === "code" ? props.error.message : undefined;
   return (
     <section>
       <Heading>Enter the code from your authenticator app</Heading>
       <ErrorSummary message={props.error?.message} />
       <p>Open the authenticator app you set up for this portal and enter the 6-digit code it shows now.</p>
-      <CodeForm action="/login/app" formLabel="Verify the code from your authenticator app" hint="The code changes every 30 seconds." error={fieldError} autofocus />
+      <CodeForm action={props.action ?? "/login/app"} formLabel="Verify the code from your authenticator app" hint="The code changes every 30 seconds." error={fieldError} autofocus />
     </section>
   );
 }

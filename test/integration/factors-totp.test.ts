@@ -247,4 +247,58 @@ test("Remember Me on Login with Authenticator App: the same button skips credent
   assert.is(other.url, "/login/credentials");
 });
 
+test("Forgot your password? asks the app's code where a phone user is asked for the phone; the reset signs in with otp", async () => {
+  const { invited, key, browser } = await registerWithApp();
+  await signOut(browser, await browser.get("/home"));
+  const start = await browser.get("/forgot-password");
+  const sent = await pressButton(browser, start, "Send verification code", { email: invited.email });
+  const mail = await lastMessage(ctx, invited.email);
+  const verified = await pressButton(browser, sent, "Verify code", { code: codeIn(mail.body) });
+  const app = await pressButton(browser, verified, "Continue");
+  assert.is(app.url, "/forgot-password/app");
+  assert.is(app.document.querySelector("label[for=field-code]")!.textContent, "Verification Code");
+  ctx.clock.advance(30 * SECOND);
+  const password = await pressButton(browser, app, "Verify Code", { code: codeAt(key) });
+  assert.is(password.url, "/forgot-password/new-password");
+  const fresh = "amber-harbor-thistle-77-violet";
+  const home = await pressButton(browser, password, "Continue", { password: fresh, confirm: fresh });
+  assert.is(home.url, "/home");
+  const [session] = await ctx.sql<{ amr: string[]; option: string }[]>`
+    select amr, login_option as option from sessions where user_id = ${invited.userId} order by created_at desc limit 1`;
+  assert.is(session!.option, "totp");
+  assert.ok(session!.amr.includes("otp"));
+});
+
+test("the account's factors (/account/factors): signed in only; Add an authenticator app replaces the app; Generate new recovery codes ends the old ones", async () => {
+  assert.match((await new ClientBrowser(ctx).get("/account/factors")).url, /^\/login\?rd=%2Faccount%2Ffactors/);
+  const { invited, key, codes, browser } = await registerWithApp();
+  const list = await browser.get("/account/factors");
+  assert.is(list.status, 200);
+  assert.match(list.text, "10 recovery codes left");
+  assert.match(list.text, "Passkeys need JavaScript");
+  const setup = await pressButton(browser, list, "Replace the authenticator app");
+  assert.is(setup.url, "/account/factors/app");
+  const newKey = secretOf(setup);
+  assert.not.equal(Buffer.from(newKey).toString("hex"), Buffer.from(key).toString("hex"));
+  const done = await pressButton(browser, setup, "Verify Code", { code: codeAt(newKey) });
+  // Not the first strong factor: no new recovery codes, back to the list.
+  assert.is(done.url, "/account/factors?added=1");
+  const factors = await ctx.sql`select kind from user_factors where user_id = ${invited.userId}`;
+  assert.equal(factors.map((f) => f.kind), ["totp"]);
+  assert.match((await lastMessage(ctx, invited.email)).subject ?? "", "sign-in method was added");
+  const fresh = await pressButton(browser, done, "Generate new recovery codes");
+  assert.is(fresh.url, "/account/factors/recovery-codes");
+  const newCodes = texts(fresh, "ul.recovery-codes li");
+  assert.is(newCodes.length, 10);
+  const saved = await pressButton(browser, fresh, "Continue", { saved: "on" });
+  assert.is(saved.url, "/account/factors?saved=1");
+  // The old codes died with the new set.
+  await signOut(browser, await browser.get("/home"));
+  ctx.clock.advance(30 * SECOND);
+  await toAppCode(browser, invited.email);
+  const old = await pressButton(browser, await browser.get("/login/recovery"), "Verify Code", { code: codes[2]! });
+  assert.is(old.status, 401);
+  assert.is((await pressButton(browser, old, "Verify Code", { code: newCodes[2]! })).url, "/home");
+});
+
 test.run();
