@@ -1,9 +1,8 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { zValidator } from "@hono/zod-validator";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { redirectTo, render, type View } from "../render.tsx";
-import { validForm, type FormProblem } from "../form.ts";
+import { jsonBodyGuard, validForm, validJson, type FormProblem } from "../form.ts";
 import { codeSchema } from "../fields.ts";
 import { writeCookie, clearCookie } from "../cookies.ts";
 import { answer, flowToken, requestMeta, showAgain, type C, type StepPages } from "../steps.tsx";
@@ -70,7 +69,8 @@ const registrationSchema = z.object({
   authenticatorAttachment: z.enum(["platform", "cross-platform"]).optional(),
 });
 
-const jsonRefused = (c: { json: C["json"] }) => c.json({ message: "The passkey answer could not be read. Try again." }, 400);
+const JSON_REFUSED = "The passkey answer could not be read. Try again.";
+const jsonBody = (c: C, next: () => Promise<void>) => jsonBodyGuard(c, next, JSON_REFUSED);
 
 /** The signed-in person (the area's guard ran first). */
 const me = (c: C): User => c.get("user")!;
@@ -117,8 +117,8 @@ export function accountFactorsRoutes(deps: AppDeps, requireRecentAuth: (c: C, ne
     validForm(codeSchema, async (c: C, problem: FormProblem) => showAgain(c, deps, PAGES, await showAppSetup(deps, token(c), me(c)), problem)),
     async (c) => answer(c, deps, PAGES, await verifyAppSetup(deps, meta(c), token(c), me(c), c.req.valid("form").code)),
   );
-  app.post("/passkey/options", zValidator("json", passkeyStartSchema, (r, c) => (r.success ? undefined : jsonRefused(c))), (c) => postPasskeyOptions(c, deps, c.req.valid("json")));
-  app.post("/passkey/verify", zValidator("json", registrationSchema, (r, c) => (r.success ? undefined : jsonRefused(c))), (c) => postPasskeyVerify(c, deps, c.req.valid("json")));
+  app.post("/passkey/options", jsonBody, validJson(passkeyStartSchema, JSON_REFUSED), (c) => postPasskeyOptions(c, deps, c.req.valid("json")));
+  app.post("/passkey/verify", jsonBody, validJson(registrationSchema, JSON_REFUSED), (c) => postPasskeyVerify(c, deps, c.req.valid("json")));
   app.post("/recovery-codes/new", async (c) => answer(c, deps, PAGES, await generateRecoveryCodes(deps, meta(c), me(c))));
   app.get("/recovery-codes", async (c) => answer(c, deps, PAGES, await showSetupRecoveryCodes(deps, token(c), me(c))));
   app.post(

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { goToPage, redirectTo, render, type View } from "../render.tsx";
-import { validForm, type FormProblem } from "../form.ts";
+import { jsonBodyGuard, validForm, validJson, type FormProblem } from "../form.ts";
 import { agreeSchema, codeSchema, emailField, pollSchema } from "../fields.ts";
 import { answer, flowToken, requestMeta, showAgain, phoneStepView, type C, type StepPages } from "../steps.tsx";
 import {
@@ -29,7 +29,6 @@ import {
 } from "../../flows/login.ts";
 import { checkReturnTo } from "../../flows/return-to.ts";
 import type { AuthenticationResponseJSON } from "../../flows/factors/passkey.ts";
-import { zValidator } from "@hono/zod-validator";
 import { clearCookie, writeCookie } from "../cookies.ts";
 import { startSession } from "../sign-in.ts";
 import { describeDuration } from "../../delivery/messages.ts";
@@ -234,7 +233,8 @@ const authenticationSchema = z.object({
   authenticatorAttachment: z.enum(["platform", "cross-platform"]).optional(),
 });
 
-const jsonRefused = (c: { json: C["json"] }) => c.json({ message: "That passkey answer could not be read. Try again." }, 400);
+const JSON_REFUSED = "That passkey answer could not be read. Try again.";
+const jsonBody = (c: C, next: () => Promise<void>) => jsonBodyGuard(c, next, JSON_REFUSED);
 
 async function postPasskeyOptions(c: C, deps: AppDeps, form: z.output<typeof passkeyStartSchema>): Promise<Response> {
   const returnTo = await checkReturnTo(deps, form.rd);
@@ -316,8 +316,8 @@ export function loginRoutes(deps: AppDeps) {
     validForm(recoverySchema, async (c: C, problem: FormProblem) => showAgain(c, deps, PAGES, await showRecoveryStep(deps, token(c)), problem)),
     async (c) => answer(c, deps, PAGES, await verifyLoginRecoveryCode(deps, meta(c), token(c), c.req.valid("form").code)),
   );
-  app.post("/passkey/options", zValidator("json", passkeyStartSchema, (r, c) => (r.success ? undefined : jsonRefused(c))), (c) => postPasskeyOptions(c, deps, c.req.valid("json")));
-  app.post("/passkey/verify", zValidator("json", authenticationSchema, (r, c) => (r.success ? undefined : jsonRefused(c))), (c) => postPasskeyVerify(c, deps, c.req.valid("json")));
+  app.post("/passkey/options", jsonBody, validJson(passkeyStartSchema, JSON_REFUSED), (c) => postPasskeyOptions(c, deps, c.req.valid("json")));
+  app.post("/passkey/verify", jsonBody, validJson(authenticationSchema, JSON_REFUSED), (c) => postPasskeyVerify(c, deps, c.req.valid("json")));
   app.post("/terms", validForm(agreeSchema, onStep("terms")), async (c) =>
     answer(c, deps, PAGES, await acceptLoginTerms(deps, meta(c), token(c), c.req.valid("form").agree === "on")),
   );
