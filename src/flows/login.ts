@@ -574,7 +574,8 @@ async function finishLogin(db: Db, deps: FlowDeps, meta: RequestMeta, flow: Flow
     return { kind: "signed_in", user, option, amr, authenticatedAt, rememberToken: null, returnTo };
   }
   await recordSuccess(db, user.id);
-  await touchFactor(db, deps.clock, user.id, option);
+  // A passkey's own use was recorded with its counter (recordPasskeyUse); the account may hold several.
+  if (option !== "passkey") await touchFactor(db, deps.clock, user.id, option);
   let rememberToken: string | null = null;
   if (flow.remember && deps.config.ttl.rememberMe > 0) {
     if (meta.rememberToken) await deleteRememberToken(db, meta.rememberToken);
