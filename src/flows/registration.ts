@@ -8,6 +8,8 @@
  *     ──createPassword──▶ password_set ──(phone method) verifyPhoneCode | checkRegistrationCall──▶ phone_verified
  *     ──acceptRegistrationTerms──▶ done   (the user row becomes active in the same transaction)
  *
+ *   Authenticator App: password_set ──verifyAppCode──▶ app_verified ──acceptRegistrationTerms──▶
+ *   recovery_codes (the account is active; the codes shown once) ──confirmRecoveryCodesSaved──▶ done.
  *   The email method goes from password_set straight to acceptRegistrationTerms. An MFA reset (the admin's
  *   mfa_reset link) keeps the password: verifyEmailCode takes it from method_chosen to
  *   password_set. "failed" holds only the user of an expired or used link, so that Reset on the
