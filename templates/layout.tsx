@@ -6,6 +6,8 @@ export interface LayoutProps {
   portalName: string;
   assets: { css: string; js: string; htmx: string; webauthn: string; passkey: string };
   user: User | null;
+  /** Load @simplewebauthn/browser and static/passkey.js (the sign-in page, the account's factors). */
+  passkeys?: boolean;
   children: Child;
 }
 
@@ -21,8 +23,12 @@ export function Layout(props: LayoutProps) {
         <link rel="stylesheet" href={props.assets.css} />
         <script src={props.assets.htmx} defer></script>
         <script src={props.assets.js} defer></script>
-        <script src={props.assets.webauthn} defer></script>
-        <script src={props.assets.passkey} defer></script>
+        {props.passkeys ? (
+          <>
+            <script src={props.assets.webauthn} defer></script>
+            <script src={props.assets.passkey} defer></script>
+          </>
+        ) : null}
       </head>
       <body>
         <a class="skip-link" href="#main">

@@ -37,7 +37,7 @@ const STATUSES: Record<string, string> = { "1": "The sign-in method was added.",
 function factorsView(_deps: AppDeps, view: AccountFactorsView, error?: StepError): View {
   switch (view.page) {
     case "list":
-      return { title: "Sign-in methods", body: <AccountFactors factors={view.factors} recoveryLeft={view.recoveryLeft} error={error?.message} /> };
+      return { title: "Sign-in methods", passkeys: true, body: <AccountFactors factors={view.factors} recoveryLeft={view.recoveryLeft} error={error?.message} /> };
     case "app":
       return {
         title: "Set up an authenticator app",
@@ -78,7 +78,7 @@ const me = (c: C): User => c.get("user")!;
 async function showList(c: C, deps: AppDeps): Promise<Response> {
   const view = await showAccountFactors(deps, me(c));
   const status = STATUSES[c.req.query("added") ?? ""] ?? STATUSES[c.req.query("saved") ? "saved" : ""];
-  return render(c, deps, { title: "Sign-in methods", body: <AccountFactors factors={view.page === "list" ? view.factors : []} recoveryLeft={view.page === "list" ? view.recoveryLeft : 0} status={status} /> });
+  return render(c, deps, { title: "Sign-in methods", passkeys: true, body: <AccountFactors factors={view.page === "list" ? view.factors : []} recoveryLeft={view.page === "list" ? view.recoveryLeft : 0} status={status} /> });
 }
 
 async function postPasskeyOptions(c: C, deps: AppDeps, form: z.output<typeof passkeyStartSchema>): Promise<Response> {

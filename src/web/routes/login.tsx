@@ -135,6 +135,7 @@ function signInPage(c: C, deps: AppDeps, options: { notice?: string; status?: Vi
   return render(c, deps, {
     title: "Sign in",
     status: options.status,
+    passkeys: true,
     body: (
       <SignInPage
         rememberEnabled={deps.config.ttl.rememberMe > 0}
