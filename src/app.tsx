@@ -14,6 +14,7 @@ import { loginRoutes } from "./web/routes/login.tsx";
 import { passwordResetRoutes } from "./web/routes/password-reset.tsx";
 import { homeRoutes } from "./web/routes/home.tsx";
 import { helpRoutes } from "./web/routes/help.tsx";
+import { accountFactorsRoutes } from "./web/routes/account-factors.tsx";
 import { adminRoutes } from "./web/routes/admin.tsx";
 import { staffRoutes } from "./web/routes/staff.tsx";
 import { oidcRoutes } from "./web/routes/oidc.tsx";
@@ -80,6 +81,8 @@ export function createApp(deps: AppDeps) {
   // Before the admin area: its guard answers every other path under /admin.
   app.route("/", applicationsRoutes(deps));
   app.route("/admin", adminRoutes(deps));
+  // Stronger factors of the account page (product.md §8); before the account area, whose routes would otherwise answer these paths.
+  app.route("/account/factors", accountFactorsRoutes(deps));
   app.route("/account", accountRoutes(deps));
   if (deps.config.staffOidc) app.route("/staff", staffRoutes(deps));
   app.route("/", oidcRoutes(deps));

@@ -4,10 +4,12 @@ import type { User } from "../src/auth/users.ts";
 export interface LayoutProps {
   title: string;
   portalName: string;
-  assets: { css: string; js: string; htmx: string };
+  assets: { css: string; js: string; htmx: string; webauthn: string; passkey: string };
   user: User | null;
   /** An organization's administrator (product.md §9: the Administration link is theirs too). */
   administers?: boolean;
+  /** Load @simplewebauthn/browser and static/passkey.js (the sign-in page, the account's factors). */
+  passkeys?: boolean;
   children: Child;
 }
 
@@ -23,6 +25,12 @@ export function Layout(props: LayoutProps) {
         <link rel="stylesheet" href={props.assets.css} />
         <script src={props.assets.htmx} defer></script>
         <script src={props.assets.js} defer></script>
+        {props.passkeys ? (
+          <>
+            <script src={props.assets.webauthn} defer></script>
+            <script src={props.assets.passkey} defer></script>
+          </>
+        ) : null}
       </head>
       <body>
         <a class="skip-link" href="#main">

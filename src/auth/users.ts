@@ -10,11 +10,11 @@ import type { Config } from "../config.ts";
  */
 export type Role = "provider" | "admin";
 
-/** The sign-in button a person pressed (Login with Phone / Login with Email). */
-export type LoginOption = "phone" | "email";
+/** The sign-in button a person pressed (Login with Phone / Email / Authenticator App, Sign in with a passkey). */
+export type LoginOption = "phone" | "email" | "totp" | "passkey";
 
-/** A kind of second factor a person holds (rows of user_factors). */
-export type FactorKind = "phone" | "email";
+/** A kind of second factor a person holds (rows of user_factors): totp is the authenticator app. */
+export type FactorKind = "phone" | "email" | "totp" | "passkey";
 
 /** The factor chosen at registration, as the admin pages show it. */
 export type MfaMethod = FactorKind;
@@ -101,9 +101,75 @@ export async function listFactors(db: Db, userId: string): Promise<UserFactor[]>
     from user_factors where user_id = ${userId} order by created_at, id`;
 }
 
-/** What a factor is called on the account page. */
+/** What a factor is called on the account page (a passkey is named by the person). */
 function factorLabel(kind: FactorKind, destination: string | null): string {
+  if (kind === "totp") return "Authenticator app";
+  if (kind === "passkey") return "Passkey";
   return kind === "phone" && destination ? `Phone ending ${destination.slice(-4)}` : "Email";
+}
+
+/** What a factor row holds beyond its kind: the authenticator app's sealed key and last step; a passkey's credential. */
+export interface FactorMaterial {
+  secret?: Uint8Array | null;
+  lastUsedStep?: number | null;
+  label?: string;
+  credentialId?: string | null;
+  signCount?: number | null;
+  transports?: string[] | null;
+}
+
+/** The account's authenticator app: its sealed key and the last time step a code was accepted for. */
+export async function findTotpFactor(db: Db, userId: string): Promise<{ id: string; secret: Uint8Array; lastUsedStep: number | null } | null> {
+  const [row] = await db<{ id: string; secret: Uint8Array; lastUsedStep: string | null }[]>`
+    select id, secret, last_used_step as "lastUsedStep" from user_factors
+    where user_id = ${userId} and kind = 'totp' and secret is not null order by created_at desc, id limit 1`;
+  return row ? { id: row.id, secret: row.secret, lastUsedStep: row.lastUsedStep === null ? null : Number(row.lastUsedStep) } : null;
+}
+
+/**
+ * Takes time step `step` of the authenticator app: true once per step and only forward (the
+ * guarded UPDATE makes a replayed code, or one of an earlier step, find no row), with its last use.
+ */
+export async function takeTotpStep(db: Db, clock: Clock, factorId: string, step: number): Promise<boolean> {
+  const [row] = await db`
+    update user_factors set last_used_step = ${step}, last_used_at = ${clock.now()}
+    where id = ${factorId} and kind = 'totp' and (last_used_step is null or last_used_step < ${step})
+    returning id`;
+  return !!row;
+}
+
+export interface PasskeyFactor {
+  id: string;
+  userId: string;
+  label: string;
+  credentialId: string;
+  publicKey: Uint8Array;
+  signCount: number;
+  transports: string[];
+}
+
+const PASSKEY_COLUMNS = (db: Db) =>
+  db`id, user_id as "userId", label, credential_id as "credentialId", secret as "publicKey", coalesce(sign_count, 0)::int as "signCount", coalesce(transports, '{}') as transports`;
+
+export async function listPasskeys(db: Db, userId: string): Promise<PasskeyFactor[]> {
+  return db<PasskeyFactor[]>`select ${PASSKEY_COLUMNS(db)} from user_factors where user_id = ${userId} and kind = 'passkey' order by created_at, id`;
+}
+
+export async function findPasskeyByCredentialId(db: Db, credentialId: string): Promise<PasskeyFactor | null> {
+  const [row] = await db<PasskeyFactor[]>`select ${PASSKEY_COLUMNS(db)} from user_factors where credential_id = ${credentialId} and kind = 'passkey'`;
+  return row ?? null;
+}
+
+/**
+ * A passkey was used: its new signature counter, guarded so a counter that did not move forward
+ * (a cloned authenticator) finds no row. Authenticators that keep no counter (0, synced passkeys) pass.
+ */
+export async function recordPasskeyUse(db: Db, clock: Clock, factorId: string, newCount: number): Promise<boolean> {
+  const [row] = await db`
+    update user_factors set sign_count = ${newCount}, last_used_at = ${clock.now()}
+    where id = ${factorId} and kind = 'passkey' and (${newCount} = 0 and coalesce(sign_count, 0) = 0 or ${newCount} > coalesce(sign_count, 0))
+    returning id`;
+  return !!row;
 }
 
 /* ── writes ── */
@@ -143,7 +209,7 @@ export async function renameUser(db: Db, clock: Clock, userId: string, name: str
 export async function activateUser(
   db: Db,
   clock: Clock,
-  input: { userId: string; factor: { kind: FactorKind; destination: string }; passwordHash: string | null; termsVersion: string },
+  input: { userId: string; factor: { kind: FactorKind; destination: string | null } & FactorMaterial; passwordHash: string | null; termsVersion: string },
 ): Promise<User | null> {
   const now = clock.now();
   const { kind, destination } = input.factor;
@@ -164,11 +230,24 @@ export async function activateUser(
   return findUserById(db, input.userId);
 }
 
-/** A factor the account now holds (its label from its kind and destination). */
-export async function addFactor(db: Db, clock: Clock, userId: string, factor: { kind: FactorKind; destination: string | null }): Promise<void> {
+/** A factor the account now holds (its label from its kind and destination unless the person named it). */
+export async function addFactor(db: Db, clock: Clock, userId: string, factor: { kind: FactorKind; destination: string | null } & FactorMaterial): Promise<void> {
   await db`
-    insert into user_factors (user_id, kind, label, destination, created_at)
-    values (${userId}, ${factor.kind}, ${factorLabel(factor.kind, factor.destination)}, ${factor.destination}, ${clock.now()})`;
+    insert into user_factors (user_id, kind, label, destination, secret, last_used_step, credential_id, sign_count, transports, created_at)
+    values (${userId}, ${factor.kind}, ${factor.label ?? factorLabel(factor.kind, factor.destination)}, ${factor.destination},
+      ${factor.secret ?? null}, ${factor.lastUsedStep ?? null}, ${factor.credentialId ?? null}, ${factor.signCount ?? null},
+      ${factor.transports ?? null}, ${clock.now()})`;
+}
+
+/** The account's factors of a kind end (an authenticator app replaced by a new one). */
+export async function removeFactorsOfKind(db: Db, userId: string, kind: FactorKind): Promise<void> {
+  await db`delete from user_factors where user_id = ${userId} and kind = ${kind}`;
+}
+
+/** True when the account holds a factor of this kind. */
+export async function hasFactor(db: Db, userId: string, kind: FactorKind): Promise<boolean> {
+  const [row] = await db`select 1 from user_factors where user_id = ${userId} and kind = ${kind} limit 1`;
+  return !!row;
 }
 
 /** A factor passed a sign-in or a reset: its last use, for the account page. */

@@ -162,3 +162,27 @@ export function sessionsEndedNotice(portalName: string, count: number): MessageT
     `${count === 1 ? "One other sign-in" : `${count} other sign-ins`} of your ${portalName} account ${count === 1 ? "was" : "were"} just signed out from your account page.`,
   );
 }
+
+/** Sent each time a recovery code stands in for the second factor (NIST 800-63B-4 §3.1.2: a notice on every use). */
+export function recoveryCodeUsedNotice(portalName: string, left: number): MessageText {
+  return {
+    subject: `A recovery code was used for your ${portalName} account`,
+    text: [
+      `A recovery code was just used to confirm a sign-in to your ${portalName} account. That code no longer works; ${left} of your recovery codes ${left === 1 ? "is" : "are"} left.`,
+      "If you did this, there is nothing more to do. When few codes are left, generate new ones on your Account page.",
+      "If you did not, contact your portal administrator right away: someone may know your password and hold your recovery codes.",
+    ].join("\n\n"),
+  };
+}
+
+/** Sent when a new sign-in method (an authenticator app, a passkey) or new recovery codes were added to an account. */
+export function factorAddedNotice(portalName: string, what: string): MessageText {
+  return {
+    subject: `A sign-in method was added to your ${portalName} account`,
+    text: [
+      `${what} was just added to your ${portalName} account.`,
+      "If you did this, there is nothing more to do.",
+      "If you did not, contact your portal administrator right away.",
+    ].join("\n\n"),
+  };
+}

@@ -293,7 +293,7 @@ export type CreateRefusal = "duplicate" | "invalid_email" | "staff_email" | "org
 export type CreateResult = { ok: true; user: AdminUser } | { ok: false; reason: CreateRefusal };
 
 /** Every kind of flow: a record, so a new kind fails the type check until Disable ends it too. */
-const FLOW_KINDS: Record<FlowKind, true> = { registration: true, login: true, password_reset: true, account: true };
+const FLOW_KINDS: Record<FlowKind, true> = { registration: true, login: true, password_reset: true, account: true, factor_setup: true };
 
 /** Every change of role, membership or status takes this lock first, so the last-admin checks and the change are one step. */
 const ADMIN_GUARD_LOCK = 5_113_270;

@@ -10,7 +10,7 @@ import type { LoginOption } from "../auth/users.ts";
  * form finds the row already moved and cannot skip or repeat a step. This module is the only
  * one that writes `flows`.
  */
-export type FlowKind = "registration" | "login" | "password_reset" | "account";
+export type FlowKind = "registration" | "login" | "password_reset" | "account" | "factor_setup";
 
 export interface Flow {
   id: string;
@@ -82,6 +82,23 @@ export async function advanceFlow(
     where id = ${flowId} and state in ${db(states)} and expires_at > ${now}
     returning ${FLOW_COLUMNS(db)}`;
   return flow ?? null;
+}
+
+/**
+ * One more wrong try of a factor without a code row of its own (the authenticator app, a
+ * recovery code), counted in the flow in one UPDATE so parallel tries all count; the new count.
+ */
+export async function countFlowFailure(db: Db, flowId: string, counter: string): Promise<number> {
+  const [row] = await db<{ n: number }[]>`
+    update flows set data = jsonb_set(data, ${[counter]}, to_jsonb(coalesce((data->>${counter})::int, 0) + 1))
+    where id = ${flowId}
+    returning (data->>${counter})::int as n`;
+  return row?.n ?? Number.MAX_SAFE_INTEGER;
+}
+
+/** A flow that learned its account on the way (Sign in with a passkey: from the credential). */
+export async function bindFlowUser(db: Db, clock: Clock, flowId: string, userId: string): Promise<void> {
+  await db`update flows set user_id = ${userId}, updated_at = ${clock.now()} where id = ${flowId} and user_id is null`;
 }
 
 export async function deleteFlow(db: Db, flowId: string): Promise<void> {

@@ -3,10 +3,11 @@ import { generateTokenPair } from "../auth/tokens.ts";
 import type { Clock } from "../clock.ts";
 import { MINUTE } from "../clock.ts";
 import type { Config } from "../config.ts";
-import { advanceFlow, createFlow, endFlow, replaceFlow, type Flow } from "./flow-store.ts";
+import { advanceFlow, bindFlowUser, createFlow, endFlow, replaceFlow, type Flow } from "./flow-store.ts";
 import {
   findUserById,
   findUserWithPassword,
+  hasFactor,
   isStaffEmail,
   maskPhone,
   recordTermsAccepted,
@@ -25,6 +26,9 @@ import { audit, flowAndUser, flowAt, isMoved, stepPaths, TERMS_REQUIRED, tooMany
 import { codeMessage, type CheckOutcome, type StartOutcome } from "./factors/code.ts";
 import { emailCode } from "./factors/email-code.ts";
 import { phone, type PhoneChannel } from "./factors/phone.ts";
+import { totp } from "./factors/totp.ts";
+import { recoveryCode } from "./factors/recovery-code.ts";
+import { passkey, passkeyOwner, type AuthenticationResponseJSON } from "./factors/passkey.ts";
 
 /**
  * Sign-in (Customer/Provider): a stored flow bound to the login option and the Remember Me box
@@ -36,9 +40,28 @@ import { phone, type PhoneChannel } from "./factors/phone.ts";
  *   credentials ─password right─▶ (new flow) phone_choose ─Send Code─▶ phone_code ─▶ [terms] ─▶ signed in
  *                                            phone_choose ─Call Me──▶ phone_call ─▶ [terms] ─▶ signed in
  *                                            email_send ─▶ email_code ─▶ email_verified ─▶ [terms] ─▶ signed in
+ *                                            app_code ─▶ [terms] ─▶ signed in   (Login with Authenticator App)
  *                                            use_email (an account without a phone pressed Login with Phone)
+ *                                            no_app (an account without an app pressed Login with Authenticator App)
+ *   every second-factor step ─Use a recovery code─▶ /login/recovery ─▶ [terms] ─▶ signed in
  */
-export type LoginState = "credentials" | "use_email" | "phone_choose" | "phone_code" | "phone_call" | "email_send" | "email_code" | "email_verified" | "terms";
+export type LoginState =
+  | "credentials"
+  | "use_email"
+  | "no_app"
+  | "phone_choose"
+  | "phone_code"
+  | "phone_call"
+  | "email_send"
+  | "email_code"
+  | "email_verified"
+  | "app_code"
+  /** Sign in with a passkey: the challenge is out; then checked (the challenge used up). */
+  | "passkey"
+  | "passkey_checked"
+  | "terms"
+  /** Not a stored state: the page of Use a recovery code, reached from any second-factor step. */
+  | "recovery";
 
 /** Long enough to fetch a code from a phone or mailbox; each step's own code has its own, shorter life. */
 const LOGIN_FLOW_TTL = 20 * MINUTE;
@@ -53,8 +76,13 @@ export const loginStepPath = stepPaths<LoginState>("/login", {
   email_send: "/login/email",
   email_code: "/login/email/code",
   email_verified: "/login/email/verified",
+  app_code: "/login/app",
+  no_app: "/login/no-app",
   terms: "/login/terms",
 });
+
+/** The steps that ask a second factor, where Use a recovery code may stand in for it. */
+export const SECOND_FACTOR_STATES: LoginState[] = ["phone_choose", "phone_code", "phone_call", "email_send", "email_code", "app_code"];
 
 const PHONE_STATES: LoginState[] = ["phone_choose", "phone_code", "phone_call"];
 const EMAIL_SEND_STATES: LoginState[] = ["email_send", "email_code"];
@@ -76,6 +104,8 @@ export interface LoginView {
   codeLifetime: string;
   /** When the flow arrived through Remember Me (only the Terms of Use step is left). */
   remembered: boolean;
+  /** Use a recovery code: the second-factor step it stands in for. */
+  back?: string;
 }
 
 export type LoginResult = StepResult<LoginView>;
@@ -88,6 +118,8 @@ interface LoginData {
   remembered?: boolean;
   /** Where the last step goes (checked by return-to.ts when the flow began). */
   returnTo?: string | null;
+  /** Sign in with a passkey: the challenge, until the answer uses it up. */
+  challenge?: string | null;
   /** What the flow proved so far (RFC 8176), and when the last proof came. */
   amr?: string[];
   authenticatedAt?: string;
@@ -241,8 +273,10 @@ export async function submitCredentials(deps: FlowDeps, meta: RequestMeta, token
   // Hashed before the transaction: argon2 must not hold a connection and row locks.
   const rehashed = passwordNeedsRehash(passwordHash) ? await hashPassword(input.password) : null;
 
-  // The option pressed picks the factor asked; an account without a phone factor is offered the emailed code.
-  const next: LoginState = option === "email" ? "email_send" : user.phoneE164 ? "phone_choose" : "use_email";
+  // The option pressed picks the factor asked; an account without a phone factor is offered the
+  // emailed code, one without an app is told which buttons it has.
+  const next: LoginState =
+    option === "email" ? "email_send" : option === "totp" ? ((await hasFactor(deps.sql, user.id, "totp")) ? "app_code" : "no_app") : user.phoneE164 ? "phone_choose" : "use_email";
   // One transaction, like a refusal's: the rotation, the rehash and the audit rows commit together.
   const rotated = await deps.sql.begin(async (tx) => {
     const pair = generateTokenPair();
@@ -268,7 +302,7 @@ export async function submitCredentials(deps: FlowDeps, meta: RequestMeta, token
       await audit(deps, meta, "password.rehashed", user.id, {}, tx);
     }
     await audit(deps, meta, "signin.password_verified", user.id, { option }, tx);
-    if (next === "use_email") await audit(deps, meta, "signin.wrong_option", user.id, { option }, tx);
+    if (next === "use_email" || next === "no_app") await audit(deps, meta, "signin.wrong_option", user.id, { option }, tx);
     return pair.token;
   });
   if (!rotated) return { kind: "moved", path: "/login" };
@@ -406,6 +440,96 @@ export async function verifyLoginEmailCode(deps: FlowDeps, meta: RequestMeta, to
   });
 }
 
+/** Login with Authenticator App: Verification Code → Verify Code. */
+export async function verifyLoginAppCode(deps: FlowDeps, meta: RequestMeta, token: string | undefined, code: string): Promise<LoginResult> {
+  const found = await flowAndUser(deps, LOGIN_FLOW, token, ["app_code"]);
+  if (isMoved(found)) return found;
+  const { flow, user } = found;
+  return deps.sql.begin(async (tx): Promise<LoginResult> => {
+    const outcome = await totp.check(deps, meta, { flow, user, purpose: LOGIN_CODE_PURPOSE, code, respectLock: true }, tx);
+    if (outcome.kind === "pending") return { kind: "pending", view: loginView(flow, deps.clock, deps.config) };
+    if (outcome.kind !== "passed") return notPassed(deps, flow, outcome, "Wait for the next code in your authenticator app and enter that one.");
+    return finishLogin(tx, deps, meta, flow, user, "app_code", totp.describe().amr);
+  });
+}
+
+/** Use a recovery code: the page, from any second-factor step. */
+export async function showRecoveryStep(deps: FlowDeps, token: string | undefined): Promise<LoginResult> {
+  const flow = await flowAt(deps, LOGIN_FLOW, token, SECOND_FACTOR_STATES);
+  if (isMoved(flow)) return flow;
+  return { kind: "show", view: { ...loginView(flow, deps.clock, deps.config), state: "recovery", back: loginStepPath(flow.state) } };
+}
+
+/** Recovery Code → Verify Code: the code stands in for the second factor, once; a notice is emailed. */
+export async function verifyLoginRecoveryCode(deps: FlowDeps, meta: RequestMeta, token: string | undefined, code: string): Promise<LoginResult> {
+  const found = await flowAndUser(deps, LOGIN_FLOW, token, SECOND_FACTOR_STATES);
+  if (isMoved(found)) return found;
+  const { flow, user } = found;
+  const view = { ...loginView(flow, deps.clock, deps.config), state: "recovery" as const, back: loginStepPath(flow.state) };
+  return deps.sql.begin(async (tx): Promise<LoginResult> => {
+    const outcome = await recoveryCode.check(deps, meta, { flow, user, purpose: LOGIN_CODE_PURPOSE, code, respectLock: true }, tx);
+    if (outcome.kind === "passed") return finishLogin(tx, deps, meta, flow, user, flow.state as LoginState, recoveryCode.describe().amr);
+    const failed = notPassed(deps, flow, outcome.kind === "pending" ? { kind: "failed", reason: "none", locked: false } : outcome, "");
+    if (failed.kind !== "error") return failed;
+    const message = failed.status === 429 ? failed.message : outcome.kind === "failed" && outcome.reason === "exhausted" ? RECOVERY_EXHAUSTED : RECOVERY_WRONG;
+    return { ...failed, view, message };
+  });
+}
+
+export const RECOVERY_WRONG = "That recovery code is not right, or it was used before. Check it and try again.";
+const RECOVERY_EXHAUSTED = "Too many wrong recovery codes. Select Back to the sign-in page and start again.";
+
+/**
+ * Sign in with a passkey (JavaScript only): a new flow holding a challenge for a discoverable
+ * credential, and the options for the browser. The Remember Me box does not apply (nothing to skip).
+ */
+export async function startPasskeySignIn(
+  deps: FlowDeps,
+  meta: RequestMeta,
+  returnTo: string | null,
+): Promise<{ kind: "started"; token: string; options: unknown } | { kind: "start_limited"; message: string; retryAfterSeconds: number }> {
+  const limit = await checkAttemptLimit(deps.sql, deps.clock, { ip: meta.ip, action: "start" });
+  if (!limit.ok) return { kind: "start_limited", message: START_LIMITED, retryAfterSeconds: limit.retryAfterSeconds };
+  const { token, flow } = await createFlow(deps.sql, deps.clock, { kind: "login", userId: null, state: "passkey", ttlMs: 5 * MINUTE, loginOption: "passkey", data: { returnTo } });
+  const started = await passkey.start(deps, meta, { flow, move: (tx, challenge) => advanceFlow(tx, deps.clock, flow.id, "passkey", "passkey", { data: { challenge } }) });
+  if (started.kind !== "sent") throw new Error("a passkey sign-in just made was moved");
+  return { kind: "started", token, options: started.options };
+}
+
+export const PASSKEY_REFUSED = "That passkey could not sign you in. Try again, or sign in with your email address and password.";
+
+/**
+ * The browser's answer: the challenge is used up first (the flow's guarded move), then the
+ * credential names its account and the passkey's check decides. Every refusal says the same.
+ */
+export async function finishPasskeySignIn(deps: FlowDeps, meta: RequestMeta, token: string | undefined, response: AuthenticationResponseJSON): Promise<LoginResult> {
+  const flow = await flowAt(deps, LOGIN_FLOW, token, ["passkey"]);
+  if (isMoved(flow)) return flow;
+  const challenge = data(flow).challenge;
+  const taken = await advanceFlow(deps.sql, deps.clock, flow.id, "passkey", "passkey_checked", { data: { challenge: null } });
+  if (!taken || typeof challenge !== "string") return { kind: "moved", path: "/login" };
+  const view = loginView(taken, deps.clock, deps.config);
+  const refused: LoginResult = { kind: "error", view, message: PASSKEY_REFUSED, status: 401 };
+  const userId = await passkeyOwner(deps.sql, response);
+  const user = userId ? await findUserById(deps.sql, userId) : null;
+  if (!user || user.status !== "active") {
+    await audit(deps, meta, "signin.passkey_failed", user?.id ?? null, { reason: user ? "inactive" : "unknown_credential" });
+    return refused;
+  }
+  return deps.sql.begin(async (tx): Promise<LoginResult> => {
+    const outcome = await passkey.check(deps, meta, { flow: taken, user, purpose: LOGIN_CODE_PURPOSE, respectLock: true, response, challenge }, tx);
+    if (outcome.kind !== "passed") {
+      await audit(deps, meta, "signin.passkey_failed", user.id, { reason: outcome.kind === "failed" ? outcome.reason : outcome.kind }, tx);
+      return outcome.kind === "rate_limited" ? { ...refused, message: tooManyAttempts(outcome.retryAfterSeconds), status: 429 } : refused;
+    }
+    const bound = await advanceFlow(tx, deps.clock, taken.id, "passkey_checked", "passkey_checked", { data: { email: user.email } });
+    if (!bound) return { kind: "moved", path: "/login" };
+    // The account is known from the credential now: the flow is its own (the Terms of Use step needs it).
+    await bindFlowUser(tx, deps.clock, taken.id, user.id);
+    return finishLogin(tx, deps, meta, { ...bound, userId: user.id }, user, "passkey_checked", passkey.describe(outcome.destination as "swk" | "hwk").amr);
+  });
+}
+
 /** The confirmation's Continue. */
 export async function continueAfterEmail(deps: FlowDeps, meta: RequestMeta, token: string | undefined): Promise<LoginResult> {
   const found = await flowAndUser(deps, LOGIN_FLOW, token, ["email_verified"]);
@@ -433,7 +557,8 @@ export async function acceptCurrentTerms(deps: FlowDeps, meta: RequestMeta, user
 function proved(deps: FlowDeps, flow: Flow, factor: string): { amr: string[]; authenticatedAt: string } {
   const amr = new Set(data(flow).amr ?? []);
   amr.add(factor);
-  if (amr.has("pwd")) amr.add("mfa");
+  // A passkey with user verification is two factors by itself (product.md §8).
+  if (amr.has("pwd") || factor === "hwk" || factor === "swk") amr.add("mfa");
   return { amr: [...amr], authenticatedAt: deps.clock.now().toISOString() };
 }
 
@@ -460,7 +585,8 @@ async function finishLogin(db: Db, deps: FlowDeps, meta: RequestMeta, flow: Flow
     return { kind: "signed_in", user, option, amr, authenticatedAt, rememberToken: null, returnTo };
   }
   await recordSuccess(db, user.id);
-  await touchFactor(db, deps.clock, user.id, option === "phone" ? "phone" : "email");
+  // A passkey's own use was recorded with its counter (recordPasskeyUse); the account may hold several.
+  if (option !== "passkey") await touchFactor(db, deps.clock, user.id, option);
   let rememberToken: string | null = null;
   if (flow.remember && deps.config.ttl.rememberMe > 0) {
     if (meta.rememberToken) await deleteRememberToken(db, meta.rememberToken);

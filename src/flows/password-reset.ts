@@ -1,6 +1,6 @@
 import { MINUTE } from "../clock.ts";
 import { advanceFlow, createFlow, deleteUserFlows, endFlow, type Flow } from "./flow-store.ts";
-import { findPasswordUserByEmail, findUserById, isStaffEmail, maskPhone, normalizeEmail, setPasswordHash, touchFactor, type LoginOption, type User } from "../auth/users.ts";
+import { findPasswordUserByEmail, findUserById, hasFactor, isStaffEmail, maskPhone, normalizeEmail, setPasswordHash, touchFactor, type LoginOption, type User } from "../auth/users.ts";
 import { checkPasswordPolicy, hashPassword } from "../auth/passwords.ts";
 import { createCode, verifyCode } from "../auth/codes.ts";
 import { checkAttemptLimit, checkSendLimits } from "../auth/rate-limit.ts";
@@ -14,6 +14,7 @@ import { audit, flowAndUser, flowAt, isMoved, stepPaths, TERMS_REQUIRED, tooMany
 import { codeMessage, type CheckOutcome } from "./factors/code.ts";
 import { emailCode } from "./factors/email-code.ts";
 import { phone, type PhoneChannel } from "./factors/phone.ts";
+import { totp } from "./factors/totp.ts";
 import { acceptCurrentTerms, STAFF_REFUSED } from "./login.ts";
 
 /**
@@ -23,7 +24,7 @@ import { acceptCurrentTerms, STAFF_REFUSED } from "./login.ts";
  * user nor an email), so every answer looks the same whether or not the address has an account. A reset works while
  * the account is locked and clears the lock; it ends every other session and Remember Me.
  */
-export type ResetState = "code" | "verified" | "phone_choose" | "phone_code" | "phone_call" | "new_password" | "terms";
+export type ResetState = "code" | "verified" | "phone_choose" | "phone_code" | "phone_call" | "app_code" | "new_password" | "terms";
 
 const RESET_FLOW_TTL = 30 * MINUTE;
 const RESET_CODE_PURPOSE = "password_reset";
@@ -35,6 +36,7 @@ export const resetStepPath = stepPaths<ResetState>("/forgot-password", {
   phone_choose: "/forgot-password/phone",
   phone_code: "/forgot-password/phone/code",
   phone_call: "/forgot-password/phone/call",
+  app_code: "/forgot-password/app",
   new_password: "/forgot-password/new-password",
   terms: "/forgot-password/terms",
 });
@@ -190,7 +192,8 @@ export async function continueReset(deps: FlowDeps, _meta: RequestMeta, token: s
   const found = await flowAndUser(deps, RESET_FLOW, token, ["verified"]);
   if (isMoved(found)) return found;
   const { flow, user } = found;
-  const next: ResetState = user.phoneE164 ? "phone_choose" : "new_password";
+  // An account with an authenticator app proves it where a phone account proves the phone.
+  const next: ResetState = (await hasFactor(deps.sql, user.id, "totp")) ? "app_code" : user.phoneE164 ? "phone_choose" : "new_password";
   const moved = await advanceFlow(deps.sql, deps.clock, flow.id, "verified", next, { data: { maskedPhone: maskPhone(user.phoneE164) } });
   if (!moved) return { kind: "moved", path: "/forgot-password" };
   return { kind: "next", path: resetStepPath(next) };
@@ -227,6 +230,23 @@ export async function verifyResetSmsCode(deps: FlowDeps, meta: RequestMeta, toke
   if (outcome.kind === "pending") return { kind: "pending", view: resetView(flow, deps) };
   if (outcome.kind !== "passed") return notPassed(deps, flow, outcome, SEND_NEW);
   return phoneVerified(deps, meta, flow, "phone_code", phone.describe("sms", outcome.destination).amr);
+}
+
+const RESET_APP_PURPOSE = "password_reset_app";
+
+/** The app's code (an account with an authenticator app): accepted once, as at sign-in; the reset works on a locked account. */
+export async function verifyResetAppCode(deps: FlowDeps, meta: RequestMeta, token: string | undefined, code: string): Promise<ResetResult> {
+  const found = await flowAndUser(deps, RESET_FLOW, token, ["app_code"]);
+  if (isMoved(found)) return found;
+  const { flow, user } = found;
+  const outcome = await totp.check(deps, meta, { flow, user, purpose: RESET_APP_PURPOSE, code, respectLock: false });
+  if (outcome.kind === "pending") return { kind: "pending", view: resetView(flow, deps) };
+  if (outcome.kind !== "passed") return notPassed(deps, flow, outcome, "Wait for the next code in your authenticator app and enter that one.");
+  const amr = [...((flow.data as ResetData).amr ?? []), totp.describe().amr];
+  const moved = await advanceFlow(deps.sql, deps.clock, flow.id, "app_code", "new_password", { data: { amr, app: true } });
+  if (!moved) return { kind: "moved", path: "/forgot-password" };
+  await audit(deps, meta, "password_reset.app_verified", flow.userId);
+  return { kind: "next", path: resetStepPath("new_password") };
 }
 
 const CALL_FAILED = {
@@ -310,7 +330,7 @@ export async function acceptResetTerms(deps: FlowDeps, meta: RequestMeta, token:
  * account, and the new password set in this browser (as registration counts the one it sets).
  */
 async function signedIn(deps: FlowDeps, meta: RequestMeta, flow: Flow, user: User): Promise<ResetResult> {
-  const option: LoginOption = user.phoneE164 ? "phone" : "email";
+  const option: LoginOption = (flow.data as { app?: boolean }).app ? "totp" : user.phoneE164 ? "phone" : "email";
   await touchFactor(deps.sql, deps.clock, user.id, option);
   await audit(deps, meta, "signin.success", user.id, { option, via: "password_reset" });
   const amr = [...new Set(["pwd", ...((flow.data as ResetData).amr ?? ["email"]), "mfa"])];

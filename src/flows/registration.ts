@@ -8,6 +8,8 @@
  *     ──createPassword──▶ password_set ──(phone method) verifyPhoneCode | checkRegistrationCall──▶ phone_verified
  *     ──acceptRegistrationTerms──▶ done   (the user row becomes active in the same transaction)
  *
+ *   Authenticator App: password_set ──verifyAppCode──▶ app_verified ──acceptRegistrationTerms──▶
+ *   recovery_codes (the account is active; the codes shown once) ──confirmRecoveryCodesSaved──▶ done.
  *   The email method goes from password_set straight to acceptRegistrationTerms. An MFA reset (the admin's
  *   mfa_reset link) keeps the password: verifyEmailCode takes it from method_chosen to
  *   password_set. "failed" holds only the user of an expired or used link, so that Reset on the
@@ -49,8 +51,11 @@ import { audit, isMoved, type FlowDeps, type Moved, type RequestMeta, type StepR
 import { codeMessage, type CheckOutcome } from "./factors/code.ts";
 import { emailCode } from "./factors/email-code.ts";
 import { phone, type PhoneChannel } from "./factors/phone.ts";
+import { newSealedTotpKey, sealedTotpBytes, totp, totpSetup } from "./factors/totp.ts";
+import { recoveryCode, shownRecoveryCodes } from "./factors/recovery-code.ts";
+import { deleteRecoveryCodes } from "../auth/recovery-codes.ts";
 
-export type RegistrationStep = "invited" | "method_chosen" | "email_verified" | "password_set" | "phone_verified" | "done" | "failed";
+export type RegistrationStep = "invited" | "method_chosen" | "email_verified" | "password_set" | "phone_verified" | "app_verified" | "recovery_codes" | "done" | "failed";
 
 export interface RegistrationData {
   /** "mfa_reset": an active user choosing and verifying a method again; the password is kept. */
@@ -65,6 +70,11 @@ export interface RegistrationData {
   /** The number a code proved (the verified code's own destination), and how (RFC 8176: sms or tel). */
   phoneVerified?: string;
   phoneProof?: "sms" | "tel";
+  /** Authenticator App: the new key, sealed (totp.ts), from the choice of the method on; the step its first code proved. */
+  totpKey?: string;
+  totpStep?: number;
+  /** The recovery codes shown once the account is active, sealed, until the person said they saved them. */
+  recoveryCodes?: string | null;
   /** Where the last step goes (checked by return-to.ts when the link was opened). */
   returnTo?: string | null;
 }
@@ -77,19 +87,22 @@ export interface Registration {
 
 const EMAIL_PURPOSE = "registration_email";
 const PHONE_PURPOSE = "registration_phone";
+const APP_PURPOSE = "registration_app";
 /** A failed flow only remembers whom Reset may email; an hour is plenty for pressing the button. */
 const FAILED_FLOW_TTL = HOUR;
 const LINK_PURPOSES: LinkPurpose[] = ["registration", "registration_reset", "resume", "mfa_reset"];
 
 /** The pages the wizard shows, in order. */
-export type Step = "method" | "email" | "phone" | "terms" | "done" | "error";
+export type Step = "method" | "email" | "phone" | "app" | "terms" | "recovery" | "done" | "error";
 
 /** Where each page lives. A request for any other step's URL is sent to the one the flow is on (303). */
 const STEP_PATHS: Record<Step, string> = {
   method: "/register/method",
   email: "/register/email",
   phone: "/register/phone",
+  app: "/register/app",
   terms: "/register/terms",
+  recovery: "/register/recovery-codes",
   done: "/home",
   error: "/register/error?reason=session",
 };
@@ -107,9 +120,12 @@ function currentStep(flow: Flow): Step {
     case "email_verified":
       return "email";
     case "password_set":
-      return data.method === "phone" ? "phone" : "terms";
+      return data.method === "phone" ? "phone" : data.method === "totp" ? "app" : "terms";
     case "phone_verified":
+    case "app_verified":
       return "terms";
+    case "recovery_codes":
+      return "recovery";
     case "done":
       return "done";
     default:
@@ -140,6 +156,10 @@ export interface RegistrationView {
   problem?: string;
   /** The method chosen at the first step (null before), which decides how many steps there are. */
   method: FactorKind | null;
+  /** Authenticator App set-up: the key as text and its QR code (SVG). */
+  totp?: { secret: string; qrSvg: string };
+  /** The recovery codes to save (the recovery step only). */
+  recoveryCodes?: string[];
 }
 
 export type RegistrationResult = StepResult<RegistrationView>;
@@ -236,7 +256,7 @@ async function loadRegistration(deps: FlowDeps, flowToken: string | undefined): 
   const user = await findUserById(deps.sql, flow.userId);
   if (!user || user.status === "disabled") return null;
   const data = flow.data as unknown as RegistrationData;
-  if (user.status === "active" && data.mode !== "mfa_reset" && flow.state !== "done") return null;
+  if (user.status === "active" && data.mode !== "mfa_reset" && flow.state !== "done" && flow.state !== "recovery_codes") return null;
   return { flow, data, user };
 }
 
@@ -261,7 +281,15 @@ export async function showRegistrationStep(deps: FlowDeps, token: string | undef
   const reg = await registrationAt(deps, token, step, states);
   if (isMoved(reg)) return reg;
   if (step === "done" || step === "error") return { kind: "moved", path: STEP_PATHS[step] };
-  return { kind: "show", view: viewOf(reg, step) };
+  return { kind: "show", view: await fullView(deps, reg, step) };
+}
+
+/** The view with what only some pages show: the app's key and QR code, the recovery codes. */
+async function fullView(deps: FlowDeps, reg: Registration, step: RegistrationView["step"]): Promise<RegistrationView> {
+  const view = viewOf(reg, step);
+  if (step === "app" && reg.data.totpKey) view.totp = await totpSetup(deps.config.secretKey, reg.data.totpKey, deps.config.portalName, reg.user.email);
+  if (step === "recovery") view.recoveryCodes = shownRecoveryCodes(deps.config.secretKey, reg.data.recoveryCodes);
+  return view;
 }
 
 /** Moves the flow and returns the new registration, or null when another request moved it first. */
@@ -307,7 +335,8 @@ function notPassed(view: RegistrationView, outcome: Exclude<CheckOutcome, { kind
 export async function chooseMethod(deps: FlowDeps, meta: RequestMeta, token: string | undefined, method: FactorKind): Promise<RegistrationResult> {
   const reg = await loadRegistration(deps, token);
   if (!reg) return { kind: "moved", path: REGISTRATION_GONE };
-  const moved = await advance(deps.sql, deps, reg, "invited", "method_chosen", { method });
+  // The app's key is made with the choice, so a resumed registration shows the same QR code.
+  const moved = await advance(deps.sql, deps, reg, "invited", "method_chosen", method === "totp" ? { method, totpKey: newSealedTotpKey(deps.config.secretKey) } : { method });
   if (!moved) return wherever(deps, token);
   await audit(deps, meta, "registration.method_chosen", reg.user.id, { method, mode: reg.data.mode });
   return next(moved);
@@ -444,6 +473,27 @@ async function phoneProved(deps: FlowDeps, meta: RequestMeta, token: string | un
   return next(moved);
 }
 
+/* ───────────────────────────── step 4 (Authenticator App): the app's first code ───────────────────────────── */
+
+/** Verification Code → Verify Code: the first code of the app proves it holds the key; that step is used. */
+export async function verifyAppCode(deps: FlowDeps, meta: RequestMeta, token: string | undefined, code: string): Promise<RegistrationResult> {
+  const reg = await registrationAt(deps, token, "app");
+  if (isMoved(reg)) return reg;
+  if (!reg.data.totpKey) throw new Error("an Authenticator App registration without a key");
+  const checked = await totp.check(deps, meta, { flow: reg.flow, user: reg.user, purpose: APP_PURPOSE, code, respectLock: true, pendingKey: reg.data.totpKey });
+  if (checked.kind === "pending") return notPassed(await fullView(deps, reg, "app"), { kind: "failed", reason: "none", locked: false });
+  if (checked.kind !== "passed") {
+    const failed = notPassed(await fullView(deps, reg, "app"), checked);
+    return failed.kind === "error" && checked.kind === "failed" && checked.reason === "wrong"
+      ? { ...failed, message: "That code is not right. Check the code in your authenticator app and try again." }
+      : failed;
+  }
+  const moved = await advance(deps.sql, deps, reg, "password_set", "app_verified", { totpStep: checked.step });
+  if (!moved) return wherever(deps, token);
+  await audit(deps, meta, "registration.app_verified", reg.user.id);
+  return next(moved);
+}
+
 /* ───────────────────────────── step 5: Terms of Use, and the account becomes active ───────────────────────────── */
 
 const TERMS_NOT_AGREED = "Check the box to agree to the Terms of Use.";
@@ -452,18 +502,24 @@ export async function acceptRegistrationTerms(deps: FlowDeps, meta: RequestMeta,
   const reg = await registrationAt(deps, token, "terms");
   if (isMoved(reg)) return reg;
   const method = reg.data.method;
-  const from: RegistrationStep = method === "phone" ? "phone_verified" : "password_set";
+  const from: RegistrationStep = method === "phone" ? "phone_verified" : method === "totp" ? "app_verified" : "password_set";
   if (!method || reg.flow.state !== from) return wherever(deps, token);
   if (!agreed) return { kind: "error", view: viewOf(reg, "terms"), field: "agree", message: TERMS_NOT_AGREED, status: 400 };
   const outcome = await deps.sql.begin(async (tx) => {
-    const moved = await advance(tx, deps, reg, from, "done");
+    // The app's recovery codes are shown before the session starts (and only then).
+    const moved = await advance(tx, deps, reg, from, method === "totp" ? "recovery_codes" : "done");
     if (!moved) return null;
-    const destination = method === "phone" ? moved.data.phoneVerified : reg.user.email;
+    const destination = method === "phone" ? moved.data.phoneVerified : method === "totp" ? null : reg.user.email;
     // A phone registration always proved a number on its way here (phoneProved); none means a bug.
-    if (!destination) throw new Error("registration reached its terms without a proved phone");
+    if (method === "phone" && !destination) throw new Error("registration reached its terms without a proved phone");
+    if (method === "totp" && (!moved.data.totpKey || moved.data.totpStep === undefined)) throw new Error("registration reached its terms without a proved app");
+    const factor =
+      method === "totp"
+        ? { kind: method, destination: null, secret: sealedTotpBytes(moved.data.totpKey!), lastUsedStep: moved.data.totpStep ?? null }
+        : { kind: method, destination: destination ?? null };
     const user = await activateUser(tx, deps.clock, {
       userId: reg.user.id,
-      factor: { kind: method, destination },
+      factor,
       passwordHash: moved.data.passwordHash ?? null,
       termsVersion: TERMS_VERSION,
     });
@@ -478,6 +534,17 @@ export async function acceptRegistrationTerms(deps: FlowDeps, meta: RequestMeta,
       await endApplicationSessions(tx, user.id);
     }
     await audit(deps, meta, reg.data.mode === "mfa_reset" ? "registration.mfa_reset_completed" : "registration.completed", user.id, { method, termsVersion: TERMS_VERSION }, tx);
+    if (method === "totp") {
+      const issued = await recoveryCode.start(deps, meta, {
+        flow: moved.flow,
+        userId: user.id,
+        move: (db, sealed) => advanceFlow(db, deps.clock, moved.flow.id, "recovery_codes", "recovery_codes", { data: { recoveryCodes: sealed } }),
+      }, tx);
+      if (issued.kind !== "sent") throw new Error("the recovery codes of a flow just moved found it moved");
+    } else {
+      // The codes belonged to the factors an MFA reset just replaced.
+      await deleteRecoveryCodes(tx, user.id);
+    }
     return { user, phoneProof: moved.data.phoneProof };
   }).catch((error: unknown) => {
     if (error instanceof Unavailable) return "unavailable" as const;
@@ -485,12 +552,28 @@ export async function acceptRegistrationTerms(deps: FlowDeps, meta: RequestMeta,
   });
   if (outcome === "unavailable") return { kind: "next", path: "/register/error?reason=unavailable" };
   if (!outcome) return wherever(deps, token);
+  if (method === "totp") return { kind: "next", path: STEP_PATHS.recovery };
   // The emailed code proved the address and the password was set in this browser; a phone adds its own proof.
   const amr = method === "phone" ? ["pwd", "email", outcome.phoneProof ?? "sms", "mfa"] : ["pwd", "email", "mfa"];
   return { kind: "signed_in", user: outcome.user, option: method, amr, authenticatedAt: deps.clock.now(), rememberToken: null, returnTo: reg.data.returnTo ?? null };
 }
 
 class Unavailable extends Error {}
+
+export const RECOVERY_NOT_SAVED = "Select the box to confirm you have saved your recovery codes.";
+
+/** Recovery codes → I have saved my recovery codes → Continue: the codes are forgotten, and the session starts. */
+export async function confirmRecoveryCodesSaved(deps: FlowDeps, meta: RequestMeta, token: string | undefined, saved: boolean): Promise<RegistrationResult> {
+  const reg = await registrationAt(deps, token, "recovery");
+  if (isMoved(reg)) return reg;
+  if (!saved) return { kind: "error", view: await fullView(deps, reg, "recovery"), field: "saved", message: RECOVERY_NOT_SAVED, status: 400 };
+  const moved = await advance(deps.sql, deps, reg, "recovery_codes", "done", { recoveryCodes: null });
+  if (!moved) return wherever(deps, token);
+  const user = await findUserById(deps.sql, reg.user.id);
+  if (!user || user.status !== "active") return { kind: "next", path: "/register/error?reason=unavailable" };
+  await audit(deps, meta, "registration.recovery_codes_saved", user.id);
+  return { kind: "signed_in", user, option: "totp", amr: ["pwd", "email", "otp", "mfa"], authenticatedAt: deps.clock.now(), rememberToken: null, returnTo: reg.data.returnTo ?? null };
+}
 
 /* ───────────────────────────── Registration error → Reset ───────────────────────────── */
 

@@ -119,3 +119,23 @@ export function fieldErrors(error: { issues: readonly { path: readonly PropertyK
 export function summary(errors: FieldErrors): string {
   return Object.values(errors).find(Boolean) ?? "Check the form and try again.";
 }
+
+/**
+ * The JSON a page script posts (the passkey ceremonies), read here and checked with `schema`: a
+ * body that is not JSON, or not of the shape, is a 400 with a message the script shows, never a
+ * 500 (hono's own JSON validator throws on a body that does not parse).
+ */
+export function validJson<S extends z.ZodType>(schema: S, message: string) {
+  return zValidator("json", schema, (result, c) => (result.success ? undefined : c.json({ message }, 400)));
+}
+
+/** Refuses a body that is not JSON before the validator reads it. */
+export async function jsonBodyGuard(c: Context, next: () => Promise<void>, message: string): Promise<Response | void> {
+  if (!/^application\/json\b/i.test(c.req.header("content-type") ?? "")) return c.json({ message }, 400);
+  try {
+    JSON.parse(await c.req.text());
+  } catch {
+    return c.json({ message }, 400);
+  }
+  await next();
+}

@@ -6,6 +6,17 @@ import Bowser from "bowser";
  * user-agent string (which stays in the database and in the title attribute).
  */
 export const EVENT_LABELS: Record<string, string> = {
+  "factor.added": "Sign-in method added (authenticator app or passkey)",
+  "factor.app_setup_started": "Authenticator app set-up started on the account page",
+  "factor.passkey_refused": "Passkey not added: the browser's answer was refused",
+  "factor.passkey_setup_started": "Passkey set-up started on the account page",
+  "password_reset.app_verified": "Forgot your password: authenticator app code verified",
+  "recovery_code.used": "Recovery code used in place of the second factor",
+  "recovery_codes.issued": "New recovery codes shown",
+  "recovery_codes.saved": "Recovery codes saved by the person",
+  "registration.app_verified": "Registration: authenticator app verified",
+  "registration.recovery_codes_saved": "Registration: recovery codes saved",
+  "signin.passkey_failed": "Sign in with a passkey refused",
   "account.confirmation_asked": "Confirm it's you: a code sent before an account change",
   "account.confirmation_locked": "Confirm it's you refused: the account is locked",
   "account.locked": "Account locked after too many wrong attempts",

@@ -26,7 +26,7 @@ export const MEMBERSHIP_ROLE_LABELS: Record<MembershipRole, string> = {
 /** An account's status in the members list of an organization. */
 export const STATUS_LABELS: Record<"invited" | "active" | "disabled", string> = { invited: "Invited", active: "Active", disabled: "Disabled" };
 
-export const METHOD_LABELS: Record<MfaMethod, string> = { phone: "Phone", email: "Email" };
+export const METHOD_LABELS: Record<MfaMethod, string> = { phone: "Phone", email: "Email", totp: "Authenticator App", passkey: "Passkey" };
 
 /** The MFA method column of a staff account: its issuer's host, which holds its factors. */
 export function staffLabel(issuer: string): string {

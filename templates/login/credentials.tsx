@@ -2,7 +2,7 @@ import type { LoginOption } from "../../src/auth/users.ts";
 import { Button, ErrorSummary, Field, Form, Heading } from "../components.tsx";
 import type { StepError } from "../phone-factor.tsx";
 
-export const OPTION_NAMES: Record<LoginOption, string> = { phone: "Login with Phone", email: "Login with Email" };
+export const OPTION_NAMES: Record<LoginOption, string> = { phone: "Login with Phone", email: "Login with Email", totp: "Login with Authenticator App", passkey: "Sign in with a passkey" };
 
 /** Email Address + Password → Sign in, with the way to Forgot your password?. */
 export function CredentialsStep(props: { option: LoginOption; email: string; error?: StepError; fieldErrors?: Partial<Record<"email" | "password", string>> }) {

@@ -33,7 +33,8 @@ export function SignInPage(props: {
             <h2 id="about-heading">Who signs in here</h2>
             <p>
               Customers and providers use the <strong>Customer/Provider</strong> sign-in. Choose <strong>Login with Phone</strong> if you
-              registered a direct phone line, or <strong>Login with Email</strong> if you registered for email codes.
+              registered a direct phone line, <strong>Login with Email</strong> if you registered for email codes, or{" "}
+              <strong>Login with Authenticator App</strong> if you set up an authenticator app.
             </p>
             <StaffNote enabled={props.staffEnabled === true} />
             <p>
@@ -43,7 +44,10 @@ export function SignInPage(props: {
         </div>
         <section class="provider panel" aria-labelledby="provider-heading">
           <h2 id="provider-heading">Customer/Provider</h2>
-          <p>Sign in with the email address and password you created during registration, then confirm it is you by phone or by email.</p>
+          <p>
+            Sign in with the email address and password you created during registration, then confirm it is you by phone, by email or
+            with your authenticator app.
+          </p>
           <form method="post" action="/login" hx-post="/login" hx-target="#main" hx-swap="innerHTML" novalidate aria-labelledby="provider-heading">
             {props.returnTo ? <input type="hidden" name="rd" value={props.returnTo} /> : null}
             {props.prompt ? <input type="hidden" name="prompt" value="login" /> : null}
@@ -66,8 +70,13 @@ export function SignInPage(props: {
               <Button name="option" value="email">
                 Login with Email
               </Button>
+              <Button name="option" value="totp">
+                Login with Authenticator App
+              </Button>
             </div>
           </form>
+          {/* Sign in with a passkey: the button is made by static/passkey.js, so it is absent without JavaScript. */}
+          <div class="passkey-signin" data-passkey-signin data-rd={props.returnTo ?? ""} hidden></div>
           <ul>
             <li>
               <a href="/trouble">Having trouble logging in?</a>

@@ -43,7 +43,7 @@ async function auditEvents(userId: string): Promise<string[]> {
   return rows.map((row) => row.event);
 }
 
-test("the sign-in page: a Customer/Provider section with Remember Me, Login with Phone, Login with Email and the two help links", async () => {
+test("the sign-in page: a Customer/Provider section with Remember Me, Login with Phone, Login with Email, Login with Authenticator App (product.md §8) and the two help links", async () => {
   const page = await ctx.browser().get("/login");
   assert.is(page.status, 200);
   assert.ok(texts(page, "h2").includes("Customer/Provider"), "a Customer/Provider heading");
@@ -53,7 +53,7 @@ test("the sign-in page: a Customer/Provider section with Remember Me, Login with
   assert.is(label?.textContent, "Remember Me");
   assert.is(section.querySelector("#field-remember")?.getAttribute("type"), "checkbox");
   const buttons = [...section.querySelectorAll("button")].map((b) => b.textContent?.trim());
-  assert.equal(buttons, ["Login with Phone", "Login with Email"]);
+  assert.equal(buttons, ["Login with Phone", "Login with Email", "Login with Authenticator App"]);
   const links = [...section.querySelectorAll("a")].map((a) => [a.textContent?.trim(), a.getAttribute("href")]);
   assert.ok(links.some(([text, href]) => text === "Having trouble logging in?" && href === "/trouble"));
   assert.ok(links.some(([text, href]) => text === "Multi-Factor Authentication Help" && href === "/help/mfa"));

@@ -288,7 +288,7 @@ test("accessible names: every field has a visible label; buttons use the guide's
   const invited = await invite(ctx);
   const browser = new ClientBrowser(ctx);
   const method = await browser.get(invited.path);
-  assert.equal(texts(method, "main button"), ["Phone", "Email"]);
+  assert.equal(texts(method, "main button"), ["Phone", "Email", "Authenticator App"]);
   assert.match(method.text, /direct phone line/);
   assert.match(method.text, /10 digits; extensions are not supported/);
   const email = await browser.post("/register/method", { method: "phone" });

@@ -17,7 +17,7 @@ import { audit, type FlowDeps, type RequestMeta } from "../steps.ts";
 
 /** Where a start ended: sent (the flow as the move left it; for a call, the code to key in), moved by another request, or over a send limit. */
 export type StartOutcome =
-  | { kind: "sent"; flow: Flow; keypadCode?: string }
+  | { kind: "sent"; flow: Flow; keypadCode?: string; options?: unknown }
   | { kind: "moved" }
   | { kind: "rate_limited"; retryAfterSeconds: number };
 
@@ -26,7 +26,8 @@ export type StartOutcome =
  * locked it (`reason` is then "wrong"). A flow chooses what to say; it never decides what counts.
  */
 export type CheckOutcome =
-  | { kind: "passed"; destination: string }
+  /** `step`: the authenticator app's time step the code belonged to (kept, so it is accepted once). */
+  | { kind: "passed"; destination: string; step?: number }
   | { kind: "pending" }
   | { kind: "failed"; reason: CodeFailure; locked: boolean }
   | { kind: "locked" }

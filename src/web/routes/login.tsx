@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { goToPage, redirectTo, render, type View } from "../render.tsx";
-import { validForm, type FormProblem } from "../form.ts";
+import { jsonBodyGuard, validForm, validJson, type FormProblem } from "../form.ts";
 import { agreeSchema, codeSchema, emailField, pollSchema } from "../fields.ts";
 import { answer, flowToken, requestMeta, showAgain, phoneStepView, type C, type StepPages } from "../steps.tsx";
 import {
@@ -18,17 +18,28 @@ import {
   switchToEmail,
   verifyLoginEmailCode,
   verifyLoginSmsCode,
+  verifyLoginAppCode,
+  verifyLoginRecoveryCode,
+  showRecoveryStep,
+  startPasskeySignIn,
+  finishPasskeySignIn,
+  SECOND_FACTOR_STATES,
   type LoginState,
   type LoginView,
 } from "../../flows/login.ts";
 import { checkApplicationUrl, checkReturnTo } from "../../flows/return-to.ts";
 import { ContinuePage } from "../../../templates/applications/oidc.tsx";
+import type { AuthenticationResponseJSON } from "../../flows/factors/passkey.ts";
+import { clearCookie, writeCookie } from "../cookies.ts";
+import { startSession } from "../sign-in.ts";
 import { describeDuration } from "../../delivery/messages.ts";
 import { discoverStaffRealm } from "../../flows/staff-sign-in.ts";
 import { isRememberTokenLive } from "../../auth/remember-me.ts";
 import { readCookie } from "../cookies.ts";
 import { SignInPage } from "../../../templates/login/sign-in.tsx";
-import { CredentialsStep, UseEmailStep } from "../../../templates/login/credentials.tsx";
+import { CredentialsStep, OPTION_NAMES, UseEmailStep } from "../../../templates/login/credentials.tsx";
+import { AppCodeStep, NoAppStep, PasskeyRefusedStep } from "../../../templates/login/app.tsx";
+import { RecoveryCodeEntry, UseRecoveryCodeLink } from "../../../templates/recovery-codes.tsx";
 import { EmailCodeStep, EmailSendStep, EmailVerifiedStep } from "../../../templates/login/email.tsx";
 import { TermsAgainStep } from "../../../templates/login/terms.tsx";
 import type { FieldErrors } from "../../../templates/components.tsx";
@@ -42,11 +53,20 @@ import type { PhoneActions, StepError } from "../../../templates/phone-factor.ts
  */
 
 const startSchema = z.object({
-  option: z.enum(["phone", "email"]),
+  option: z.enum(["phone", "email", "totp"]),
   // The checkbox sends "on" when checked and nothing otherwise; any other value is no box of ours.
   remember: z.literal("on").optional(),
   rd: z.string().max(2048).optional(),
   prompt: z.literal("login").optional(),
+});
+
+/** A recovery code as typed: 16 letters and digits in any case, dashes and spaces allowed. */
+const recoverySchema = z.object({
+  code: z
+    .string({ message: "Enter a recovery code." })
+    .max(40, "Enter the recovery code: 16 letters and numbers.")
+    .transform((v) => v.replace(/[\s-]/g, ""))
+    .pipe(z.string().min(1, "Enter a recovery code.").regex(/^[A-Za-z2-7]{16}$/, "Enter the recovery code: 16 letters and numbers.")),
 });
 
 const credentialsSchema = z.object({
@@ -63,14 +83,33 @@ const PHONE_ACTIONS: PhoneActions = {
 
 /** The page of a step, from the flow's view (the state picks the template). */
 function loginStepView(deps: AppDeps, view: LoginView, error?: StepError, extra: { notYet?: boolean; fieldErrors?: FieldErrors } = {}): View {
+  const page = stepPage(deps, view, error, extra);
+  // Every second-factor step offers a recovery code instead (product.md §8).
+  if (!SECOND_FACTOR_STATES.includes(view.state)) return page;
+  return { ...page, body: <>{page.body}<UseRecoveryCodeLink href="/login/recovery" /></> };
+}
+
+function stepPage(deps: AppDeps, view: LoginView, error?: StepError, extra: { notYet?: boolean; fieldErrors?: FieldErrors } = {}): View {
   switch (view.state) {
     case "credentials":
       return {
-        title: view.option === "phone" ? "Login with Phone" : "Login with Email",
+        title: OPTION_NAMES[view.option],
         body: <CredentialsStep option={view.option} email={view.email} error={error} fieldErrors={extra.fieldErrors} />,
       };
     case "use_email":
       return { title: "Use Login with Email", body: <UseEmailStep /> };
+    case "no_app":
+      return { title: "No authenticator app on this account", body: <NoAppStep /> };
+    case "passkey":
+    case "passkey_checked":
+      return { title: "Sign in with a passkey", body: <PasskeyRefusedStep message={error?.message} /> };
+    case "app_code":
+      return { title: "Enter the code from your authenticator app", body: <AppCodeStep error={error} /> };
+    case "recovery":
+      return {
+        title: "Use a recovery code",
+        body: <RecoveryCodeEntry action="/login/recovery" back={view.back ?? "/login"} error={error?.field === "code" ? error.message : undefined} problem={error?.message} />,
+      };
     case "phone_choose":
     case "phone_code":
     case "phone_call": {
@@ -107,6 +146,7 @@ async function signInPage(c: C, deps: AppDeps, options: { notice?: string; statu
   return render(c, deps, {
     title: "Sign in",
     status: options.status,
+    passkeys: true,
     body: (
       <SignInPage
         rememberEnabled={enabled}
@@ -146,7 +186,7 @@ async function showContinue(c: C, deps: AppDeps): Promise<Response> {
 /** No Login button of ours was pressed: the page again, keeping where the sign-in was to end. */
 const startInvalid = (deps: AppDeps) => async (c: C, problem: FormProblem) =>
   signInPage(c, deps, {
-    notice: "Select Login with Phone or Login with Email.",
+    notice: "Select Login with Phone, Login with Email or Login with Authenticator App.",
     status: 400,
     returnTo: await checkReturnTo(deps, problem.fields.rd),
     prompt: problem.fields.prompt === "login",
@@ -198,6 +238,51 @@ async function postCallCheck(c: C, deps: AppDeps, form: z.output<typeof pollSche
   return answer(c, deps, PAGES, await checkLoginCall(deps, requestMeta(c, deps), flowToken(c, deps)), { poll: form.poll === "1" });
 }
 
+/* ── Sign in with a passkey (JavaScript only: static/passkey.js speaks JSON to these two) ── */
+
+const passkeyStartSchema = z.object({ rd: z.string().max(2048).optional() });
+
+/** The browser's AuthenticationResponseJSON, bounded; @simplewebauthn/server checks what it means. */
+const b64url = z.string().max(8192).regex(/^[A-Za-z0-9_-]*={0,2}$/);
+const authenticationSchema = z.object({
+  id: b64url,
+  rawId: b64url,
+  type: z.literal("public-key"),
+  response: z.object({ clientDataJSON: b64url, authenticatorData: b64url, signature: b64url, userHandle: b64url.optional() }),
+  clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
+  authenticatorAttachment: z.enum(["platform", "cross-platform"]).optional(),
+});
+
+const JSON_REFUSED = "That passkey answer could not be read. Try again.";
+const jsonBody = (c: C, next: () => Promise<void>) => jsonBodyGuard(c, next, JSON_REFUSED);
+
+async function postPasskeyOptions(c: C, deps: AppDeps, form: z.output<typeof passkeyStartSchema>): Promise<Response> {
+  const returnTo = await checkReturnTo(deps, form.rd);
+  const started = await startPasskeySignIn(deps, requestMeta(c, deps), returnTo);
+  if (started.kind === "start_limited") {
+    c.header("Retry-After", String(started.retryAfterSeconds));
+    return c.json({ message: started.message }, 429);
+  }
+  writeCookie(c, deps.config, "flow", started.token);
+  return c.json({ options: started.options });
+}
+
+async function postPasskeyVerify(c: C, deps: AppDeps, response: z.output<typeof authenticationSchema>): Promise<Response> {
+  const result = await finishPasskeySignIn(deps, requestMeta(c, deps), flowToken(c, deps), response as AuthenticationResponseJSON);
+  switch (result.kind) {
+    case "signed_in":
+      await startSession(c, deps, result.user, result.option, { amr: result.amr, authenticatedAt: result.authenticatedAt });
+      return c.json({ redirect: result.returnTo ?? "/home" });
+    case "next":
+      return c.json({ redirect: result.path });
+    case "error":
+      clearCookie(c, deps.config, "flow");
+      return c.json({ message: result.message }, result.status);
+    default:
+      return c.json({ message: "Your sign-in was not finished in time, or it was interrupted. Start again." }, 409);
+  }
+}
+
 /* ── the routes ── */
 
 const STEPS: Array<[string, LoginState]> = [
@@ -209,6 +294,8 @@ const STEPS: Array<[string, LoginState]> = [
   ["/email", "email_send"],
   ["/email/code", "email_code"],
   ["/email/verified", "email_verified"],
+  ["/app", "app_code"],
+  ["/no-app", "no_app"],
   ["/terms", "terms"],
 ];
 
@@ -241,6 +328,17 @@ export function loginRoutes(deps: AppDeps) {
     answer(c, deps, PAGES, await verifyLoginEmailCode(deps, meta(c), token(c), c.req.valid("form").code)),
   );
   app.post("/email/verified", async (c) => answer(c, deps, PAGES, await continueAfterEmail(deps, meta(c), token(c))));
+  app.post("/app", validForm(codeSchema, onStep("app_code")), async (c) =>
+    answer(c, deps, PAGES, await verifyLoginAppCode(deps, meta(c), token(c), c.req.valid("form").code)),
+  );
+  app.get("/recovery", async (c) => answer(c, deps, PAGES, await showRecoveryStep(deps, token(c))));
+  app.post(
+    "/recovery",
+    validForm(recoverySchema, async (c: C, problem: FormProblem) => showAgain(c, deps, PAGES, await showRecoveryStep(deps, token(c)), problem)),
+    async (c) => answer(c, deps, PAGES, await verifyLoginRecoveryCode(deps, meta(c), token(c), c.req.valid("form").code)),
+  );
+  app.post("/passkey/options", jsonBody, validJson(passkeyStartSchema, JSON_REFUSED), (c) => postPasskeyOptions(c, deps, c.req.valid("json")));
+  app.post("/passkey/verify", jsonBody, validJson(authenticationSchema, JSON_REFUSED), (c) => postPasskeyVerify(c, deps, c.req.valid("json")));
   app.post("/terms", validForm(agreeSchema, onStep("terms")), async (c) =>
     answer(c, deps, PAGES, await acceptLoginTerms(deps, meta(c), token(c), c.req.valid("form").agree === "on")),
   );

@@ -14,6 +14,7 @@ import {
   startPasswordReset,
   verifyResetCode,
   verifyResetSmsCode,
+  verifyResetAppCode,
   type ResetState,
   type ResetView,
 } from "../../flows/password-reset.ts";
@@ -23,6 +24,7 @@ import { agreeSchema, codeSchema, emailField, pollSchema } from "../fields.ts";
 import { NewPasswordStep, ResetCodeStep, ResetStart } from "../../../templates/password-reset/steps.tsx";
 import { EmailVerifiedStep } from "../../../templates/login/email.tsx";
 import { TermsAgainStep } from "../../../templates/login/terms.tsx";
+import { AppCodeStep } from "../../../templates/login/app.tsx";
 import type { PhoneActions, StepError } from "../../../templates/phone-factor.tsx";
 
 /** Forgot your password?, mounted at /forgot-password. */
@@ -53,6 +55,8 @@ function resetStepView(deps: AppDeps, view: ResetView, error?: StepError, extra:
       const page = view.state === "phone_choose" ? "choose" : view.state === "phone_code" ? "code" : "call";
       return phoneStepView(page, { chooseHeading: "Verify your phone", maskedPhone: view.maskedPhone, keypadCode: view.keypadCode, actions: PHONE_ACTIONS, error, notYet: extra.notYet });
     }
+    case "app_code":
+      return { title: "Enter the code from your authenticator app", body: <AppCodeStep error={error} action="/forgot-password/app" /> };
     case "new_password":
       return { title: "Choose a new password", body: <NewPasswordStep error={error} fieldErrors={extra.fieldErrors} /> };
     case "terms":
@@ -104,6 +108,7 @@ const STEPS: Array<[string, ResetState]> = [
   ["/phone", "phone_choose"],
   ["/phone/code", "phone_code"],
   ["/phone/call", "phone_call"],
+  ["/app", "app_code"],
   ["/new-password", "new_password"],
   ["/terms", "terms"],
 ];
@@ -132,6 +137,7 @@ export function passwordResetRoutes(deps: AppDeps) {
   app.post("/phone/call/check", validForm(pollSchema, onStep("phone_call")), async (c) =>
     answer(c, deps, PAGES, await checkResetCall(deps, meta(c), token(c)), { poll: c.req.valid("form").poll === "1" }),
   );
+  app.post("/app", validForm(codeSchema, onStep("app_code")), async (c) => answer(c, deps, PAGES, await verifyResetAppCode(deps, meta(c), token(c), c.req.valid("form").code)));
   app.post("/new-password", validForm(passwordSchema, onStep("new_password")), async (c) =>
     answer(c, deps, PAGES, await setNewPassword(deps, meta(c), token(c), c.req.valid("form"))),
   );

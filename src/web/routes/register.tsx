@@ -12,6 +12,8 @@ import { checkReturnTo } from "../../flows/return-to.ts";
 import {
   acceptRegistrationTerms,
   checkRegistrationCall,
+  confirmRecoveryCodesSaved,
+  verifyAppCode,
   chooseMethod,
   createPassword,
   openRegistrationLink,
@@ -32,6 +34,8 @@ import { MethodStep } from "../../../templates/registration/method.tsx";
 import { EmailStep } from "../../../templates/registration/email.tsx";
 import { PhoneStep } from "../../../templates/registration/phone.tsx";
 import { CallStep } from "../../../templates/registration/call.tsx";
+import { AppSetup } from "../../../templates/authenticator-app.tsx";
+import { RecoveryCodesStep } from "../../../templates/recovery-codes.tsx";
 import { RegistrationTermsStep } from "../../../templates/registration/terms.tsx";
 import { RESET_REASONS, RegistrationError, ResetSent, type RegistrationErrorReason } from "../../../templates/registration/error.tsx";
 import { TroubleForm, TroubleSent } from "../../../templates/registration/trouble.tsx";
@@ -49,7 +53,7 @@ const codeField = z
   .pipe(z.string().min(1, "Enter the verification code.").regex(/^\d{6}$/, "Enter the 6-digit code, numbers only."));
 
 const schemas = {
-  method: z.object({ method: z.enum(["phone", "email"], { error: "Select Phone or Email." }) }),
+  method: z.object({ method: z.enum(["phone", "email", "totp"], { error: "Select Phone, Email or Authenticator App." }) }),
   code: z.object({ code: codeField }),
   password: z.object({
     password: z.string({ error: "Enter a new password." }).min(1, "Enter a new password."),
@@ -66,6 +70,7 @@ const schemas = {
   terms: z.object({
     agree: z.literal("on", { error: "Check the box to agree to the Terms of Use." }),
   }),
+  saved: z.object({ saved: z.string().max(10).optional().catch(undefined) }),
   trouble: z.object({
     email: z.string({ error: "Enter your email address." }).trim().min(1, "Enter your email address.").max(254, "Enter a valid email address.").pipe(z.email("Enter a valid email address, like name@example.com.")),
     password: z.string({ error: "Enter your password." }).min(1, "Enter your password.").max(1024, "Enter the password you created."),
@@ -127,8 +132,15 @@ function registrationStepPage(deps: AppDeps, view: RegistrationView, error?: Ste
           <PhoneStep phone={view.typed ?? nationalFormat(view.phone)} smsSent={view.smsSent} maskedPhone={maskPhone(view.phone)} errors={errors} problem={problem} status={extra.status} />
         ),
       };
+    case "app":
+      return {
+        title: "Set up an authenticator app",
+        body: <AppSetup action="/register/app/verify" secret={view.totp?.secret ?? ""} qrSvg={view.totp?.qrSvg ?? ""} error={errors.code} problem={problem} />,
+      };
     case "terms":
       return { title: "Terms of Use", body: <RegistrationTermsStep portalName={deps.config.portalName} error={problem} /> };
+    case "recovery":
+      return { title: "Save your recovery codes", body: <RecoveryCodesStep action="/register/recovery-codes" codes={view.recoveryCodes ?? []} error={problem} /> };
   }
 }
 
@@ -215,6 +227,14 @@ export function registerRoutes(deps: AppDeps) {
   // The call page is only ever the answer to Call Me; asked for directly it goes back to the phone step.
   app.get("/phone/call", (c) => redirectTo(c, "/register/phone"));
   app.post("/phone/call/check", validForm(schemas.check, again(deps, "phone")), (c) => postCallCheck(c, deps, c.req.valid("form")));
+
+  app.get("/app", (c) => showStep(c, deps, "app"));
+  app.post("/app/verify", validForm(schemas.code, again(deps, "app")), async (c) => reply(c, deps, await verifyAppCode(deps, meta(c), token(c), c.req.valid("form").code)));
+
+  app.get("/recovery-codes", (c) => showStep(c, deps, "recovery"));
+  app.post("/recovery-codes", validForm(schemas.saved, again(deps, "recovery")), async (c) =>
+    reply(c, deps, await confirmRecoveryCodesSaved(deps, meta(c), token(c), c.req.valid("form").saved === "on")),
+  );
 
   app.get("/terms", (c) => showStep(c, deps, "terms"));
   app.post("/terms", validForm(schemas.terms, again(deps, "terms")), async (c) => reply(c, deps, await acceptRegistrationTerms(deps, meta(c), token(c), true)));

@@ -41,10 +41,14 @@ const SCRUB = ["SENDGRID_API_KEY", "MAIL_FROM", "TWILIO_ACCOUNT_SID", "TWILIO_AU
 
 const READY_TIMEOUT_MS = 120_000;
 
-/** `extraEnv`: settings of a suite that needs its own app (staff sign-in points STAFF_OIDC_* at a test issuer). */
-export async function startApp(extraEnv: Record<string, string> = {}): Promise<RunningApp> {
+/**
+ * `extraEnv`: settings of a suite that needs its own app (staff sign-in points STAFF_OIDC_* at a
+ * test issuer). `host`: the name in PUBLIC_URL (passkeys need a domain: WebAuthn refuses an IP
+ * address as the relying party's ID, and browsers treat localhost as a secure context).
+ */
+export async function startApp(extraEnv: Record<string, string> = {}, options: { host?: string } = {}): Promise<RunningApp> {
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${options.host ?? "127.0.0.1"}:${port}`;
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of SCRUB) delete env[name];
   let dataDir: string | null = null;
