@@ -1,6 +1,7 @@
 import type { Db } from "../db/client.ts";
 import type { User } from "../auth/users.ts";
 import { findForwardAuthApplication, type Application } from "./registry.ts";
+import { listUserOrganizationNames } from "../orgs/memberships.ts";
 
 /**
  * Forward authentication with Authelia's contract (product.md §5), so existing nginx
@@ -32,9 +33,12 @@ export function urlFromForwarded(proto: string | undefined, host: string | undef
   return url && url.host ? url : null;
 }
 
-/** The groups a person is in, for Remote-Groups and the application's --group: their role (organizations to come). */
-export function groupsOf(user: User): string[] {
-  return [user.role];
+/**
+ * The groups a person is in, for Remote-Groups, the ID token's `groups` and the application's
+ * --group: their role, then their organizations (a provider's group included), by name.
+ */
+export async function groupsOf(db: Db, user: User): Promise<string[]> {
+  return [user.role, ...(await listUserOrganizationNames(db, user.id))];
 }
 
 export async function decideForwardAuth(db: Db, publicUrl: string, url: URL | null, user: User | null): Promise<ForwardAuthDecision> {
@@ -43,7 +47,7 @@ export async function decideForwardAuth(db: Db, publicUrl: string, url: URL | nu
   // Deny by default: a URL under no registered application is nobody's to open.
   if (!application) return { kind: "forbidden", why: "no_application" };
   if (!user || user.status !== "active") return { kind: "sign-in", location: `${publicUrl}/login?rd=${encodeURIComponent(url.toString())}` };
-  const groups = groupsOf(user);
+  const groups = await groupsOf(db, user);
   if (application.allowedGroup && !groups.includes(application.allowedGroup)) return { kind: "forbidden", why: "group" };
   return {
     kind: "allow",

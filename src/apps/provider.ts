@@ -11,6 +11,7 @@ import { createAdapterFactory } from "./adapter.ts";
 import { deriveKey, loadSigningKeys, type PrivateJwk } from "./keys.ts";
 import { secretMatchesHash } from "./registry.ts";
 import { ROUTES } from "./oidc-paths.ts";
+import { groupsOf } from "./forward-auth.ts";
 
 /**
  * The OpenID Connect provider (product.md §5) on panva's oidc-provider: issuer = PUBLIC_URL,
@@ -96,7 +97,7 @@ export async function createProvider(deps: ProviderDeps, pages: ProviderPages, k
     claims: {
       openid: ["sub", "acr", "amr", "auth_time"],
       email: ["email", "email_verified"],
-      profile: ["name"],
+      profile: ["name", "groups"],
       sid: null,
       iss: null,
     },
@@ -169,7 +170,7 @@ export async function createProvider(deps: ProviderDeps, pages: ProviderPages, k
       if (!user || user.status !== "active") return undefined;
       return {
         accountId: user.id,
-        claims: async () => ({ sub: user.id, email: user.email, email_verified: true, name: user.name || undefined }),
+        claims: async () => ({ sub: user.id, email: user.email, email_verified: true, name: user.name || undefined, groups: await groupsOf(sql, user) }),
       };
     },
     renderError: async (ctx, out) => {

@@ -8,6 +8,8 @@ import { createTestContext, PUBLIC_URL, type TestContext } from "../support/harn
 import { createActiveUser } from "../support/users.ts";
 import { createSession } from "../../src/auth/sessions.ts";
 import { createForwardAuthApplication, isRegisteredApplicationUrl } from "../../src/apps/registry.ts";
+import { createOrganization } from "../../src/orgs/organizations.ts";
+import { putMembership } from "../../src/orgs/memberships.ts";
 
 const test = suite("apps-forward-auth");
 let ctx: TestContext;
@@ -51,6 +53,24 @@ test("auth-request, signed in and allowed: 200 with Remote-User, -Email, -Name, 
   assert.is(res.headers.get("remote-name"), "Sam Okafor");
   assert.is(res.headers.get("remote-groups"), "provider");
   assert.is(res.headers.get("cache-control"), "no-store");
+});
+
+test("Remote-Groups: the role, then the person's organizations with a provider's group (product.md §5), and --group admits an organization's members", async () => {
+  const { person, cookie } = await cookieFor();
+  const tag = Date.now().toString(36);
+  const group = await createOrganization(ctx.sql, ctx.clock, { name: `Valley Health ${tag}` });
+  assert.ok(group.ok);
+  const clinic = await createOrganization(ctx.sql, ctx.clock, { name: `Valley Clinic ${tag}`, parentId: group.ok ? group.organization.id : null });
+  assert.ok(clinic.ok);
+  if (!group.ok || !clinic.ok) return;
+  await putMembership(ctx.sql, ctx.clock, { organizationId: clinic.organization.id, userId: person.id, role: "provider_staff" });
+  const res = await authRequest(`${APP}charts/1`, cookie);
+  assert.is(res.headers.get("remote-groups"), `provider,Valley Clinic ${tag},Valley Health ${tag}`);
+  const gated = await createForwardAuthApplication(ctx.sql, { name: "Clinic only", url: `https://${host}/clinic-${tag}/`, group: `Valley Health ${tag}` });
+  assert.ok(gated.ok);
+  assert.is((await authRequest(`https://${host}/clinic-${tag}/x`, cookie)).status, 200, "a member of the group's provider is in the group");
+  const outsider = await cookieFor();
+  assert.is((await authRequest(`https://${host}/clinic-${tag}/x`, outsider.cookie)).status, 403);
 });
 
 test("auth-request, not signed in: 401 with Location to the sign-in carrying rd (percent-encoded original URL)", async () => {

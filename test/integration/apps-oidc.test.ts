@@ -113,6 +113,7 @@ test("a signed-in person goes straight back with a code; the ID token holds sub,
   assert.is(info.email, person.email);
   assert.is(info.email_verified, true);
   assert.is(info.name, "Dana Reyes");
+  assert.equal(info.groups, ["provider"], "groups: the role (and the person's organizations, none here)");
 });
 
 test("nobody signed in: the authorization request goes to the portal's sign-in with rd, and comes back after it", async () => {
