@@ -63,7 +63,9 @@ export function HomePage(props: { name: string; email: string; role: Role; signI
           </table>
         </div>
       )}
-      <p>If you do not recognize a sign-in, change your password now and tell your portal administrator.</p>
+      <p>
+        If you do not recognize a sign-in, <a href="/account">change your password</a> now and tell your portal administrator.
+      </p>
     </section>
   );
 }

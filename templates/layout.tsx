@@ -53,9 +53,12 @@ export function Layout(props: LayoutProps) {
         </main>
         <footer class="site-footer">
           <ul>
-            <li>
-              <a href="/trouble">Having trouble logging in?</a>
-            </li>
+            {props.user ? null : (
+              // Signed in, there is no sign-in to have trouble with.
+              <li>
+                <a href="/trouble">Having trouble logging in?</a>
+              </li>
+            )}
             <li>
               <a href="/help/mfa">Multi-Factor Authentication Help</a>
             </li>

@@ -144,6 +144,17 @@ test("every page's footer links Having trouble logging in? and Multi-Factor Auth
   }
 });
 
+test("signed in: the footer keeps Multi-Factor Authentication Help but not Having trouble logging in?; home's advice links the account page", async () => {
+  const account = await createActiveUser(ctx.sql, { method: "email" });
+  const browser = ctx.browser();
+  await signIn(ctx, browser, account);
+  const page = await browser.get("/home");
+  const footer = links(page, "footer");
+  assert.not.ok(footer.some(([text]) => text === "Having trouble logging in?"), "no sign-in trouble while signed in");
+  assert.ok(footer.some(([text, href]) => text === "Multi-Factor Authentication Help" && href === "/help/mfa"));
+  assert.ok(links(page, "main").some(([text, href]) => text === "change your password" && href === "/account"));
+});
+
 test("help index links every help page", async () => {
   const page = await ctx.browser().get("/help");
   assert.is(texts(page, "h1")[0], "Help");
