@@ -138,6 +138,28 @@ export interface CheckInput {
   attempt?: { action: string; rule: RateLimitRule; refundOnPass: true };
 }
 
+function attemptOf(meta: RequestMeta, input: Pick<CheckInput, "attempt">) {
+  return { ip: meta.ip, action: input.attempt?.action ?? "code", rule: input.attempt?.rule };
+}
+
+/**
+ * What every typed answer (a code, an app's code, a recovery code) meets before it is compared:
+ * the client address's attempt bucket, then the lock (which answers like a wrong code). Null: go on.
+ */
+export async function refuseBeforeCompare(deps: FlowDeps, meta: RequestMeta, input: CheckInput, channel: string, db: Db): Promise<CheckOutcome | null> {
+  const what = { purpose: input.purpose, channel };
+  const limit = await checkAttemptLimit(db, deps.clock, attemptOf(meta, input));
+  if (!limit.ok) {
+    await audit(deps, meta, "code.rate_limited", input.user.id, what, db);
+    return { kind: "rate_limited", retryAfterSeconds: limit.retryAfterSeconds };
+  }
+  if (input.respectLock && isLocked(input.user, deps.clock)) {
+    await audit(deps, meta, "code.failed", input.user.id, { ...what, reason: "locked" }, db);
+    return { kind: "locked" };
+  }
+  return null;
+}
+
 /**
  * Checks a typed code for the flow: the client address's attempt limit, the lock, the code
  * (one of its tries taken before the comparison), then the lockout count by the one rule of
@@ -145,16 +167,9 @@ export interface CheckInput {
  */
 export async function checkTypedCode(deps: FlowDeps, meta: RequestMeta, input: CheckInput & { channel: CodeChannel; code: string }, db: Db = deps.sql): Promise<CheckOutcome> {
   const { user, purpose, channel } = input;
-  const attempt = { ip: meta.ip, action: input.attempt?.action ?? "code", rule: input.attempt?.rule };
-  const limit = await checkAttemptLimit(db, deps.clock, attempt);
-  if (!limit.ok) {
-    await audit(deps, meta, "code.rate_limited", user.id, { purpose, channel }, db);
-    return { kind: "rate_limited", retryAfterSeconds: limit.retryAfterSeconds };
-  }
-  if (input.respectLock && isLocked(user, deps.clock)) {
-    await audit(deps, meta, "code.failed", user.id, { purpose, channel, reason: "locked" }, db);
-    return { kind: "locked" };
-  }
+  const attempt = attemptOf(meta, input);
+  const refused = await refuseBeforeCompare(deps, meta, input, channel, db);
+  if (refused) return refused;
   const result = await verifyCode(db, deps.clock, deps.config.secretKey, { flowId: input.flow.id, purpose, code: input.code });
   if (result.ok) {
     if (input.attempt?.refundOnPass) await refundAttempt(db, deps.clock, attempt);

@@ -1,13 +1,12 @@
 import type { Db } from "../../db/client.ts";
 import { recoveryCodeUsedNotice } from "../../delivery/messages.ts";
 import { MAX_CODE_ATTEMPTS } from "../../auth/codes.ts";
-import { countsTowardLockout, isLocked, recordFailure, recordSuccess } from "../../auth/lockout.ts";
-import { checkAttemptLimit } from "../../auth/rate-limit.ts";
+import { countsTowardLockout, recordFailure, recordSuccess } from "../../auth/lockout.ts";
 import { countRecoveryCodesLeft, replaceRecoveryCodes, useRecoveryCode } from "../../auth/recovery-codes.ts";
 import { openSecret, sealSecret } from "../../auth/secret-box.ts";
 import { countFlowFailure, type Flow } from "../flow-store.ts";
 import { audit, type FlowDeps, type RequestMeta } from "../steps.ts";
-import type { CheckInput, CheckOutcome, FactorModule, StartOutcome } from "./code.ts";
+import { refuseBeforeCompare, type CheckInput, type CheckOutcome, type FactorModule, type StartOutcome } from "./code.ts";
 
 /**
  * Recovery codes: ten look-up secrets issued when the first authenticator app or passkey is
@@ -62,15 +61,8 @@ export function shownRecoveryCodes(secretKey: string, sealed: string | undefined
 async function checkRecoveryCode(deps: FlowDeps, meta: RequestMeta, input: CheckInput & { code: string }, db: Db = deps.sql): Promise<CheckOutcome> {
   const { user, purpose } = input;
   const what = { purpose, channel: "recovery_code" };
-  const limit = await checkAttemptLimit(db, deps.clock, { ip: meta.ip, action: "code" });
-  if (!limit.ok) {
-    await audit(deps, meta, "code.rate_limited", user.id, what, db);
-    return { kind: "rate_limited", retryAfterSeconds: limit.retryAfterSeconds };
-  }
-  if (input.respectLock && isLocked(user, deps.clock)) {
-    await audit(deps, meta, "code.failed", user.id, { ...what, reason: "locked" }, db);
-    return { kind: "locked" };
-  }
+  const refused = await refuseBeforeCompare(deps, meta, input, what.channel, db);
+  if (refused) return refused;
   if (((input.flow.data[FAILURES] as number | undefined) ?? 0) >= MAX_CODE_ATTEMPTS) {
     await audit(deps, meta, "code.failed", user.id, { ...what, reason: "exhausted" }, db);
     return { kind: "failed", reason: "exhausted", locked: false };

@@ -3,14 +3,13 @@ import { encodeBase32UpperCaseNoPadding } from "@oslojs/encoding";
 import QRCode from "qrcode";
 import type { Db } from "../../db/client.ts";
 import type { Clock } from "../../clock.ts";
-import { countsTowardLockout, isLocked, recordFailure, recordSuccess } from "../../auth/lockout.ts";
-import { checkAttemptLimit } from "../../auth/rate-limit.ts";
+import { countsTowardLockout, recordFailure, recordSuccess } from "../../auth/lockout.ts";
 import { openSecret, sealSecret } from "../../auth/secret-box.ts";
 import { findTotpFactor, takeTotpStep } from "../../auth/users.ts";
 import { MAX_CODE_ATTEMPTS } from "../../auth/codes.ts";
 import { countFlowFailure, type Flow } from "../flow-store.ts";
 import { audit, type FlowDeps, type RequestMeta } from "../steps.ts";
-import type { CheckInput, CheckOutcome, FactorModule, StartOutcome } from "./code.ts";
+import { refuseBeforeCompare, type CheckInput, type CheckOutcome, type FactorModule, type StartOutcome } from "./code.ts";
 
 /**
  * The authenticator app (TOTP, RFC 6238: HMAC-SHA-1, 6 digits, 30-second steps), through
@@ -93,15 +92,8 @@ export interface TotpCheckInput extends CheckInput {
 async function checkTotp(deps: FlowDeps, meta: RequestMeta, input: TotpCheckInput, db: Db = deps.sql): Promise<CheckOutcome> {
   const { user, purpose } = input;
   const what = { purpose, channel: "totp" };
-  const limit = await checkAttemptLimit(db, deps.clock, { ip: meta.ip, action: "code" });
-  if (!limit.ok) {
-    await audit(deps, meta, "code.rate_limited", user.id, what, db);
-    return { kind: "rate_limited", retryAfterSeconds: limit.retryAfterSeconds };
-  }
-  if (input.respectLock && isLocked(user, deps.clock)) {
-    await audit(deps, meta, "code.failed", user.id, { ...what, reason: "locked" }, db);
-    return { kind: "locked" };
-  }
+  const refused = await refuseBeforeCompare(deps, meta, input, what.channel, db);
+  if (refused) return refused;
   if (((input.flow.data[FAILURES] as number | undefined) ?? 0) >= MAX_CODE_ATTEMPTS) {
     await audit(deps, meta, "code.failed", user.id, { ...what, reason: "exhausted" }, db);
     return { kind: "failed", reason: "exhausted", locked: false };
