@@ -64,7 +64,7 @@ export function SignInPage(props: {
             </li>
           </ul>
         </section>
-        <StaffSection enabled={props.staffEnabled === true} />
+        <StaffSection enabled={props.staffEnabled === true} returnTo={props.returnTo} prompt={props.prompt} />
         <section class="about" aria-labelledby="about-heading">
           <h2 id="about-heading">Who signs in here</h2>
           <p>
