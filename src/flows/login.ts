@@ -152,6 +152,13 @@ export async function showLoginStep(deps: FlowDeps, token: string | undefined, s
   return { kind: "show", view: loginView(flow, deps.clock, deps.config) };
 }
 
+/** Where the login flow at its credentials step was to end (its checked returnTo), for home realm discovery; null without one. */
+export async function loginReturnTo(deps: FlowDeps, token: string | undefined): Promise<string | null> {
+  const flow = await flowAt(deps, LOGIN_FLOW, token, ["credentials"]);
+  if (isMoved(flow)) return null;
+  return data(flow).returnTo ?? null;
+}
+
 export const START_LIMITED = "Too many sign-in attempts from this network. Wait a minute and try again.";
 
 /**

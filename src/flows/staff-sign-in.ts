@@ -9,6 +9,7 @@ import { checkAttemptLimit } from "../auth/rate-limit.ts";
 import { appendAudit } from "../auth/audit.ts";
 import { createStaffUser, findStaffUserForUpdate, isStaffEmail, updateStaffUser, type Role, type StaffProfile, type User } from "../auth/users.ts";
 import { audit, tooManyAttempts, type FlowDeps, type RequestMeta } from "./steps.ts";
+import { checkReturnTo } from "./return-to.ts";
 
 /**
  * Staff sign-in (product.md §6, security.md "Staff sign-in"): the organization's own OpenID
@@ -89,6 +90,8 @@ export type StaffFinish =
       /** What the session proved, as the issuer reported it: its `amr` (RFC 8176 values) and `auth_time` (else the token's `iat`). */
       proof: { amr: string[]; authenticatedAt: Date };
       created: boolean;
+      /** Where the sign-in ends (the request's `rd`, checked again here), else null: /home. */
+      returnTo: string | null;
     }
   | StaffRefused;
 
@@ -102,9 +105,12 @@ export function staffSignInEnabled(deps: Pick<FlowDeps, "config">): boolean {
   return deps.config.staffOidc !== null;
 }
 
-/** Where Staff Login starts, with the address as `login_hint` when it is known. */
-export function staffLoginPath(email?: string): string {
-  return email ? `/staff/login?${new URLSearchParams({ login_hint: email })}` : "/staff/login";
+/** Where Staff Login starts, with the address as `login_hint` and where to end as `rd` when they are known. */
+export function staffLoginPath(email?: string, returnTo?: string | null): string {
+  const query = new URLSearchParams();
+  if (email) query.set("login_hint", email);
+  if (returnTo) query.set("rd", returnTo);
+  return query.size ? `/staff/login?${query}` : "/staff/login";
 }
 
 /**
@@ -112,12 +118,18 @@ export function staffLoginPath(email?: string): string {
  * sign-in goes to Staff Login (no password asked) when staff sign-in is set up. Null: not a staff
  * address, or staff sign-in is not set up (the sign-in then refuses it as before).
  */
-export async function discoverStaffRealm(deps: FlowDeps, meta: RequestMeta, email: unknown): Promise<string | null> {
+export async function discoverStaffRealm(
+  deps: FlowDeps,
+  meta: RequestMeta,
+  email: unknown,
+  /** Where the sign-in was to end (read only for a staff address): carried to Staff Login as `rd`. */
+  returnTo: () => Promise<string | null> = async () => null,
+): Promise<string | null> {
   if (!staffSignInEnabled(deps) || typeof email !== "string") return null;
   const address = loginHintSchema.safeParse(email);
   if (!address.success || !isStaffEmail(deps.config, address.data)) return null;
   await audit(deps, meta, "signin.staff_redirected", null);
-  return staffLoginPath(address.data);
+  return staffLoginPath(address.data, await returnTo());
 }
 
 const loginHintSchema = z.string().trim().max(320).pipe(z.email());
@@ -154,8 +166,11 @@ function callbackUrl(deps: FlowDeps): string {
 
 // ── Staff Login ──────────────────────────────────────────────────────────────────────────────
 
-/** Staff Login: a new request bound to this browser (the token goes in its cookie) and the issuer's URL. */
-export async function startStaffSignIn(deps: FlowDeps, meta: RequestMeta, input: { loginHint?: string }): Promise<StaffStart> {
+/**
+ * Staff Login: a new request bound to this browser (the token goes in its cookie) and the issuer's
+ * URL. `returnTo` is the raw `rd`: kept with the request only when return-to.ts accepts it.
+ */
+export async function startStaffSignIn(deps: FlowDeps, meta: RequestMeta, input: { loginHint?: string; returnTo?: string }): Promise<StaffStart> {
   const settings = deps.config.staffOidc;
   if (!settings) throw new Error("startStaffSignIn called without STAFF_OIDC_* settings");
   // Each press stores a row before anyone is known: limited per address like Login with Phone/Email.
@@ -183,14 +198,15 @@ export async function startStaffSignIn(deps: FlowDeps, meta: RequestMeta, input:
   if (hint?.success) parameters.login_hint = hint.data;
   const url = oidc.buildAuthorizationUrl(configuration, parameters);
 
+  const returnTo = await checkReturnTo(deps, input.returnTo);
   const pair = generateTokenPair();
   const now = deps.clock.now();
   await deps.sql.begin(async (tx) => {
     // Requests nobody came back for: a few at a time, so the table holds only live ones.
     await tx`delete from staff_sign_ins where id in (
       select id from staff_sign_ins where expires_at <= ${now} order by expires_at limit 20 for update skip locked)`;
-    await tx`insert into staff_sign_ins (id, secret_hash, state, nonce, code_verifier, created_at, expires_at)
-      values (${pair.id}, ${pair.secretHash}, ${state}, ${nonce}, ${codeVerifier}, ${now}, ${new Date(now.getTime() + STAFF_REQUEST_TTL)})`;
+    await tx`insert into staff_sign_ins (id, secret_hash, state, nonce, code_verifier, return_to, created_at, expires_at)
+      values (${pair.id}, ${pair.secretHash}, ${state}, ${nonce}, ${codeVerifier}, ${returnTo}, ${now}, ${new Date(now.getTime() + STAFF_REQUEST_TTL)})`;
   });
   return { kind: "redirect", url: url.href, token: pair.token };
 }
@@ -200,6 +216,7 @@ interface StoredRequest {
   state: string;
   nonce: string;
   codeVerifier: string;
+  returnTo: string | null;
 }
 
 /** Takes this browser's request: deleted in the same statement, so a second callback finds nothing. */
@@ -208,7 +225,7 @@ async function takeRequest(db: Db, now: Date, token: string | undefined): Promis
   if (!parts) return null;
   const [row] = await db<StoredRequest[]>`
     delete from staff_sign_ins where id = ${parts.id} and expires_at > ${now}
-    returning secret_hash as "secretHash", state, nonce, code_verifier as "codeVerifier"`;
+    returning secret_hash as "secretHash", state, nonce, code_verifier as "codeVerifier", return_to as "returnTo"`;
   if (!row || !secretMatches(parts.secret, row.secretHash)) return null;
   return row;
 }
@@ -298,7 +315,9 @@ export async function finishStaffSignIn(deps: FlowDeps, meta: RequestMeta, token
 
   const authTime = typeof claims.auth_time === "number" ? claims.auth_time : claims.iat;
   await audit(deps, meta, "staff.signed_in", outcome.user.id, { issuer: identity.issuer, amr, created: outcome.created });
-  return { kind: "signed_in", user: outcome.user, proof: { amr, authenticatedAt: new Date(authTime * 1000) }, created: outcome.created };
+  // Checked again on the way out, like every `rd`: the row's text is never a redirect by itself.
+  const returnTo = await checkReturnTo(deps, request.returnTo ?? undefined);
+  return { kind: "signed_in", user: outcome.user, proof: { amr, authenticatedAt: new Date(authTime * 1000) }, created: outcome.created, returnTo };
 }
 
 /**

@@ -28,7 +28,7 @@ export function SignInPage(props: {
       <div class="login-layout">
         {/* The left column first in the page as on screen, so the tab order follows what is seen. */}
         <div class="login-side">
-          <StaffSection enabled={props.staffEnabled === true} />
+          <StaffSection enabled={props.staffEnabled === true} returnTo={props.returnTo} prompt={props.prompt} />
           <section class="about" aria-labelledby="about-heading">
             <h2 id="about-heading">Who signs in here</h2>
             <p>

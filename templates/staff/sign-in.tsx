@@ -5,13 +5,16 @@ import { ErrorSummary, Heading } from "../components.tsx";
  * staff sign-in is set up. Staff Login is a plain GET form with no htmx: the browser itself must
  * go to the organization's sign-in (an htmx request cannot follow a redirect to another origin).
  */
-export function StaffSection(props: { enabled: boolean }) {
+export function StaffSection(props: { enabled: boolean; returnTo?: string; prompt?: boolean }) {
   if (!props.enabled) return null;
   return (
     <section class="staff panel" aria-labelledby="staff-heading">
       <h2 id="staff-heading">Staff</h2>
       <p>Staff members with a staff email address sign in through their organization's own sign-in, with its multi-factor authentication.</p>
       <form method="get" action="/staff/login" aria-labelledby="staff-heading">
+        {/* Where the sign-in ends, as the Customer/Provider forms carry it. */}
+        {props.returnTo ? <input type="hidden" name="rd" value={props.returnTo} /> : null}
+        {props.prompt ? <input type="hidden" name="prompt" value="login" /> : null}
         <div class="actions">
           <button type="submit" class="button primary">
             Staff Login

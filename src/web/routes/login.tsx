@@ -9,6 +9,7 @@ import {
   acceptLoginTerms,
   checkLoginCall,
   continueAfterEmail,
+  loginReturnTo,
   loginStepPath,
   sendLoginEmailCode,
   sendLoginPhoneCode,
@@ -224,7 +225,8 @@ async function again(c: C, deps: AppDeps, state: LoginState, problem: FormProble
 
 /** Home realm discovery: a staff address goes to Staff Login, before any password is asked for (or checked). */
 async function staffRealm(c: C, deps: AppDeps, email: unknown): Promise<Response | null> {
-  const path = await discoverStaffRealm(deps, requestMeta(c, deps), email);
+  // Staff Login carries where this sign-in was to end; its returnTo is read only for a staff address.
+  const path = await discoverStaffRealm(deps, requestMeta(c, deps), email, async () => loginReturnTo(deps, flowToken(c, deps)));
   return path ? goToPage(c, path) : null;
 }
 

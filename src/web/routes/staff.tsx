@@ -4,6 +4,7 @@ import { goToPage, redirectTo, render, wantsFragment } from "../render.tsx";
 import { clearCookie, readCookie, writeCookie } from "../cookies.ts";
 import { startSession } from "../sign-in.ts";
 import { requestMeta } from "../steps.tsx";
+import { checkReturnTo } from "../../flows/return-to.ts";
 import { finishStaffSignIn, startStaffSignIn, STAFF_CALLBACK_PATH, staffLoginPath, type StaffRefused } from "../../flows/staff-sign-in.ts";
 import { StaffRefusedPage } from "../../../templates/staff/sign-in.tsx";
 
@@ -23,12 +24,15 @@ export function staffRoutes(deps: AppDeps) {
   };
 
   app.get("/login", async (c) => {
-    if (c.get("user")) return redirectTo(c, "/home");
+    const returnTo = c.req.query("rd");
+    // Signed in already: straight to where the sign-in was to end, unless the sign-in page asked
+    // for a new sign-in (prompt=login), as /login does.
+    if (c.get("user") && c.req.query("prompt") !== "login") return redirectTo(c, (await checkReturnTo(deps, returnTo)) ?? "/home");
     const loginHint = c.req.query("login_hint");
     // htmx followed a 303 here (home realm discovery): the browser itself must load this URL, since
     // fetch cannot follow the next redirect to another origin.
-    if (wantsFragment(c)) return goToPage(c, staffLoginPath(loginHint));
-    const result = await startStaffSignIn(deps, requestMeta(c, deps), { loginHint });
+    if (wantsFragment(c)) return goToPage(c, staffLoginPath(loginHint, returnTo));
+    const result = await startStaffSignIn(deps, requestMeta(c, deps), { loginHint, returnTo });
     if (result.kind === "refused") return refusedPage(c, result);
     writeCookie(c, deps.config, "staff", result.token);
     return c.redirect(result.url, 303);
@@ -42,7 +46,7 @@ export function staffRoutes(deps: AppDeps) {
     if (result.kind === "refused") return refusedPage(c, result);
     // The session proves what the issuer reported (its amr and auth_time), not more.
     await startSession(c, deps, result.user, null, result.proof);
-    return goToPage(c, "/home");
+    return goToPage(c, result.returnTo ?? "/home");
   });
 
   return app;
