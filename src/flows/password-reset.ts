@@ -15,16 +15,28 @@ import { codeMessage, type CheckOutcome } from "./factors/code.ts";
 import { emailCode } from "./factors/email-code.ts";
 import { phone, type PhoneChannel } from "./factors/phone.ts";
 import { totp } from "./factors/totp.ts";
-import { acceptCurrentTerms, STAFF_REFUSED } from "./login.ts";
+import { recoveryCode } from "./factors/recovery-code.ts";
+import { acceptCurrentTerms, RECOVERY_WRONG, STAFF_REFUSED } from "./login.ts";
 
 /**
  * Forgot your password?: Email Address → Send verification code → the emailed code → Verify
- * code → Continue → (phone accounts) Send Code or Call Me → New Password + Confirm New Password
- * → Continue → signed in. An address without an account gets a flow and a code too (neither a
+ * code → Continue → (phone accounts) Send Code or Call Me, (app accounts) the app's code → New
+ * Password + Confirm New Password → Continue → signed in. Use a recovery code stands in for the
+ * phone or the app on each of their steps. An address without an account gets a flow and a code too (neither a
  * user nor an email), so every answer looks the same whether or not the address has an account. A reset works while
  * the account is locked and clears the lock; it ends every other session and Remember Me.
  */
-export type ResetState = "code" | "verified" | "phone_choose" | "phone_code" | "phone_call" | "app_code" | "new_password" | "terms";
+export type ResetState =
+  | "code"
+  | "verified"
+  | "phone_choose"
+  | "phone_code"
+  | "phone_call"
+  | "app_code"
+  | "new_password"
+  | "terms"
+  /** Not a stored state: the page of Use a recovery code, reached from any second-factor step. */
+  | "recovery";
 
 const RESET_FLOW_TTL = 30 * MINUTE;
 const RESET_CODE_PURPOSE = "password_reset";
@@ -43,6 +55,9 @@ export const resetStepPath = stepPaths<ResetState>("/forgot-password", {
 
 const PHONE_STATES: ResetState[] = ["phone_choose", "phone_code", "phone_call"];
 
+/** The steps that ask a second factor (after the emailed code), where Use a recovery code may stand in for it. */
+export const RESET_SECOND_FACTOR_STATES: ResetState[] = [...PHONE_STATES, "app_code"];
+
 export interface ResetView {
   state: ResetState;
   /** The address as typed (shown back; an unknown one is shown the same way). */
@@ -50,6 +65,8 @@ export interface ResetView {
   maskedPhone: string;
   keypadCode: string | null;
   codeLifetime: string;
+  /** Use a recovery code: the second-factor step it stands in for. */
+  back?: string;
 }
 
 export type ResetResult = StepResult<ResetView>;
@@ -60,6 +77,10 @@ interface ResetData {
   keypadCode?: string | null;
   /** What the reset proved (RFC 8176): the emailed code, then the phone for a phone account. */
   amr?: string[];
+  /** The authenticator app passed (the session's option is then the app's). */
+  app?: boolean;
+  /** A recovery code stood in for the second factor (no factor of the account was used). */
+  recovery?: boolean;
 }
 
 function resetView(flow: Flow, deps: FlowDeps): ResetView {
@@ -249,6 +270,55 @@ export async function verifyResetAppCode(deps: FlowDeps, meta: RequestMeta, toke
   return { kind: "next", path: resetStepPath("new_password") };
 }
 
+const RESET_RECOVERY_PURPOSE = "password_reset_recovery";
+const RECOVERY_EXHAUSTED = "Too many wrong recovery codes. Start again from Forgot your password?.";
+
+function recoveryView(flow: Flow, deps: FlowDeps): ResetView {
+  return { ...resetView(flow, deps), state: "recovery", back: resetStepPath(flow.state) };
+}
+
+/** Use a recovery code: the page, from any second-factor step of the reset. */
+export async function showResetRecoveryStep(deps: FlowDeps, token: string | undefined): Promise<ResetResult> {
+  const flow = await flowAt(deps, RESET_FLOW, token, RESET_SECOND_FACTOR_STATES);
+  if (isMoved(flow)) return flow;
+  return { kind: "show", view: recoveryView(flow, deps) };
+}
+
+class NotMoved extends Error {}
+
+/**
+ * Recovery Code → Verify Code: the code stands in for the phone or the app, once (the same
+ * factor module as sign-in: a notice is emailed, wrong codes count toward the lockout), then on
+ * to the new password. The code is used up in the transaction that moves the flow, so a flow
+ * that moved on meanwhile (a second tab) leaves the code unused.
+ */
+export async function verifyResetRecoveryCode(deps: FlowDeps, meta: RequestMeta, token: string | undefined, code: string): Promise<ResetResult> {
+  const found = await flowAndUser(deps, RESET_FLOW, token, RESET_SECOND_FACTOR_STATES);
+  if (isMoved(found)) return found;
+  const { flow, user } = found;
+  const view = recoveryView(flow, deps);
+  let outcome: CheckOutcome;
+  try {
+    outcome = await deps.sql.begin(async (tx) => {
+      const checked = await recoveryCode.check(deps, meta, { flow, user, purpose: RESET_RECOVERY_PURPOSE, code, respectLock: false }, tx);
+      if (checked.kind !== "passed") return checked;
+      const amr = [...((flow.data as ResetData).amr ?? []), recoveryCode.describe().amr];
+      const moved = await advanceFlow(tx, deps.clock, flow.id, RESET_SECOND_FACTOR_STATES, "new_password", { data: { keypadCode: null, amr, recovery: true } });
+      if (!moved) throw new NotMoved();
+      await audit(deps, meta, "password_reset.recovery_code_verified", user.id, {}, tx);
+      return checked;
+    });
+  } catch (error) {
+    if (error instanceof NotMoved) return { kind: "moved", path: "/forgot-password" };
+    throw error;
+  }
+  if (outcome.kind === "passed") return { kind: "next", path: resetStepPath("new_password") };
+  if (outcome.kind === "rate_limited") return { kind: "error", view, field: "code", message: tooManyAttempts(outcome.retryAfterSeconds), status: 429 };
+  // A reset does not ask the lock, so only "wrong" (a used code looks the same) and "exhausted" come here.
+  const exhausted = outcome.kind === "failed" && outcome.reason === "exhausted";
+  return { kind: "error", view, field: "code", message: exhausted ? RECOVERY_EXHAUSTED : RECOVERY_WRONG, status: exhausted ? 400 : 401 };
+}
+
 const CALL_FAILED = {
   expired: "The call was not answered with the code in time. Choose Call Me to be called again, or Send Code.",
   exhausted: "The code was keyed in wrong too many times. Choose Call Me to be called again, or Send Code.",
@@ -330,8 +400,10 @@ export async function acceptResetTerms(deps: FlowDeps, meta: RequestMeta, token:
  * account, and the new password set in this browser (as registration counts the one it sets).
  */
 async function signedIn(deps: FlowDeps, meta: RequestMeta, flow: Flow, user: User): Promise<ResetResult> {
-  const option: LoginOption = (flow.data as { app?: boolean }).app ? "totp" : user.phoneE164 ? "phone" : "email";
-  await touchFactor(deps.sql, deps.clock, user.id, option);
+  const d = flow.data as ResetData;
+  const option: LoginOption = d.app ? "totp" : user.phoneE164 ? "phone" : (await hasFactor(deps.sql, user.id, "totp")) ? "totp" : "email";
+  // A recovery code stood in for the factor: the factor itself was not used.
+  if (!d.recovery) await touchFactor(deps.sql, deps.clock, user.id, option);
   await audit(deps, meta, "signin.success", user.id, { option, via: "password_reset" });
   const amr = [...new Set(["pwd", ...((flow.data as ResetData).amr ?? ["email"]), "mfa"])];
   return { kind: "signed_in", user, option, amr, authenticatedAt: deps.clock.now(), rememberToken: null, clearRemember: true, returnTo: null };

@@ -19,6 +19,15 @@ export const codeSchema = z.object({
     .pipe(z.string().regex(/^\d{6}$/, "Enter the 6-digit code.")),
 });
 
+/** A recovery code as typed: 16 letters and digits in any case, dashes and spaces allowed. */
+export const recoverySchema = z.object({
+  code: z
+    .string({ message: "Enter a recovery code." })
+    .max(40, "Enter the recovery code: 16 letters and numbers.")
+    .transform((v) => v.replace(/[\s-]/g, ""))
+    .pipe(z.string().min(1, "Enter a recovery code.").regex(/^[A-Za-z2-7]{16}$/, "Enter the recovery code: 16 letters and numbers.")),
+});
+
 /** Call Me's check: the poll (poll=1, every 2 s with htmx: a 204 while the call is pending) or Continue (without JavaScript). */
 export const pollSchema = z.object({ poll: z.string().max(10).optional().catch(undefined) });
 

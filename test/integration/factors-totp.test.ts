@@ -6,12 +6,10 @@
  */
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { generateHOTP } from "@oslojs/otp";
-import { decodeBase32IgnorePadding } from "@oslojs/encoding";
 import { SECOND } from "../../src/clock.ts";
 import { LOCKOUT_THRESHOLD } from "../../src/auth/lockout.ts";
-import { timeStep } from "../../src/flows/factors/totp.ts";
-import { texts, type Page, type TestContext } from "../support/harness.ts";
+import { texts, type TestContext } from "../support/harness.ts";
+import { codeAt as codeAtFor, registerWithApp as registerWithAppFor, secretOf, signOut, toAppCode, toAppStep as toAppStepFor } from "../support/factors.ts";
 import {
   auditEvents,
   ClientBrowser,
@@ -35,54 +33,9 @@ test.before(async () => {
   ctx = await registrationContext();
 });
 
-function secretOf(page: Page): Uint8Array {
-  const output = page.document.querySelector("output[name=totp-secret]");
-  assert.ok(output, "the secret key is shown as text in <output name=totp-secret>");
-  return decodeBase32IgnorePadding((output!.textContent ?? "").replace(/\s+/g, ""));
-}
-
-const codeAt = (key: Uint8Array, offset = 0) => generateHOTP(key, BigInt(timeStep(ctx.clock) + offset), 6);
-
-/** Invitation → Authenticator App → email code → password → the app's page. */
-async function toAppStep(browser: ClientBrowser, invited: Invited, htmx = false): Promise<Page> {
-  const landing = await browser.get(invited.path, { htmx });
-  const method = await pressButton(browser, landing, "Authenticator App", {}, { htmx });
-  assert.is(method.url, "/register/email");
-  const page = await verifyEmailAndCreatePassword(ctx, browser, invited, htmx);
-  assert.is(page.url, "/register/app");
-  return page;
-}
-
-/** The whole registration with the app: returns the key and the recovery codes shown. */
-async function registerWithApp(browser = new ClientBrowser(ctx)): Promise<{ invited: Invited; key: Uint8Array; codes: string[]; browser: ClientBrowser }> {
-  const invited = await invite(ctx);
-  const app = await toAppStep(browser, invited);
-  const key = secretOf(app);
-  const terms = await pressButton(browser, app, "Verify Code", { code: codeAt(key) });
-  assert.is(terms.url, "/register/terms");
-  const recovery = await pressButton(browser, terms, "Continue", { agree: "on" });
-  assert.is(recovery.url, "/register/recovery-codes");
-  const codes = texts(recovery, "ul.recovery-codes li");
-  const home = await pressButton(browser, recovery, "Continue", { saved: "on" });
-  assert.is(home.url, "/home");
-  return { invited, key, codes, browser };
-}
-
-async function signOut(browser: ClientBrowser, page: Page): Promise<Page> {
-  const out = await pressButton(browser, page, "Sign out");
-  assert.match(out.url, /^\/login/);
-  return out;
-}
-
-/** Login with Authenticator App → credentials → the app's code step. */
-async function toAppCode(browser: ClientBrowser, email: string, remember = false): Promise<Page> {
-  const start = await browser.get("/login");
-  const credentials = await pressButton(browser, start, "Login with Authenticator App", remember ? { remember: "on" } : {});
-  assert.is(credentials.url, "/login/credentials");
-  const step = await pressButton(browser, credentials, "Sign in", { email, password: GOOD_PASSWORD });
-  assert.is(step.url, "/login/app");
-  return step;
-}
+const codeAt = (key: Uint8Array, offset = 0) => codeAtFor(ctx, key, offset);
+const toAppStep = (browser: ClientBrowser, invited: Invited, htmx = false) => toAppStepFor(ctx, browser, invited, htmx);
+const registerWithApp = (browser?: ClientBrowser) => registerWithAppFor(ctx, browser);
 
 test("the method step offers Authenticator App beside Phone and Email", async () => {
   const browser = new ClientBrowser(ctx);

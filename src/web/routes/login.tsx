@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { goToPage, redirectTo, render, type View } from "../render.tsx";
 import { jsonBodyGuard, validForm, validJson, type FormProblem } from "../form.ts";
-import { agreeSchema, codeSchema, emailField, pollSchema } from "../fields.ts";
+import { agreeSchema, codeSchema, emailField, pollSchema, recoverySchema } from "../fields.ts";
 import { answer, flowToken, requestMeta, showAgain, phoneStepView, type C, type StepPages } from "../steps.tsx";
 import {
   acceptLoginTerms,
@@ -59,15 +59,6 @@ const startSchema = z.object({
   remember: z.literal("on").optional(),
   rd: z.string().max(2048).optional(),
   prompt: z.literal("login").optional(),
-});
-
-/** A recovery code as typed: 16 letters and digits in any case, dashes and spaces allowed. */
-const recoverySchema = z.object({
-  code: z
-    .string({ message: "Enter a recovery code." })
-    .max(40, "Enter the recovery code: 16 letters and numbers.")
-    .transform((v) => v.replace(/[\s-]/g, ""))
-    .pipe(z.string().min(1, "Enter a recovery code.").regex(/^[A-Za-z2-7]{16}$/, "Enter the recovery code: 16 letters and numbers.")),
 });
 
 const credentialsSchema = z.object({

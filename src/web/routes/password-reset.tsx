@@ -15,16 +15,20 @@ import {
   verifyResetCode,
   verifyResetSmsCode,
   verifyResetAppCode,
+  showResetRecoveryStep,
+  verifyResetRecoveryCode,
+  RESET_SECOND_FACTOR_STATES,
   type ResetState,
   type ResetView,
 } from "../../flows/password-reset.ts";
 import { validForm, type FormProblem } from "../form.ts";
 import { answer, flowToken, requestMeta, showAgain, phoneStepView, type C, type StepPages } from "../steps.tsx";
-import { agreeSchema, codeSchema, emailField, pollSchema } from "../fields.ts";
+import { agreeSchema, codeSchema, emailField, pollSchema, recoverySchema } from "../fields.ts";
 import { NewPasswordStep, ResetCodeStep, ResetStart } from "../../../templates/password-reset/steps.tsx";
 import { EmailVerifiedStep } from "../../../templates/login/email.tsx";
 import { TermsAgainStep } from "../../../templates/login/terms.tsx";
 import { AppCodeStep } from "../../../templates/login/app.tsx";
+import { RecoveryCodeEntry, UseRecoveryCodeLink } from "../../../templates/recovery-codes.tsx";
 import type { PhoneActions, StepError } from "../../../templates/phone-factor.tsx";
 
 /** Forgot your password?, mounted at /forgot-password. */
@@ -44,6 +48,13 @@ const passwordSchema = z.object({
 });
 
 function resetStepView(deps: AppDeps, view: ResetView, error?: StepError, extra: { notYet?: boolean; fieldErrors?: FieldErrors } = {}): View {
+  const page = stepPage(deps, view, error, extra);
+  // Every second-factor step offers a recovery code instead (product.md §8), as sign-in does.
+  if (!RESET_SECOND_FACTOR_STATES.includes(view.state)) return page;
+  return { ...page, body: <>{page.body}<UseRecoveryCodeLink href="/forgot-password/recovery" /></> };
+}
+
+function stepPage(deps: AppDeps, view: ResetView, error?: StepError, extra: { notYet?: boolean; fieldErrors?: FieldErrors } = {}): View {
   switch (view.state) {
     case "code":
       return { title: "Enter the verification code", body: <ResetCodeStep email={view.email} codeLifetime={view.codeLifetime} error={error} /> };
@@ -57,6 +68,11 @@ function resetStepView(deps: AppDeps, view: ResetView, error?: StepError, extra:
     }
     case "app_code":
       return { title: "Enter the code from your authenticator app", body: <AppCodeStep error={error} action="/forgot-password/app" /> };
+    case "recovery":
+      return {
+        title: "Use a recovery code",
+        body: <RecoveryCodeEntry action="/forgot-password/recovery" back={view.back ?? "/forgot-password"} error={error?.field === "code" ? error.message : undefined} problem={error?.message} />,
+      };
     case "new_password":
       return { title: "Choose a new password", body: <NewPasswordStep error={error} fieldErrors={extra.fieldErrors} /> };
     case "terms":
@@ -138,6 +154,12 @@ export function passwordResetRoutes(deps: AppDeps) {
     answer(c, deps, PAGES, await checkResetCall(deps, meta(c), token(c)), { poll: c.req.valid("form").poll === "1" }),
   );
   app.post("/app", validForm(codeSchema, onStep("app_code")), async (c) => answer(c, deps, PAGES, await verifyResetAppCode(deps, meta(c), token(c), c.req.valid("form").code)));
+  app.get("/recovery", async (c) => answer(c, deps, PAGES, await showResetRecoveryStep(deps, token(c))));
+  app.post(
+    "/recovery",
+    validForm(recoverySchema, async (c: C, problem: FormProblem) => showAgain(c, deps, PAGES, await showResetRecoveryStep(deps, token(c)), problem)),
+    async (c) => answer(c, deps, PAGES, await verifyResetRecoveryCode(deps, meta(c), token(c), c.req.valid("form").code)),
+  );
   app.post("/new-password", validForm(passwordSchema, onStep("new_password")), async (c) =>
     answer(c, deps, PAGES, await setNewPassword(deps, meta(c), token(c), c.req.valid("form"))),
   );
