@@ -15,7 +15,7 @@ export function AppSetup(props: { action: string; secret: string; qrSvg: string;
           <h2>Install an authenticator app</h2>
           <p>
             Install an authenticator app on your phone or tablet, such as Google Authenticator, Microsoft Authenticator or any app
-            for time-based codes. <a href="/help/mfa">Which apps work</a>
+            for time-based codes. <a href="/help/authenticator-app">Which apps work</a>
           </p>
         </li>
         <li>

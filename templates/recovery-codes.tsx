@@ -11,7 +11,8 @@ export function RecoveryCodesStep(props: { action: string; codes: string[]; erro
       <ErrorSummary message={props.error} />
       <p>
         If you lose your phone or your authenticator app, each of these codes lets you sign in once instead. Print them or keep them in
-        a password manager, somewhere only you can reach. They are shown only now.
+        a password manager, somewhere only you can reach. They are shown only now.{" "}
+        <a href="/help/recovery-codes">What to do with recovery codes</a>
       </p>
       <h2 id="recovery-codes-heading">Recovery codes</h2>
       <ul class="recovery-codes" aria-labelledby="recovery-codes-heading">
@@ -44,7 +45,10 @@ export function RecoveryCodeEntry(props: { action: string; back: string; error?:
     <section>
       <Heading>Use a recovery code</Heading>
       <ErrorSummary message={props.problem} />
-      <p>Enter one of the recovery codes you saved when you set up your authenticator app or passkey. Each code works once.</p>
+      <p>
+        Enter one of the recovery codes you saved when you set up your authenticator app or passkey. Each code works once.{" "}
+        <a href="/help/recovery-codes">About recovery codes</a>
+      </p>
       <Form action={props.action} label="Use a recovery code">
         <div class={props.error ? "field field-error" : "field"}>
           <label for="field-recovery">Recovery Code</label>

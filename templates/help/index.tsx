@@ -13,6 +13,15 @@ export function HelpIndex(props: { supportContact: string | null }) {
           <a href="/help/remember-me">Remember Me and setting up your browser</a>
         </li>
         <li>
+          <a href="/help/authenticator-app">Authenticator apps</a>: what they are, which ones work, and how to set one up.
+        </li>
+        <li>
+          <a href="/help/passkeys">Passkeys</a>: signing in with your fingerprint, face or device PIN.
+        </li>
+        <li>
+          <a href="/help/recovery-codes">Recovery codes</a>: what to do with them, and how to get new ones.
+        </li>
+        <li>
           <a href="/help/mfa">Multi-Factor Authentication Help</a>: tell us what went wrong and we show you what to do.
         </li>
         <li>

@@ -34,7 +34,9 @@ export function SignInPage(props: {
             <p>
               Customers and providers use the <strong>Customer/Provider</strong> sign-in. Choose <strong>Login with Phone</strong> if you
               registered a direct phone line, <strong>Login with Email</strong> if you registered for email codes, or{" "}
-              <strong>Login with Authenticator App</strong> if you set up an authenticator app.
+              <strong>Login with Authenticator App</strong> if you set up an authenticator app (
+              <a href="/help/authenticator-app">Authenticator apps</a>). If you added a passkey and JavaScript is on,{" "}
+              <strong>Sign in with a passkey</strong> needs no email address or password (<a href="/help/passkeys">Passkeys</a>).
             </p>
             <StaffNote enabled={props.staffEnabled === true} />
             <p>

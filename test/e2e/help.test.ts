@@ -9,6 +9,12 @@ path(s, "help pages and the footer links", async (j) => {
   await j.follow("What is MFA and how it works", "what is MFA", j.link("All help pages"));
   await j.follow("All help pages", "help again", j.link("Remember Me and setting up your browser"));
   await j.follow("Remember Me and setting up your browser", "Remember Me set-up", j.link("All help pages"));
+  await j.follow("All help pages", "help again", j.link("Authenticator apps"));
+  await j.follow("Authenticator apps", "authenticator apps", j.heading("Authenticator apps"));
+  await j.follow("All help pages", "help again", j.link("Passkeys"));
+  await j.follow("Passkeys", "passkeys", j.heading("Passkeys"));
+  await j.follow("All help pages", "help again", j.link("Recovery codes"));
+  await j.follow("Recovery codes", "recovery codes", j.heading("Recovery codes"));
   await j.follow("All help pages", "help again", j.heading("Help"));
   await j.follow("Multi-Factor Authentication Help", "MFA help: what went wrong?", j.heading("Multi-Factor Authentication Help"));
 

@@ -60,6 +60,7 @@ test("an app account resets its password with a recovery code (plain form posts)
   assert.is(form.document.querySelector("label[for=field-recovery]")!.textContent, "Recovery Code");
   assert.is(form.document.querySelector("main form")!.getAttribute("action"), "/forgot-password/recovery");
   assert.is(form.document.querySelector("main a[href='/forgot-password/app']")?.textContent, "Back", "Back leads to the app's step");
+  assert.ok(form.document.querySelector("main a[href='/help/recovery-codes']"), "the recovery codes' help");
 
   // Typed as people copy it: lower case, with a dash.
   const typed = `${codes[0]!.slice(0, 8)}-${codes[0]!.slice(8)}`.toLowerCase();

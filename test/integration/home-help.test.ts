@@ -159,7 +159,50 @@ test("help index links every help page", async () => {
   const page = await ctx.browser().get("/help");
   assert.is(texts(page, "h1")[0], "Help");
   const hrefs = links(page).map(([, href]) => href);
-  for (const href of ["/help/what-is-mfa", "/help/remember-me", "/help/mfa", "/trouble", "/forgot-password"]) assert.ok(hrefs.includes(href), href);
+  for (const href of ["/help/what-is-mfa", "/help/remember-me", "/help/authenticator-app", "/help/passkeys", "/help/recovery-codes", "/help/mfa", "/trouble", "/forgot-password"]) {
+    assert.ok(hrefs.includes(href), href);
+  }
+});
+
+test("the stronger factors' help pages: which authenticator apps work, what a passkey needs, what to do with recovery codes", async () => {
+  const app = await ctx.browser().get("/help/authenticator-app");
+  assert.is(app.status, 200);
+  assert.is(texts(app, "h1")[0], "Authenticator apps");
+  let text = mainText(app);
+  for (const name of ["Google Authenticator", "Microsoft Authenticator", "Authy", "1Password"]) assert.match(text, name);
+  assert.match(text, "RFC 6238");
+  assert.match(text, "Login with Authenticator App");
+  assert.match(text, "Each code works once.");
+
+  const passkeys = await ctx.browser().get("/help/passkeys");
+  assert.is(texts(passkeys, "h1")[0], "Passkeys");
+  text = mainText(passkeys);
+  assert.match(text, "JavaScript turned on");
+  assert.match(text, "A device and browser that support passkeys");
+  assert.match(text, "Sign in with a passkey");
+  assert.match(text, "Add a passkey");
+
+  const recovery = await ctx.browser().get("/help/recovery-codes");
+  assert.is(texts(recovery, "h1")[0], "Recovery codes");
+  text = mainText(recovery);
+  assert.match(text, "Print them, or write them down");
+  assert.match(text, "Each code works once.");
+  assert.match(text, "Generate new recovery codes");
+  assert.match(text, "Use a recovery code");
+
+  for (const page of [app, passkeys, recovery]) {
+    // Inside <article>: the help pages' measure (max-width 40rem) keeps lines readable.
+    assert.ok(page.document.querySelector("main article h1"), `${page.url}: an article`);
+    assert.ok(links(page).some(([text, href]) => text === "All help pages" && href === "/help"), `${page.url}: All help pages`);
+  }
+});
+
+// The app's set-up and the recovery codes pages link theirs too (test/support/factors.ts, registerWithApp).
+test("the sign-in page links the help of the authenticator app and of passkeys", async () => {
+  const signInPage = await ctx.browser().get("/login");
+  const hrefs = links(signInPage).map(([, href]) => href);
+  assert.ok(hrefs.includes("/help/authenticator-app"), "sign-in: authenticator apps");
+  assert.ok(hrefs.includes("/help/passkeys"), "sign-in: passkeys");
 });
 
 test("What is MFA and how it works, in the guide's words", async () => {

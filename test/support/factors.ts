@@ -40,11 +40,13 @@ export async function registerWithApp(
   const invited = await invite(ctx);
   const app = await toAppStep(ctx, browser, invited);
   const key = secretOf(app);
+  assert.ok(app.document.querySelector('main a[href="/help/authenticator-app"]'), "the set-up links the authenticator apps' help");
   const terms = await pressButton(browser, app, "Verify Code", { code: codeAt(ctx, key) });
   assert.is(terms.url, "/register/terms");
   const recovery = await pressButton(browser, terms, "Continue", { agree: "on" });
   assert.is(recovery.url, "/register/recovery-codes");
   const codes = texts(recovery, "ul.recovery-codes li");
+  assert.ok(recovery.document.querySelector('main a[href="/help/recovery-codes"]'), "the codes' page links the recovery codes' help");
   const home = await pressButton(browser, recovery, "Continue", { saved: "on" });
   assert.is(home.url, "/home");
   return { invited, key, codes, browser };

@@ -6,6 +6,9 @@ import { LOCKOUT_MS, LOCKOUT_THRESHOLD } from "../../auth/lockout.ts";
 import { HelpIndex } from "../../../templates/help/index.tsx";
 import { WhatIsMfa } from "../../../templates/help/what-is-mfa.tsx";
 import { RememberMeHelp } from "../../../templates/help/remember-me.tsx";
+import { AuthenticatorAppHelp } from "../../../templates/help/authenticator-app.tsx";
+import { PasskeysHelp } from "../../../templates/help/passkeys.tsx";
+import { RecoveryCodesHelp } from "../../../templates/help/recovery-codes.tsx";
 import { MfaHelp, PROBLEMS, type HelpSettings, type Problem } from "../../../templates/help/mfa.tsx";
 
 /** Help pages: static text with the durations this portal is configured with. */
@@ -32,6 +35,17 @@ export function helpRoutes(deps: AppDeps) {
       body: <RememberMeHelp duration={describeDuration(ttl.rememberMe > 0 ? ttl.rememberMe : 4 * 3_600_000)} enabled={ttl.rememberMe > 0} />,
     }),
   );
+
+  app.get("/help/authenticator-app", (c) =>
+    render(c, deps, {
+      title: "Authenticator apps",
+      body: <AuthenticatorAppHelp lockoutThreshold={settings.lockoutThreshold} lockoutDuration={settings.lockoutDuration} />,
+    }),
+  );
+
+  app.get("/help/passkeys", (c) => render(c, deps, { title: "Passkeys", body: <PasskeysHelp /> }));
+
+  app.get("/help/recovery-codes", (c) => render(c, deps, { title: "Recovery codes", body: <RecoveryCodesHelp /> }));
 
   app.get("/help/mfa", (c) => {
     const asked = c.req.queries("problem") ?? [];
