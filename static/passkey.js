@@ -40,6 +40,10 @@
   }
 
   const CANCELLED = "The passkey was not used. Select the button to try again.";
+  // At sign-in the browser refuses (NotAllowedError) both a cancel and a device that could not
+  // verify the person (user verification is required): say both, and the other way in.
+  const NOT_SIGNED_IN =
+    "The passkey was not used: it was cancelled, or your device could not confirm it is you (fingerprint, face or PIN). Try again, or sign in with your email address and password.";
 
   function signInSlot(slot) {
     const button = element("button", { type: "button", class: "button secondary" }, "Sign in with a passkey");
@@ -56,7 +60,7 @@
         try {
           answer = await lib.startAuthentication({ optionsJSON: started.data.options });
         } catch {
-          throw new Error(CANCELLED);
+          throw new Error(NOT_SIGNED_IN);
         }
         const done = await postJSON("/login/passkey/verify", answer);
         if (done.data.redirect) return window.location.assign(done.data.redirect);
@@ -76,7 +80,10 @@
     field.append(element("p", { class: "hint", id: "field-passkey-name-hint" }, "So you can tell your passkeys apart, such as “Work laptop”."));
     field.append(element("input", { id: "field-passkey-name", name: "passkey-name", type: "text", maxlength: "60", autocomplete: "off", "aria-describedby": "field-passkey-name-hint" }));
     const button = element("button", { type: "button", class: "button primary" }, "Add a passkey");
-    slot.append(field, button);
+    // The help page says what a passkey is and what it needs, where one is offered.
+    const about = element("p", {});
+    about.append(element("a", { href: "/help/passkeys" }, "What is a passkey?"));
+    slot.append(field, button, about);
     slot.hidden = false;
     button.addEventListener("click", async () => {
       const message = messageOf(slot);

@@ -185,6 +185,40 @@ passkeyPath(
 );
 
 passkeyPath(
+  "passkey: refused when user verification fails (a clear message, no session)",
+  async (j) => {
+    await registeredByEmail(j, { tag: "passkey-uv", staySignedIn: true });
+    const { cdp, authenticatorId } = await virtualAuthenticator(j);
+    // Adding one is the path above; here it is set-up.
+    await j.quietly(async () => {
+      await j.goto("/account/factors", "sign-in methods", j.heading("Sign-in methods"));
+      await j.fill("Passkey name", "Test laptop");
+      await j.press("Add a passkey", "passkey added", j.heading("Save your recovery codes"));
+      await j.check("I have saved my recovery codes");
+      await j.press("Continue", "recovery codes saved", j.heading("Sign-in methods"));
+      await j.goto("/home", "home", j.button("Sign out"));
+      await j.press("Sign out", "signed out", j.button("Login with Email"));
+    });
+    // The fingerprint, face or PIN is not recognised from now on.
+    await cdp.send("WebAuthn.setUserVerified", { authenticatorId, isUserVerified: false });
+    await j.see(j.button("Sign in with a passkey"), 'the button "Sign in with a passkey"');
+    // No page load and no htmx request follow a refusal: click, then wait for the message.
+    await j.button("Sign in with a passkey").click();
+    const alert = j.page.getByRole("alert").filter({ hasText: /passkey/i });
+    await j.see(alert, "the message that the passkey did not sign in");
+    await j.checkpoint("passkey refused: user verification failed");
+    const message = ((await alert.first().textContent()) ?? "").trim();
+    // Chromium itself refuses a required user verification that failed (NotAllowedError); were
+    // an answer without it sent, the server refuses it (test/security/factors.test.ts).
+    if (!/could not confirm it is you|could not sign you in/.test(message)) throw new Error(`the refusal says "${message}"`);
+    if ((await j.page.getByRole("heading", { name: "Home" }).count()) > 0) throw new Error("signed in without user verification");
+    // No session: Home sends to the sign-in page.
+    await j.goto("/home", "home without a session: the sign-in page", j.heading("Sign in"));
+  },
+  "js",
+);
+
+passkeyPath(
   "passkeys need JavaScript: without it the buttons are absent and the account page says so",
   async (j) => {
     await registeredByEmail(j, { tag: "nojs-passkey", staySignedIn: true });
