@@ -168,13 +168,14 @@ export async function codeHasTriesLeft(db: Db, clock: Clock, codeId: string): Pr
 /**
  * The browser's poll after a call: consumes the newest code of the flow and purpose once, if the
  * call confirmed it. A confirmed code can be taken after its expiry (the person answered in time;
- * the poll may lag), but only once, and the flow's own expiry still bounds it.
+ * the poll may lag), but only once, and the flow's own expiry still bounds it. Pending, it says
+ * how many wrong codes were keyed on the call, so the page can say so.
  */
 export async function takeConfirmedVoiceCode(
   db: Db,
   clock: Clock,
   input: { flowId: string; purpose: string },
-): Promise<{ ok: true; codeId: string } | { ok: false; reason: "pending" | "expired" | "exhausted" | "none" }> {
+): Promise<{ ok: true; codeId: string } | { ok: false; reason: "pending"; wrongTries: number } | { ok: false; reason: "expired" | "exhausted" | "none" }> {
   const now = clock.now();
   const [taken] = await db<{ id: string }[]>`
     update codes set consumed_at = ${now}
@@ -186,6 +187,8 @@ export async function takeConfirmedVoiceCode(
   if (taken) return { ok: true, codeId: taken.id };
   const code = await latestCode(db, input.flowId, input.purpose);
   const reason = refusal(code, now);
-  if (reason === "none" && code && !code.consumedAt) return { ok: false, reason: "pending" };
+  // A voice code's attempts are taken only by keyed digits, and the right ones confirm it: so
+  // while it is pending, its attempts are the wrong codes keyed on the call so far.
+  if (reason === "none" && code && !code.consumedAt) return { ok: false, reason: "pending", wrongTries: code.attempts };
   return { ok: false, reason };
 }

@@ -8,7 +8,7 @@ import * as assert from "uvu/assert";
 import type { Browser, Page, TestContext } from "../support/harness.ts";
 import { ClientBrowser, GOOD_PASSWORD, codeIn as codeInText, invite, lastMessage, registrationContext } from "../support/registration.ts";
 import { press } from "../support/sign-in.ts";
-import { createActiveUser } from "../support/users.ts";
+import { createActiveUser, uniquePhone } from "../support/users.ts";
 
 let ctx: TestContext;
 
@@ -75,6 +75,28 @@ test("Call Me without JavaScript: Continue before the call confirms answers a 30
   page = await step(browser, call, "Continue", {}, "/login/phone/call?waiting=1");
   assert.match(page.text, "has not confirmed the code yet");
   assert.is(page.document.querySelector("output[name=keypad-code]")?.textContent?.trim(), keypad);
+});
+
+test("registration's Call Me without JavaScript: a 303 to the call page's GET, and Continue before the call confirms a 303 back to it", async () => {
+  const browser = new ClientBrowser(ctx);
+  const invited = await invite(ctx);
+  let page = await browser.get(invited.path);
+  page = await step(browser, page, "Phone", {}, "/register/email");
+  page = await step(browser, page, "Send Verification Code");
+  page = await step(browser, page, "Verify Code", { code: codeInText((await lastMessage(ctx, invited.email)).body) });
+  page = await step(browser, page, "Create", { password: GOOD_PASSWORD, confirm: GOOD_PASSWORD }, "/register/phone");
+  const phone = uniquePhone();
+  const call = await step(browser, page, "Call Me", { phone }, "/register/phone/call");
+  assert.is(call.document.querySelector("h1")?.textContent, "Answer the call");
+  const keypad = call.document.querySelector("output[name=keypad-code]")?.textContent?.trim();
+  assert.match(keypad ?? "", /^\d{6}$/, "the reload shows the code to key in");
+  assert.is((await lastMessage(ctx, phone)).channel, "voice");
+  page = await step(browser, call, "Continue", {}, "/register/phone/call?waiting=1");
+  assert.match(page.text, "has not confirmed the code yet");
+  assert.is(page.document.querySelector("output[name=keypad-code]")?.textContent?.trim(), keypad);
+  // The phone step is still a page of its own (No call? Go back…), and the call page comes back while the call waits.
+  assert.is((await browser.get("/register/phone")).document.querySelector("h1")?.textContent, "Verify your phone");
+  assert.is((await browser.get("/register/phone/call")).document.querySelector("output[name=keypad-code]")?.textContent?.trim(), keypad);
 });
 
 test.run();

@@ -28,7 +28,8 @@ export type StartOutcome =
 export type CheckOutcome =
   /** `step`: the authenticator app's time step the code belonged to (kept, so it is accepted once). */
   | { kind: "passed"; destination: string; step?: number }
-  | { kind: "pending" }
+  /** A call not confirmed yet; `wrongTries`: the wrong codes keyed on it so far (the page says so). */
+  | { kind: "pending"; wrongTries?: number }
   | { kind: "failed"; reason: CodeFailure; locked: boolean }
   | { kind: "locked" }
   | { kind: "rate_limited"; retryAfterSeconds: number };
