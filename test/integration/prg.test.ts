@@ -99,4 +99,35 @@ test("registration's Call Me without JavaScript: a 303 to the call page's GET, a
   assert.is((await browser.get("/register/phone/call")).document.querySelector("output[name=keypad-code]")?.textContent?.trim(), keypad);
 });
 
+test("a failed code submit re-rendered at its POST address: a reload posts the same wrong code again, which counts one try and one failure, not two", async () => {
+  const browser = new ClientBrowser(ctx);
+  const account = await createActiveUser(ctx.sql, { method: "email" });
+  let page = await browser.get("/login");
+  page = await step(browser, page, "Login with Email", {}, "/login/credentials");
+  page = await step(browser, page, "Sign in", { email: account.email, password: account.password }, "/login/email");
+  page = await step(browser, page, "Send Verification Code", {}, "/login/email/code");
+  const real = codeInText((await lastMessage(ctx, account.email)).body);
+  const wrong = real === "000000" ? "111111" : "000000";
+  const counts = async () => {
+    const [row] = await ctx.sql<{ attempts: number; failed: number }[]>`
+      select c.attempts, u.failed_attempts as failed from codes c join users u on u.id = c.user_id
+      where c.user_id = ${account.id} and c.consumed_at is null order by c.created_at desc limit 1`;
+    return row!;
+  };
+  const failed = await press(browser as unknown as Browser, page, "Verify Code", { code: wrong });
+  assert.is(failed.status, 401, "the GOV.UK pattern: the form again, at its POST address, with a 4xx");
+  assert.match(failed.text, "not right");
+  assert.equal(await counts(), { attempts: 1, failed: 1 });
+  // The browser's reload: the same POST, the same body.
+  const reloaded = await browser.post("/login/email/code", { code: wrong });
+  assert.is(reloaded.status, 401);
+  assert.match(reloaded.text, "not right", "the same answer");
+  assert.equal(await counts(), { attempts: 1, failed: 1 }, "counted once");
+  // Another wrong code is another try.
+  await browser.post("/login/email/code", { code: wrong === "000000" ? "222222" : "333333" });
+  assert.equal(await counts(), { attempts: 2, failed: 2 });
+  const home = await browser.post("/login/email/code", { code: real });
+  assert.is(home.url, "/login/email/verified", "the right code still passes");
+});
+
 test.run();
