@@ -43,7 +43,6 @@ import { AppCodeStep, NoAppStep, PasskeyRefusedStep } from "../../../templates/l
 import { RecoveryCodeEntry, UseRecoveryCodeLink } from "../../../templates/recovery-codes.tsx";
 import { EmailCodeStep, EmailSendStep, EmailVerifiedStep } from "../../../templates/login/email.tsx";
 import { TermsAgainStep } from "../../../templates/login/terms.tsx";
-import type { FieldErrors } from "../../../templates/components.tsx";
 import type { PhoneActions, StepError } from "../../../templates/phone-factor.tsx";
 
 /**
