@@ -162,11 +162,15 @@ export function ErrorSummary(props: { message?: string; field?: string; errors?:
   );
 }
 
-/** A polite status line (sent codes, saved changes). */
+/**
+ * A polite status line (sent codes, saved changes); nothing at all without a message (issue 17:
+ * an empty one left a gap). Nothing fills it in place: htmx swaps the whole step, status and all.
+ */
 export function Status(props: { message?: string | null }) {
+  if (!props.message) return null;
   return (
-    <p class={props.message ? "status" : "status status-empty"} role="status">
-      {props.message ?? ""}
+    <p class="status" role="status">
+      {props.message}
     </p>
   );
 }

@@ -70,15 +70,20 @@ export function SmsCodeEntry(props: { heading: string; maskedPhone: string; acti
   );
 }
 
-/** Call Me: the code to key in and its check; Call Me again or Send Code when no call comes. */
-export function CallWaiting(props: { heading: string; maskedPhone: string; keypadCode: string; actions: PhoneActions; notYet?: boolean }) {
+/**
+ * Call Me: the code to key in and its check; Call Me again or Send Code when no call comes.
+ * `error`: a wrong code keyed on the call (`wrongTries` so far), or another problem with the call.
+ */
+export function CallWaiting(props: { heading: string; maskedPhone: string; keypadCode: string; actions: PhoneActions; notYet?: boolean; error?: StepError; wrongTries?: number }) {
   return (
     <section>
       <Heading>{props.heading}</Heading>
+      <ErrorSummary message={props.error?.message} />
       <KeypadCode maskedPhone={props.maskedPhone} keypadCode={props.keypadCode} outputLabel="Code to key in" />
       <CallCheck
         action={props.actions.check}
-        notYet={props.notYet ? "The call has not confirmed the code yet. Answer the call, key in the code and press #, then select Continue." : null}
+        notYet={props.notYet && !props.error ? "The call has not confirmed the code yet. Answer the call, key in the code and press #, then select Continue." : null}
+        wrongTries={props.wrongTries}
       />
       <h2>No call?</h2>
       <div class="actions">
@@ -128,11 +133,14 @@ export function KeypadCode(props: { maskedPhone: string; keypadCode: string; out
  * with poll=1 (a pending answer is 204, so nothing on screen moves; the next step replaces the
  * page); without JavaScript the Continue button posts the same form. `children` (hidden fields)
  * go into that form; `notYet` is the status line after a Continue that found the call pending.
+ * The poll carries `wrongTries`, the wrong keyed codes the page already says, so the answer is a
+ * new page only when another one was keyed.
  */
-export function CallCheck(props: { action: string; notYet: string | null; label?: string; children?: Child }) {
+export function CallCheck(props: { action: string; notYet: string | null; label?: string; wrongTries?: number; children?: Child }) {
+  const vals = JSON.stringify({ poll: "1", wrong: String(props.wrongTries ?? 0) });
   return (
     <>
-      <div hx-post={props.action} hx-trigger="every 2s" hx-target="#main" hx-swap="innerHTML" hx-vals='{"poll": "1"}' hidden></div>
+      <div hx-post={props.action} hx-trigger="every 2s" hx-target="#main" hx-swap="innerHTML" hx-vals={vals} hidden></div>
       <Form action={props.action} label={props.label}>
         {props.children}
         <Status message={props.notYet} />

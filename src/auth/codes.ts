@@ -60,11 +60,13 @@ export async function createCode(
 /** Why a code did not pass: not the code, past its life, out of tries, or no live code at all. */
 export type CodeFailure = "wrong" | "expired" | "exhausted" | "none";
 
-export type VerifyCodeResult = { ok: true; codeId: string } | { ok: false; reason: CodeFailure };
+/** `repeated`: the very wrong code tried last for this code, sent again (a reload): it took no try. */
+export type VerifyCodeResult = { ok: true; codeId: string } | { ok: false; reason: CodeFailure; repeated?: true };
 
 interface CodeState {
   id: string;
   attempts: number;
+  lastWrongHmac?: Uint8Array | null;
   expiresAt: Date;
   consumedAt: Date | null;
   confirmedAt: Date | null;
@@ -77,7 +79,7 @@ interface CodeState {
  */
 async function latestCode(db: Db, flowId: string, purpose: string): Promise<CodeState | null> {
   const [row] = await db<CodeState[]>`
-    select id, attempts, expires_at as "expiresAt", consumed_at as "consumedAt", confirmed_at as "confirmedAt"
+    select id, attempts, last_wrong_hmac as "lastWrongHmac", expires_at as "expiresAt", consumed_at as "consumedAt", confirmed_at as "confirmedAt"
     from codes where flow_id = ${flowId} and purpose = ${purpose} and consumed_at is null
     order by created_at desc, id desc limit 1`;
   return row ?? null;
@@ -95,6 +97,10 @@ function refusal(code: CodeState | null, now: Date): "expired" | "exhausted" | "
  * guarded UPDATE, so parallel guesses cannot get more than MAX_CODE_ATTEMPTS comparisons; the right
  * code is then consumed by a second guarded UPDATE, so exactly one of parallel right answers wins.
  * After MAX_CODE_ATTEMPTS tries even the right code answers "exhausted".
+ *
+ * The same wrong code twice in a row for one code counts once: a browser reload of the failed
+ * submit posts it again, and it tells a guesser nothing new. Its HMAC is kept (last_wrong_hmac)
+ * and a repeat answers "wrong" with `repeated`, taking no try (the caller counts no failure).
  */
 export async function verifyCode(
   db: Db,
@@ -103,16 +109,28 @@ export async function verifyCode(
   input: { flowId: string; purpose: string; code: string },
 ): Promise<VerifyCodeResult> {
   const now = clock.now();
+  const typed = input.code.trim();
+  // A malformed answer is wrong without a comparison; its empty HMAC never equals a stored one.
+  const typedHmac = /^\d{6}$/.test(typed) ? codeHmac(secretKey, typed) : new Uint8Array(0);
   const [tried] = await db<{ id: string; codeHmac: Uint8Array }[]>`
     update codes set attempts = attempts + 1
     where id = (
         select id from codes where flow_id = ${input.flowId} and purpose = ${input.purpose} and consumed_at is null
         order by created_at desc, id desc limit 1)
       and consumed_at is null and attempts < ${MAX_CODE_ATTEMPTS} and expires_at > ${now}
+      and last_wrong_hmac is distinct from ${typedHmac}
     returning id, code_hmac as "codeHmac"`;
-  if (!tried) return { ok: false, reason: refusal(await latestCode(db, input.flowId, input.purpose), now) };
-  const typed = input.code.trim();
-  if (!/^\d{6}$/.test(typed) || !matches(secretKey, typed, tried.codeHmac)) return { ok: false, reason: "wrong" };
+  if (!tried) {
+    const code = await latestCode(db, input.flowId, input.purpose);
+    if (typedHmac.length && code && code.lastWrongHmac && code.expiresAt.getTime() > now.getTime() && constantTimeEqual(new Uint8Array(code.lastWrongHmac), typedHmac)) {
+      return { ok: false, reason: "wrong", repeated: true };
+    }
+    return { ok: false, reason: refusal(code, now) };
+  }
+  if (!typedHmac.length || !constantTimeEqual(typedHmac, new Uint8Array(tried.codeHmac))) {
+    if (typedHmac.length) await db`update codes set last_wrong_hmac = ${typedHmac} where id = ${tried.id}`;
+    return { ok: false, reason: "wrong" };
+  }
   const [used] = await db<{ id: string }[]>`
     update codes set consumed_at = ${now} where id = ${tried.id} and consumed_at is null returning id`;
   return used ? { ok: true, codeId: used.id } : { ok: false, reason: "none" };
@@ -168,13 +186,14 @@ export async function codeHasTriesLeft(db: Db, clock: Clock, codeId: string): Pr
 /**
  * The browser's poll after a call: consumes the newest code of the flow and purpose once, if the
  * call confirmed it. A confirmed code can be taken after its expiry (the person answered in time;
- * the poll may lag), but only once, and the flow's own expiry still bounds it.
+ * the poll may lag), but only once, and the flow's own expiry still bounds it. Pending, it says
+ * how many wrong codes were keyed on the call, so the page can say so.
  */
 export async function takeConfirmedVoiceCode(
   db: Db,
   clock: Clock,
   input: { flowId: string; purpose: string },
-): Promise<{ ok: true; codeId: string } | { ok: false; reason: "pending" | "expired" | "exhausted" | "none" }> {
+): Promise<{ ok: true; codeId: string } | { ok: false; reason: "pending"; wrongTries: number } | { ok: false; reason: "expired" | "exhausted" | "none" }> {
   const now = clock.now();
   const [taken] = await db<{ id: string }[]>`
     update codes set consumed_at = ${now}
@@ -186,6 +205,8 @@ export async function takeConfirmedVoiceCode(
   if (taken) return { ok: true, codeId: taken.id };
   const code = await latestCode(db, input.flowId, input.purpose);
   const reason = refusal(code, now);
-  if (reason === "none" && code && !code.consumedAt) return { ok: false, reason: "pending" };
+  // A voice code's attempts are taken only by keyed digits, and the right ones confirm it: so
+  // while it is pending, its attempts are the wrong codes keyed on the call so far.
+  if (reason === "none" && code && !code.consumedAt) return { ok: false, reason: "pending", wrongTries: code.attempts };
   return { ok: false, reason };
 }

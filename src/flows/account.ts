@@ -326,7 +326,7 @@ export async function checkConfirmationCall(deps: FlowDeps, meta: RequestMeta, w
   const flow = await ownFlow(deps, who, token, ["confirm_call"]);
   if (isMoved(flow)) return flow;
   const outcome = await phone.check(deps, meta, { flow, user: who.user, purpose: CONFIRM_PURPOSE, channel: "voice", respectLock: true });
-  if (outcome.kind === "pending") return { kind: "pending", view: confirmView(deps, who, flow) };
+  if (outcome.kind === "pending") return { kind: "pending", view: confirmView(deps, who, flow), wrongTries: outcome.wrongTries };
   if (outcome.kind === "passed") return confirmed(deps, meta, who, flow, "voice");
   if (outcome.kind === "locked") return { kind: "error", view: confirmView(deps, who, flow), message: LOCKED_MESSAGE, status: 403 };
   const back = await advanceFlow(deps.sql, deps.clock, flow.id, "confirm_call", "confirm", { data: { keypadCode: null } });
@@ -503,7 +503,7 @@ export async function checkPhoneChangeCall(deps: FlowDeps, meta: RequestMeta, wh
   const flow = await ownFlow(deps, who, token, ["phone_call"]);
   if (isMoved(flow)) return flow;
   const outcome = await phone.check(deps, meta, { flow, user: who.user, purpose: PHONE_CHANGE_PURPOSE, channel: "voice", respectLock: true });
-  if (outcome.kind === "pending") return { kind: "pending", view: phoneProofView(flow) };
+  if (outcome.kind === "pending") return { kind: "pending", view: phoneProofView(flow), wrongTries: outcome.wrongTries };
   if (outcome.kind === "passed") return phoneProved(deps, meta, who, flow);
   if (outcome.kind === "locked") return { kind: "error", view: phoneProofView(flow), message: LOCKED_MESSAGE, status: 403 };
   return { kind: "error", view: phoneProofView(flow), message: "The call did not confirm the code. Choose Call Me to be called again, or Send Code.", status: 400 };

@@ -400,7 +400,7 @@ export async function checkLoginCall(deps: FlowDeps, meta: RequestMeta, token: s
   if (isMoved(found)) return found;
   const { flow, user } = found;
   const outcome = await phone.check(deps, meta, { flow, user, purpose: LOGIN_CODE_PURPOSE, channel: "voice", respectLock: true });
-  if (outcome.kind === "pending") return { kind: "pending", view: loginView(flow, deps.clock, deps.config) };
+  if (outcome.kind === "pending") return { kind: "pending", view: loginView(flow, deps.clock, deps.config), wrongTries: outcome.wrongTries };
   if (outcome.kind === "passed") return deps.sql.begin((tx) => finishLogin(tx, deps, meta, flow, user, "phone_call", phone.describe("voice", outcome.destination).amr));
   const back = await advanceFlow(deps.sql, deps.clock, flow.id, "phone_call", "phone_choose", { data: { keypadCode: null } });
   const view = loginView(back ?? flow, deps.clock, deps.config);

@@ -330,7 +330,7 @@ export async function checkResetCall(deps: FlowDeps, meta: RequestMeta, token: s
   if (isMoved(found)) return found;
   const { flow, user } = found;
   const outcome = await phone.check(deps, meta, { flow, user, purpose: RESET_PHONE_PURPOSE, channel: "voice", respectLock: false });
-  if (outcome.kind === "pending") return { kind: "pending", view: resetView(flow, deps) };
+  if (outcome.kind === "pending") return { kind: "pending", view: resetView(flow, deps), wrongTries: outcome.wrongTries };
   if (outcome.kind === "passed") return phoneVerified(deps, meta, flow, "phone_call", phone.describe("voice", outcome.destination).amr);
   const back = await advanceFlow(deps.sql, deps.clock, flow.id, "phone_call", "phone_choose", { data: { keypadCode: null } });
   const reason = outcome.kind === "failed" && outcome.reason !== "wrong" ? outcome.reason : "none";

@@ -67,6 +67,8 @@ export interface RegistrationData {
   /** The number the last SMS or call went to, and how. */
   phone?: string;
   phoneChannel?: "sms" | "voice";
+  /** Call Me: the code to key in on the call, shown on the call page (its GET; the codes table keeps only its HMAC). */
+  keypadCode?: string | null;
   /** The number a code proved (the verified code's own destination), and how (RFC 8176: sms or tel). */
   phoneVerified?: string;
   phoneProof?: "sms" | "tel";
@@ -106,6 +108,9 @@ const STEP_PATHS: Record<Step, string> = {
   done: "/home",
   error: "/register/error?reason=session",
 };
+
+/** The call page after Call Me: a GET of its own (post/redirect/get), on the phone step. */
+export const REGISTRATION_CALL_PATH = "/register/phone/call";
 
 /** Where a browser without a live registration goes (the route sends someone signed in home instead). */
 export const REGISTRATION_GONE = STEP_PATHS.error;
@@ -150,8 +155,8 @@ export interface RegistrationView {
   typed?: string;
   /** An SMS code was sent: the phone step shows Verification Code → Verify Code. */
   smsSent: boolean;
-  /** Call Me: the code to key in on the call (shown only in the answer to Call Me). */
-  call?: { keypadCode: string; notYet?: boolean };
+  /** Call Me: the code to key in on the call (the call page only). */
+  call?: { keypadCode: string };
   /** A line about the page that is no error (the call has not confirmed the code yet). */
   problem?: string;
   /** The method chosen at the first step (null before), which decides how many steps there are. */
@@ -240,7 +245,7 @@ async function latestProgress(db: Db, userId: string): Promise<{ state: Registra
 
 /** The first unfinished step of earlier progress. Codes belong to the old flow, so "sent" is forgotten. */
 function resumeFrom(progress: { state: RegistrationStep; data: RegistrationData }): { state: RegistrationStep; data: RegistrationData } {
-  const { emailCodeSent: _sent, phone: _phone, phoneChannel: _channel, returnTo: _returnTo, ...kept } = progress.data;
+  const { emailCodeSent: _sent, phone: _phone, phoneChannel: _channel, keypadCode: _keypad, returnTo: _returnTo, ...kept } = progress.data;
   const data: RegistrationData = { ...kept, mode: kept.mode ?? "registration" };
   if (progress.state === "done") return { state: "invited", data: { mode: data.mode } };
   if (progress.state === "phone_verified" && !data.phoneVerified) return { state: "password_set", data };
@@ -404,8 +409,9 @@ export async function createPassword(deps: FlowDeps, meta: RequestMeta, token: s
 
 /**
  * Send Code (an SMS with a code to type in) or Call Me (a call asking for the code shown on
- * screen) to the number typed. The keypad code exists only in this answer (the database keeps
- * its HMAC), so Call Me shows the call page at once instead of redirecting.
+ * screen) to the number typed. The flow keeps the keypad code (whoever holds this browser sees
+ * it on screen anyway; what proves the phone is that the call to it was answered with it), so
+ * Call Me answers with a 303 to the call page like every other step.
  */
 export async function sendToPhone(deps: FlowDeps, meta: RequestMeta, token: string | undefined, input: { phone: string; channel: PhoneChannel }): Promise<RegistrationResult> {
   const reg = await registrationAt(deps, token, "phone");
@@ -421,14 +427,29 @@ export async function sendToPhone(deps: FlowDeps, meta: RequestMeta, token: stri
     purpose: PHONE_PURPOSE,
     channel,
     phone: e164,
-    move: (tx) => advanceFlow(tx, deps.clock, reg.flow.id, "password_set", "password_set", { data: { phone: e164, phoneChannel: channel } }),
+    move: (tx) => advanceFlow(tx, deps.clock, reg.flow.id, "password_set", "password_set", { data: { phone: e164, phoneChannel: channel, keypadCode: null } }),
+    withCode: channel === "voice" ? (tx, code) => advanceFlow(tx, deps.clock, reg.flow.id, "password_set", "password_set", { data: { keypadCode: code } }) : undefined,
     event: channel === "sms" ? "registration.phone_code_sent" : "registration.call_started",
     detail: { phoneLast4: e164.slice(-4) },
   });
   if (outcome.kind === "rate_limited") return tooMany({ ...view, typed: input.phone }, outcome.retryAfterSeconds);
   if (outcome.kind === "moved") return wherever(deps, token);
   if (channel === "sms") return { kind: "next", path: `${STEP_PATHS.phone}?sent=1` };
-  return { kind: "show", view: { ...view, phone: e164, call: { keypadCode: outcome.keypadCode ?? "" } } };
+  return { kind: "next", path: REGISTRATION_CALL_PATH };
+}
+
+/** The call page's view: the phone step with the call's keypad code, or null when no call is waiting. */
+function callView(reg: Registration): RegistrationView | null {
+  if (reg.data.phoneChannel !== "voice" || !reg.data.keypadCode) return null;
+  return { ...viewOf(reg, "phone"), call: { keypadCode: reg.data.keypadCode } };
+}
+
+/** GET of the call page: shown while a call placed by Call Me waits; otherwise the phone step (or wherever the flow is). */
+export async function showRegistrationCall(deps: FlowDeps, token: string | undefined): Promise<RegistrationResult> {
+  const reg = await registrationAt(deps, token, "phone");
+  if (isMoved(reg)) return reg;
+  const view = callView(reg);
+  return view ? { kind: "show", view } : { kind: "moved", path: STEP_PATHS.phone };
 }
 
 export async function verifyPhoneCode(deps: FlowDeps, meta: RequestMeta, token: string | undefined, code: string): Promise<RegistrationResult> {
@@ -447,17 +468,18 @@ const CALL_PROBLEMS = {
 } as const;
 
 /**
- * The call page's poll (every 2 s with htmx) or its Continue (without JavaScript, carrying the
- * keypad code to show it again): on once the call confirmed the code.
+ * The call page's poll (every 2 s with htmx) or its Continue (without JavaScript): on once the
+ * call confirmed the code; pending, with the wrong codes keyed on the call so far.
  */
-export async function checkRegistrationCall(deps: FlowDeps, meta: RequestMeta, token: string | undefined, keypadCode?: string): Promise<RegistrationResult> {
+export async function checkRegistrationCall(deps: FlowDeps, meta: RequestMeta, token: string | undefined): Promise<RegistrationResult> {
   const reg = await registrationAt(deps, token, "phone");
   if (isMoved(reg)) return reg;
   const view = viewOf(reg, "phone");
   const checked = await phone.check(deps, meta, { flow: reg.flow, user: reg.user, purpose: PHONE_PURPOSE, channel: "voice", respectLock: true });
   if (checked.kind === "passed") return phoneProved(deps, meta, token, reg, checked.destination, "voice");
   if (checked.kind === "pending") {
-    return { kind: "pending", view: keypadCode ? { ...view, call: { keypadCode, notYet: true } } : { ...view, problem: CALL_PROBLEMS.pending } };
+    const waiting = callView(reg);
+    return waiting ? { kind: "pending", view: waiting, wrongTries: checked.wrongTries } : { kind: "pending", view: { ...view, problem: CALL_PROBLEMS.pending } };
   }
   if (checked.kind === "rate_limited") return tooMany(view, checked.retryAfterSeconds);
   if (checked.kind === "locked") return { kind: "error", view, message: LOCKED_MESSAGE, status: 422 };
@@ -467,7 +489,7 @@ export async function checkRegistrationCall(deps: FlowDeps, meta: RequestMeta, t
 async function phoneProved(deps: FlowDeps, meta: RequestMeta, token: string | undefined, reg: Registration, destination: string, channel: PhoneChannel): Promise<RegistrationResult> {
   // The number proved is the one the verified code went to, whatever the flow says it sent last.
   const { amr, last4 } = phone.describe(channel, destination);
-  const moved = await advance(deps.sql, deps, reg, "password_set", "phone_verified", { phoneVerified: destination, phoneProof: amr });
+  const moved = await advance(deps.sql, deps, reg, "password_set", "phone_verified", { phoneVerified: destination, phoneProof: amr, keypadCode: null });
   if (!moved) return wherever(deps, token);
   await audit(deps, meta, "registration.phone_verified", reg.user.id, { channel, phoneLast4: last4 });
   return next(moved);

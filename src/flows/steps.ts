@@ -49,8 +49,11 @@ export type StepResult<V> =
   | { kind: "next"; path: string; token?: string | null; clearRemember?: boolean }
   /** The step again, with a message; `also`: more messages, each at its field, shown with it at once (GOV.UK: every error at once). */
   | { kind: "error"; view: V; message: string; field?: string; also?: Record<string, string>; status: 400 | 401 | 403 | 409 | 422 | 429; retryAfterSeconds?: number }
-  /** A poll that found nothing new, or a page to show as it is (the call step after Call Me). */
-  | { kind: "pending"; view: V }
+  /**
+   * The call has not confirmed the code yet (the poll, or Continue). `wrongTries`: the wrong codes
+   * keyed on the call so far, which the page says (the poll's answer is news only when it grew).
+   */
+  | { kind: "pending"; view: V; wrongTries?: number }
   | { kind: "show"; view: V }
   /** Every factor passed: the route starts the session (and writes the Remember Me cookie when a token is given), then goes to `returnTo`. */
   | { kind: "signed_in"; user: User; option: LoginOption | null; amr: string[]; authenticatedAt: Date | null; rememberToken: string | null; clearRemember?: boolean; returnTo: string | null };

@@ -29,7 +29,17 @@ export const recoverySchema = z.object({
 });
 
 /** Call Me's check: the poll (poll=1, every 2 s with htmx: a 204 while the call is pending) or Continue (without JavaScript). */
-export const pollSchema = z.object({ poll: z.string().max(10).optional().catch(undefined) });
+export const pollSchema = z.object({
+  poll: z.string().max(10).optional().catch(undefined),
+  // The wrong keyed codes the polling page already says (CallCheck); anything else counts as none.
+  // (a string here: validForm takes every field it knows as text; wrongShown() reads the number).
+  wrong: z.string().regex(/^\d{1,2}$/).optional().catch(undefined),
+});
 
 /** Terms of Use: only the checkbox's own value ("on") agrees; an empty or forged value is not a tick. */
 export const agreeSchema = z.object({ agree: z.string().max(10).optional().catch(undefined) });
+
+/** The count a poll carried (pollSchema's `wrong`), 0 without one. */
+export function wrongShown(form: { wrong?: string }): number {
+  return form.wrong ? Number(form.wrong) : 0;
+}

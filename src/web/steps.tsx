@@ -5,6 +5,7 @@ import { clearCookie, readCookie, writeCookie } from "./cookies.ts";
 import { completeSignIn } from "./sign-in.ts";
 import { FORM_UNREADABLE, type FormProblem } from "./form.ts";
 import type { RequestMeta, StepResult } from "../flows/steps.ts";
+import { KEYED_WRONG_MESSAGE } from "../flows/factors/phone.ts";
 import type { FieldErrors } from "../../templates/components.tsx";
 import { CallWaiting, PhoneChoice, SmsCodeEntry, type PhoneActions, type StepError } from "../../templates/phone-factor.tsx";
 
@@ -22,11 +23,22 @@ export function flowToken(c: C, deps: AppDeps): string | undefined {
   return readCookie(c, deps.config, "flow");
 }
 
+/**
+ * What a step's page shows besides its error: the call has not confirmed the code yet (`notYet`),
+ * every field's message, and on a call page how many wrong codes were keyed on the call (the
+ * poll sends it back, so only a new one redraws the page).
+ */
+export interface StepExtra {
+  notYet?: boolean;
+  fieldErrors?: FieldErrors;
+  wrongTries?: number;
+}
+
 /** How a stepped flow's pages are drawn from its view. */
 export interface StepPages<V> {
   /** The flow's first page: where a gone or expired flow sends the browser (with ?expired=1). */
   start: string;
-  view(deps: AppDeps, view: V, error?: StepError, extra?: { notYet?: boolean; fieldErrors?: FieldErrors }): View;
+  view(deps: AppDeps, view: V, error?: StepError, extra?: StepExtra): View;
   /**
    * Where a Continue that found the call pending goes without JavaScript (post/redirect/get: the
    * page it shows is a GET, so a reload posts nothing); null or absent: it is shown in place, as
@@ -37,9 +49,25 @@ export interface StepPages<V> {
 
 /** The query a waiting page carries (pages.waitingPath): its GET says the call has not confirmed the code yet. */
 const WAITING = "waiting";
+/** …and, once a wrong code was keyed on the call, how many: its GET says so in the error summary. */
+const WRONG = "wrong";
 
-/** Turns a flow function's result into the answer. `poll`: the Call Me page's background check. */
-export async function answer<V>(c: C, deps: AppDeps, pages: StepPages<V>, result: StepResult<V>, extra: { poll?: boolean } = {}): Promise<Response> {
+/** A call page's words for the wrong codes keyed on the call so far: the error, and the count its poll carries. */
+function keyedWrong(wrongTries: number): { error?: StepError; extra: StepExtra } {
+  return wrongTries > 0 ? { error: { message: KEYED_WRONG_MESSAGE }, extra: { wrongTries } } : { extra: { notYet: true } };
+}
+
+/** The count of wrong keyed codes a call page's GET was sent with (a Continue's redirect), 0 without. */
+function wrongTriesQuery(c: C): number {
+  const value = c.req.query(WRONG) ?? "";
+  return /^[1-9]\d?$/.test(value) ? Number(value) : 0;
+}
+
+/**
+ * Turns a flow function's result into the answer. `poll`: the Call Me page's background check;
+ * `wrongShown`: the wrong keyed codes the polling page already says (its poll sends the count).
+ */
+export async function answer<V>(c: C, deps: AppDeps, pages: StepPages<V>, result: StepResult<V>, extra: { poll?: boolean; wrongShown?: number } = {}): Promise<Response> {
   switch (result.kind) {
     case "moved":
       return redirectTo(c, result.expired ? `${pages.start}?expired=1` : result.path);
@@ -48,22 +76,29 @@ export async function answer<V>(c: C, deps: AppDeps, pages: StepPages<V>, result
       else if (result.token === null) clearCookie(c, deps.config, "flow");
       if (result.clearRemember) clearCookie(c, deps.config, "remember");
       return redirectTo(c, result.path);
-    case "show":
-      return render(c, deps, pages.view(deps, result.view, undefined, c.req.query(WAITING) === "1" ? { notYet: true } : {}));
+    case "show": {
+      if (c.req.query(WAITING) !== "1") return render(c, deps, pages.view(deps, result.view));
+      // Only a call page (the flow's waiting page, at this very path) says what its Continue found.
+      const onCallPage = pages.waitingPath?.(result.view) === c.req.path;
+      const shown = keyedWrong(onCallPage ? wrongTriesQuery(c) : 0);
+      return render(c, deps, pages.view(deps, result.view, shown.error, shown.extra));
+    }
     case "error":
       if (result.retryAfterSeconds !== undefined) c.header("Retry-After", String(result.retryAfterSeconds));
       return render(c, deps, {
         ...pages.view(deps, result.view, { message: result.message, field: result.field }, result.also && result.field ? { fieldErrors: { [result.field]: result.message, ...result.also } } : {}),
         status: result.status,
       });
-    case "pending":
-      // The poll: nothing changed, so nothing on screen should (htmx does not swap a 204).
-      if (extra.poll) return c.body(null, 204);
-      {
-        const waiting = wantsFragment(c) ? null : (pages.waitingPath?.(result.view) ?? null);
-        if (waiting) return redirectTo(c, `${waiting}?${WAITING}=1`);
-      }
-      return render(c, deps, pages.view(deps, result.view, undefined, { notYet: true }));
+    case "pending": {
+      const wrongTries = result.wrongTries ?? 0;
+      const shown = keyedWrong(wrongTries);
+      // The poll: nothing changed, so nothing on screen should (htmx does not swap a 204); a wrong
+      // code keyed on the call since the page was drawn is news: the page again, saying so.
+      if (extra.poll) return wrongTries > (extra.wrongShown ?? 0) ? render(c, deps, pages.view(deps, result.view, shown.error, shown.extra)) : c.body(null, 204);
+      const waiting = wantsFragment(c) ? null : (pages.waitingPath?.(result.view) ?? null);
+      if (waiting) return redirectTo(c, `${waiting}?${WAITING}=1${wrongTries > 0 ? `&${WRONG}=${wrongTries}` : ""}`);
+      return render(c, deps, pages.view(deps, result.view, shown.error, shown.extra));
+    }
     case "signed_in":
       return completeSignIn(c, deps, result);
   }
@@ -99,7 +134,7 @@ export async function showAgain<V>(
  */
 export function phoneStepView(
   page: "choose" | "code" | "call",
-  props: { chooseHeading: string; maskedPhone: string; keypadCode: string | null; actions: PhoneActions; error?: StepError; notYet?: boolean },
+  props: { chooseHeading: string; maskedPhone: string; keypadCode: string | null; actions: PhoneActions; error?: StepError; notYet?: boolean; wrongTries?: number },
 ): View {
   switch (page) {
     case "choose":
@@ -112,7 +147,17 @@ export function phoneStepView(
     case "call":
       return {
         title: "Answer the call",
-        body: <CallWaiting heading="Answer the call" maskedPhone={props.maskedPhone} keypadCode={props.keypadCode ?? ""} actions={props.actions} notYet={props.notYet} />,
+        body: (
+          <CallWaiting
+            heading="Answer the call"
+            maskedPhone={props.maskedPhone}
+            keypadCode={props.keypadCode ?? ""}
+            actions={props.actions}
+            notYet={props.notYet}
+            error={props.error}
+            wrongTries={props.wrongTries}
+          />
+        ),
       };
   }
 }

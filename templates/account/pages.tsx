@@ -225,14 +225,16 @@ const CHANGE_WORDS = { password: "change your password", phone: "change your pho
 type ConfirmView = Extract<AccountView, { page: "confirm" }>;
 
 /** Confirm it's you: the person's own factor, before the change they asked for. */
-export function ConfirmPage(props: { view: ConfirmView; error?: StepError; notYet?: boolean }) {
+export function ConfirmPage(props: { view: ConfirmView; error?: StepError; notYet?: boolean; wrongTries?: number }) {
   const { view } = props;
   const intro = <p>Before you {CHANGE_WORDS[view.change]}, confirm it's you with your second factor.</p>;
   const CONFIRM_PHONE_ACTIONS = confirmActions(view.change);
   if (view.factor === "phone") {
     if (view.state === "confirm_code") return <SmsCodeEntry heading="Confirm it's you" maskedPhone={view.shown} actions={CONFIRM_PHONE_ACTIONS} error={props.error} sent />;
     if (view.state === "confirm_call")
-      return <CallWaiting heading="Confirm it's you" maskedPhone={view.shown} keypadCode={view.keypadCode ?? ""} actions={CONFIRM_PHONE_ACTIONS} notYet={props.notYet} />;
+      return (
+        <CallWaiting heading="Confirm it's you" maskedPhone={view.shown} keypadCode={view.keypadCode ?? ""} actions={CONFIRM_PHONE_ACTIONS} notYet={props.notYet} error={props.error} wrongTries={props.wrongTries} />
+      );
     return <PhoneChoice heading="Confirm it's you" maskedPhone={view.shown} actions={CONFIRM_PHONE_ACTIONS} error={props.error} intro={intro} />;
   }
   const fieldError = props.error?.field === "code" ? props.error.message : undefined;
@@ -273,9 +275,11 @@ export function ConfirmPage(props: { view: ConfirmView; error?: StepError; notYe
 type PhoneProofView = Extract<AccountView, { page: "phone_proof" }>;
 
 /** The new number's code or call. */
-export function PhoneProofPage(props: { view: PhoneProofView; error?: StepError; notYet?: boolean }) {
+export function PhoneProofPage(props: { view: PhoneProofView; error?: StepError; notYet?: boolean; wrongTries?: number }) {
   const { view } = props;
   if (view.state === "phone_call")
-    return <CallWaiting heading="Answer the call" maskedPhone={view.maskedPhone} keypadCode={view.keypadCode ?? ""} actions={PHONE_CHANGE_ACTIONS} notYet={props.notYet} />;
+    return (
+      <CallWaiting heading="Answer the call" maskedPhone={view.maskedPhone} keypadCode={view.keypadCode ?? ""} actions={PHONE_CHANGE_ACTIONS} notYet={props.notYet} error={props.error} wrongTries={props.wrongTries} />
+    );
   return <SmsCodeEntry heading="Enter the verification code" maskedPhone={view.maskedPhone} actions={PHONE_CHANGE_ACTIONS} error={props.error} sent />;
 }

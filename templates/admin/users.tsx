@@ -31,10 +31,14 @@ function adminHref(query: ListQuery): string {
   return search ? `/admin?${search}` : "/admin";
 }
 
-/** The live region every action's message lands in (htmx fills it in place; a redirect renders it). */
+/**
+ * The live region every action's message lands in (htmx fills it in place; a redirect renders
+ * it). It must be in the page before a message arrives to be read out, so it stays when empty
+ * (data-live-region), and app.css gives an empty one no room (issue 17: no gap under the h1).
+ */
 export function AdminStatus(props: { message: { text: string; problem: boolean } | null }) {
   return (
-    <div id="admin-status" class="status-region" role="status">
+    <div id="admin-status" class="status-region" role="status" data-live-region>
       {props.message ? <StatusText {...props.message} /> : null}
     </div>
   );

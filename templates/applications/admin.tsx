@@ -128,7 +128,7 @@ export function ApplicationsPage(props: ApplicationsPageProps) {
       <p>
         <a href="/admin">Back to Administration</a>
       </p>
-      <div id="admin-status" class="status-region" role="status">
+      <div id="admin-status" class="status-region" role="status" data-live-region>
         {props.message ? <p class={props.message.problem ? "error-message" : "status"}>{props.message.text}</p> : null}
       </div>
       {props.revealed ? <Revealed revealed={props.revealed} /> : null}

@@ -23,6 +23,12 @@ path(s, "login with phone (Call Me)", async (j) => {
   await signedInBanner(j);
 });
 
+path(s, "login with phone (Call Me), a wrong code keyed first", async (j) => {
+  const person = await registeredByPhone(j);
+  await signInWith(j, person, "Login with Phone", j.button("Call Me"));
+  await answerCallMe(j, person.phone!, { what: 'the heading "Home"', locator: j.heading("Home") }, { wrongFirst: true });
+});
+
 path(s, "login with email", async (j) => {
   const person = await registeredByEmail(j);
   await signInWith(j, person, "Login with Email", j.button("Send Verification Code"));

@@ -26,4 +26,17 @@ path(s, "registration by phone with Call Me", async (j) => {
   await acceptTerms(j);
 });
 
+path(s, "registration by phone with Call Me, a wrong code keyed first", async (j) => {
+  const person = await invited(j);
+  await j.quietly(async () => {
+    await openRegistrationLink(j, person.link);
+    await j.press("Phone", "method chosen: phone", j.button("Send Verification Code"));
+    await verifyEmail(j, person);
+    await createPassword(j, person, "phone");
+  });
+  person.phone = j.phone();
+  await j.fill("Phone Number", person.phone);
+  await answerCallMe(j, person.phone, { what: 'the heading "Terms of Use"', locator: j.heading("Terms of Use") }, { wrongFirst: true });
+});
+
 s.run();

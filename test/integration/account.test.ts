@@ -178,7 +178,8 @@ test("a wrong code counts toward the lockout; the lock refuses Confirm it's you 
   assert.is(counted!.failedAttempts, 1, "the wrong code counted");
 
   await ctx.sql`update users set failed_attempts = ${LOCKOUT_THRESHOLD - 1} where id = ${account.id}`;
-  page = await press(browser, page, "Verify Code", { code: wrong });
+  // Another wrong code (the same one again in a row would count nothing: a reload of the failed submit).
+  page = await press(browser, page, "Verify Code", { code: ["222222", "333333"].find((c) => c !== code)! });
   assert.is(page.status, 403);
   assert.match(main(page), LOCKED_MESSAGE);
   // Locked: even the right code does not confirm, and no new code is sent.

@@ -189,7 +189,10 @@ test("Login with Phone, Call Me: the keypad code in <output name=keypad-code>, a
   assert.not.match(call.text, keypad, "the call never says the code: the person reads it from the screen");
   assert.is(await answerCall(ctx, call.id, keypad === "123456" ? "654321" : "123456"), "wrong");
   page = await browser.post("/login/phone/call/check", { poll: "1" }, { htmx: true });
-  assert.is(page.status, 204, "wrong digits do not pass");
+  assert.is(page.status, 200, "wrong digits do not pass, and the page says so");
+  assert.match(page.text, "The code you entered on the phone was not correct.");
+  page = await browser.post("/login/phone/call/check", { poll: "1", wrong: "1" }, { htmx: true });
+  assert.is(page.status, 204, "the page says it already: nothing to swap");
   assert.is(await answerCall(ctx, call.id, `${keypad}#`), "confirmed");
   page = await browser.post("/login/phone/call/check", { poll: "1" }, { htmx: true });
   assert.is(page.headers.get("hx-redirect"), "/home");

@@ -8,7 +8,7 @@ import * as assert from "uvu/assert";
 import type { Browser, Page, TestContext } from "../support/harness.ts";
 import { ClientBrowser, GOOD_PASSWORD, codeIn as codeInText, invite, lastMessage, registrationContext } from "../support/registration.ts";
 import { press } from "../support/sign-in.ts";
-import { createActiveUser } from "../support/users.ts";
+import { createActiveUser, uniquePhone } from "../support/users.ts";
 
 let ctx: TestContext;
 
@@ -75,6 +75,59 @@ test("Call Me without JavaScript: Continue before the call confirms answers a 30
   page = await step(browser, call, "Continue", {}, "/login/phone/call?waiting=1");
   assert.match(page.text, "has not confirmed the code yet");
   assert.is(page.document.querySelector("output[name=keypad-code]")?.textContent?.trim(), keypad);
+});
+
+test("registration's Call Me without JavaScript: a 303 to the call page's GET, and Continue before the call confirms a 303 back to it", async () => {
+  const browser = new ClientBrowser(ctx);
+  const invited = await invite(ctx);
+  let page = await browser.get(invited.path);
+  page = await step(browser, page, "Phone", {}, "/register/email");
+  page = await step(browser, page, "Send Verification Code");
+  page = await step(browser, page, "Verify Code", { code: codeInText((await lastMessage(ctx, invited.email)).body) });
+  page = await step(browser, page, "Create", { password: GOOD_PASSWORD, confirm: GOOD_PASSWORD }, "/register/phone");
+  const phone = uniquePhone();
+  const call = await step(browser, page, "Call Me", { phone }, "/register/phone/call");
+  assert.is(call.document.querySelector("h1")?.textContent, "Answer the call");
+  const keypad = call.document.querySelector("output[name=keypad-code]")?.textContent?.trim();
+  assert.match(keypad ?? "", /^\d{6}$/, "the reload shows the code to key in");
+  assert.is((await lastMessage(ctx, phone)).channel, "voice");
+  page = await step(browser, call, "Continue", {}, "/register/phone/call?waiting=1");
+  assert.match(page.text, "has not confirmed the code yet");
+  assert.is(page.document.querySelector("output[name=keypad-code]")?.textContent?.trim(), keypad);
+  // The phone step is still a page of its own (No call? Go back…), and the call page comes back while the call waits.
+  assert.is((await browser.get("/register/phone")).document.querySelector("h1")?.textContent, "Verify your phone");
+  assert.is((await browser.get("/register/phone/call")).document.querySelector("output[name=keypad-code]")?.textContent?.trim(), keypad);
+});
+
+test("a failed code submit re-rendered at its POST address: a reload posts the same wrong code again, which counts one try and one failure, not two", async () => {
+  const browser = new ClientBrowser(ctx);
+  const account = await createActiveUser(ctx.sql, { method: "email" });
+  let page = await browser.get("/login");
+  page = await step(browser, page, "Login with Email", {}, "/login/credentials");
+  page = await step(browser, page, "Sign in", { email: account.email, password: account.password }, "/login/email");
+  page = await step(browser, page, "Send Verification Code", {}, "/login/email/code");
+  const real = codeInText((await lastMessage(ctx, account.email)).body);
+  const wrong = real === "000000" ? "111111" : "000000";
+  const counts = async () => {
+    const [row] = await ctx.sql<{ attempts: number; failed: number }[]>`
+      select c.attempts, u.failed_attempts as failed from codes c join users u on u.id = c.user_id
+      where c.user_id = ${account.id} and c.consumed_at is null order by c.created_at desc limit 1`;
+    return row!;
+  };
+  const failed = await press(browser as unknown as Browser, page, "Verify Code", { code: wrong });
+  assert.is(failed.status, 401, "the GOV.UK pattern: the form again, at its POST address, with a 4xx");
+  assert.match(failed.text, "not right");
+  assert.equal(await counts(), { attempts: 1, failed: 1 });
+  // The browser's reload: the same POST, the same body.
+  const reloaded = await browser.post("/login/email/code", { code: wrong });
+  assert.is(reloaded.status, 401);
+  assert.match(reloaded.text, "not right", "the same answer");
+  assert.equal(await counts(), { attempts: 1, failed: 1 }, "counted once");
+  // Another wrong code is another try.
+  await browser.post("/login/email/code", { code: wrong === "000000" ? "222222" : "333333" });
+  assert.equal(await counts(), { attempts: 2, failed: 2 });
+  const home = await browser.post("/login/email/code", { code: real });
+  assert.is(home.url, "/login/email/verified", "the right code still passes");
 });
 
 test.run();

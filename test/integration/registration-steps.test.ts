@@ -34,8 +34,9 @@ test.after(async () => {
   await ctx.outbox.stop();
 });
 
-function otherCode(code: string): string {
-  return String((Number(code) + 1) % 1_000_000).padStart(6, "0");
+/** A six-digit code that is not `code`, the `n`th of them (the same wrong code again in a row takes no try). */
+function otherCode(code: string, n = 0): string {
+  return String((Number(code) + 1 + n) % 1_000_000).padStart(6, "0");
 }
 
 /** The field's error message, and whether the input points at it and carries the focus. */
@@ -57,7 +58,7 @@ test(`a wrong email code ${MAX_CODE_ATTEMPTS} times, then even the right one is 
   await browser.post("/register/email/send", {});
   const code = codeIn((await lastMessage(ctx, invited.email)).body);
   for (let i = 0; i < MAX_CODE_ATTEMPTS; i++) {
-    const page = await browser.post("/register/email/verify", { code: otherCode(code) });
+    const page = await browser.post("/register/email/verify", { code: otherCode(code, i) });
     assert.equal(page.status, 422, `try ${i + 1}`);
     const error = fieldError(page, "code");
     assert.match(error.message ?? "", /not right/);

@@ -87,7 +87,9 @@ async function codeRow(codeId: string) {
 }
 
 async function stillWaiting(call: Call) {
-  const poll = await call.browser.post("/login/phone/call/check", { poll: "1" }, { htmx: true, follow: false });
+  // The poll tells what its page already says (the wrong codes keyed so far): then pending is a 204.
+  const wrong = String((await codeRow(call.codeId)).attempts);
+  const poll = await call.browser.post("/login/phone/call/check", { poll: "1", wrong }, { htmx: true, follow: false });
   assert.is(poll.status, 204, "the browser is still waiting for the call");
   assert.is(await sessionCount(ctx.sql, call.user.id), 0);
 }

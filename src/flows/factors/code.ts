@@ -28,7 +28,8 @@ export type StartOutcome =
 export type CheckOutcome =
   /** `step`: the authenticator app's time step the code belonged to (kept, so it is accepted once). */
   | { kind: "passed"; destination: string; step?: number }
-  | { kind: "pending" }
+  /** A call not confirmed yet; `wrongTries`: the wrong codes keyed on it so far (the page says so). */
+  | { kind: "pending"; wrongTries?: number }
   | { kind: "failed"; reason: CodeFailure; locked: boolean }
   | { kind: "locked" }
   | { kind: "rate_limited"; retryAfterSeconds: number };
@@ -163,7 +164,7 @@ export async function refuseBeforeCompare(deps: FlowDeps, meta: RequestMeta, inp
 /**
  * Checks a typed code for the flow: the client address's attempt limit, the lock, the code
  * (one of its tries taken before the comparison), then the lockout count by the one rule of
- * lockout.ts. A passed code restarts the count.
+ * lockout.ts. A passed code restarts the count; the same wrong code again in a row counts nothing.
  */
 export async function checkTypedCode(deps: FlowDeps, meta: RequestMeta, input: CheckInput & { channel: CodeChannel; code: string }, db: Db = deps.sql): Promise<CheckOutcome> {
   const { user, purpose, channel } = input;
@@ -175,6 +176,13 @@ export async function checkTypedCode(deps: FlowDeps, meta: RequestMeta, input: C
     if (input.attempt?.refundOnPass) await refundAttempt(db, deps.clock, attempt);
     await recordSuccess(db, user.id);
     return { kind: "passed", destination: await codeDestination(db, result.codeId) };
+  }
+  if (result.repeated) {
+    // The wrong code tried last, sent again (a reload of the failed submit): it was counted once
+    // already, in the code's tries, the lockout and the client address's bucket.
+    await refundAttempt(db, deps.clock, attempt);
+    await audit(deps, meta, "code.failed", user.id, { purpose, channel, reason: result.reason, repeated: true }, db);
+    return { kind: "failed", reason: result.reason, locked: false };
   }
   await audit(deps, meta, "code.failed", user.id, { purpose, channel, reason: result.reason }, db);
   let locked = false;

@@ -46,7 +46,7 @@ async function checkPhone(deps: FlowDeps, meta: RequestMeta, input: CheckInput &
   if (input.respectLock && isLocked(input.user, deps.clock)) return { kind: "locked" };
   const taken = await takeConfirmedVoiceCode(db ?? deps.sql, deps.clock, { flowId: input.flow.id, purpose: input.purpose });
   if (taken.ok) return { kind: "passed", destination: await codeDestination(db ?? deps.sql, taken.codeId) };
-  if (taken.reason === "pending") return { kind: "pending" };
+  if (taken.reason === "pending") return { kind: "pending", wrongTries: taken.wrongTries };
   await audit(deps, meta, "code.failed", input.user.id, { purpose: input.purpose, channel: "voice", reason: taken.reason }, db);
   return { kind: "failed", reason: taken.reason, locked: false };
 }
@@ -55,6 +55,12 @@ async function checkPhone(deps: FlowDeps, meta: RequestMeta, input: CheckInput &
 function describePhone(channel: PhoneChannel, phone: string): { kind: "phone"; label: string; shown: string; amr: "sms" | "tel"; last4: string } {
   return { kind: "phone", label: `Phone ending ${phone.slice(-4)}`, shown: maskPhone(phone), amr: channel === "sms" ? "sms" : "tel", last4: phone.slice(-4) };
 }
+
+/**
+ * What the call page says once a wrong code was keyed on the call (it asks again while tries
+ * are left; Call Me places a new call with a new code).
+ */
+export const KEYED_WRONG_MESSAGE = "The code you entered on the phone was not correct. Key in the code shown on this page when the call asks again, or press Call Me to try again.";
 
 export const phone = {
   start: startPhone,

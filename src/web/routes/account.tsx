@@ -3,8 +3,8 @@ import { z } from "zod";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { redirectTo, render, type View } from "../render.tsx";
 import { validForm, type FormProblem } from "../form.ts";
-import { answer, flowToken, requestMeta, showAgain, type C, type StepPages } from "../steps.tsx";
-import { codeSchema, pollSchema } from "../fields.ts";
+import { answer, flowToken, requestMeta, showAgain, type C, type StepExtra, type StepPages } from "../steps.tsx";
+import { codeSchema, pollSchema, wrongShown } from "../fields.ts";
 import {
   changePassword,
   checkConfirmationCall,
@@ -23,6 +23,7 @@ import {
   type AccountState,
   type AccountView,
   type Signed,
+  accountStepPath,
 } from "../../flows/account.ts";
 import { AccountPage, ChangePasswordPage, ChangePhonePage, ConfirmPage, DONE_MESSAGES, PhoneProofPage, type DoneMessage } from "../../../templates/account/pages.tsx";
 import type { StepError } from "../../../templates/phone-factor.tsx";
@@ -62,23 +63,29 @@ function signed(c: C): Signed {
   return { user: c.get("user")!, session: c.get("session")! };
 }
 
-function stepView(_deps: AppDeps, view: AccountView, error?: StepError, extra: { notYet?: boolean } = {}): View {
+function stepView(_deps: AppDeps, view: AccountView, error?: StepError, extra: StepExtra = {}): View {
   switch (view.page) {
     case "password":
       return { title: "Change password", body: <ChangePasswordPage error={error} /> };
     case "phone":
       return { title: "Change phone number", body: <ChangePhonePage phone={view.phone} error={error} /> };
     case "confirm":
-      return { title: "Confirm it's you", body: <ConfirmPage view={view} error={error} notYet={extra.notYet} /> };
+      return { title: "Confirm it's you", body: <ConfirmPage view={view} error={error} notYet={extra.notYet} wrongTries={extra.wrongTries} /> };
     case "phone_proof":
-      return { title: view.state === "phone_call" ? "Answer the call" : "Enter the verification code", body: <PhoneProofPage view={view} error={error} notYet={extra.notYet} /> };
+      return { title: view.state === "phone_call" ? "Answer the call" : "Enter the verification code", body: <PhoneProofPage view={view} error={error} notYet={extra.notYet} wrongTries={extra.wrongTries} /> };
     case "overview":
       // Drawn by showOverview, which loads what the page lists; respond() sends such results there.
       throw new Error("the account overview is drawn by showOverview");
   }
 }
 
-const PAGES: StepPages<AccountView> = { start: "/account", view: stepView };
+const PAGES: StepPages<AccountView> = {
+  start: "/account",
+  view: stepView,
+  // The flow keeps the keypad code, so a Continue that finds the call pending answers with a 303 to the call page (post/redirect/get).
+  waitingPath: (view) =>
+    view.page === "confirm" && view.state === "confirm_call" ? accountStepPath("confirm_call") : view.page === "phone_proof" && view.state === "phone_call" ? accountStepPath("phone_call") : null,
+};
 
 async function showOverview(c: C, deps: AppDeps, options: { error?: string; status?: View["status"] } = {}): Promise<Response> {
   const overview = await loadAccountOverview(deps, signed(c));
@@ -92,7 +99,7 @@ async function showOverview(c: C, deps: AppDeps, options: { error?: string; stat
 }
 
 /** The flow's result as the answer; a refusal about the overview (a session that already ended) is the overview again. */
-async function respond(c: C, deps: AppDeps, result: AccountResult, extra: { poll?: boolean } = {}): Promise<Response> {
+async function respond(c: C, deps: AppDeps, result: AccountResult, extra: { poll?: boolean; wrongShown?: number } = {}): Promise<Response> {
   if (result.kind === "error" && result.view.page === "overview") return showOverview(c, deps, { error: result.message, status: result.status });
   return answer(c, deps, PAGES, result, extra);
 }
@@ -147,7 +154,7 @@ export function accountRoutes(deps: AppDeps) {
   app.post(
     "/phone/call/check",
     validForm(pollSchema, async (c: C, problem) => again(c, deps, await showPhoneProof(deps, signed(c), token(c), ["phone_call"]), problem)),
-    async (c) => respond(c, deps, await checkPhoneChangeCall(deps, meta(c), signed(c), token(c)), { poll: c.req.valid("form").poll === "1" }),
+    async (c) => respond(c, deps, await checkPhoneChangeCall(deps, meta(c), signed(c), token(c)), { poll: c.req.valid("form").poll === "1", wrongShown: wrongShown(c.req.valid("form")) }),
   );
 
   const confirmStates: Array<[string, AccountState]> = [
@@ -167,7 +174,7 @@ export function accountRoutes(deps: AppDeps) {
   app.post(
     "/confirm/call/check",
     validForm(pollSchema, async (c: C, problem) => again(c, deps, await showConfirmStep(deps, signed(c), token(c), ["confirm_call"]), problem)),
-    async (c) => respond(c, deps, await checkConfirmationCall(deps, meta(c), signed(c), token(c)), { poll: c.req.valid("form").poll === "1" }),
+    async (c) => respond(c, deps, await checkConfirmationCall(deps, meta(c), signed(c), token(c)), { poll: c.req.valid("form").poll === "1", wrongShown: wrongShown(c.req.valid("form")) }),
   );
 
   app.post(

@@ -3,8 +3,8 @@ import { z } from "zod";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { goToPage, redirectTo, render, type View } from "../render.tsx";
 import { jsonBodyGuard, validForm, validJson, type FormProblem } from "../form.ts";
-import { agreeSchema, codeSchema, emailField, pollSchema, recoverySchema } from "../fields.ts";
-import { answer, flowToken, requestMeta, showAgain, phoneStepView, type C, type StepPages } from "../steps.tsx";
+import { agreeSchema, codeSchema, emailField, pollSchema, recoverySchema, wrongShown } from "../fields.ts";
+import { answer, flowToken, requestMeta, showAgain, phoneStepView, type C, type StepExtra, type StepPages } from "../steps.tsx";
 import {
   acceptLoginTerms,
   checkLoginCall,
@@ -43,7 +43,6 @@ import { AppCodeStep, NoAppStep, PasskeyRefusedStep } from "../../../templates/l
 import { RecoveryCodeEntry, UseRecoveryCodeLink } from "../../../templates/recovery-codes.tsx";
 import { EmailCodeStep, EmailSendStep, EmailVerifiedStep } from "../../../templates/login/email.tsx";
 import { TermsAgainStep } from "../../../templates/login/terms.tsx";
-import type { FieldErrors } from "../../../templates/components.tsx";
 import type { PhoneActions, StepError } from "../../../templates/phone-factor.tsx";
 
 /**
@@ -74,14 +73,14 @@ const PHONE_ACTIONS: PhoneActions = {
 };
 
 /** The page of a step, from the flow's view (the state picks the template). */
-function loginStepView(deps: AppDeps, view: LoginView, error?: StepError, extra: { notYet?: boolean; fieldErrors?: FieldErrors } = {}): View {
+function loginStepView(deps: AppDeps, view: LoginView, error?: StepError, extra: StepExtra = {}): View {
   const page = stepPage(deps, view, error, extra);
   // Every second-factor step offers a recovery code instead (product.md §8).
   if (!SECOND_FACTOR_STATES.includes(view.state)) return page;
   return { ...page, body: <>{page.body}<UseRecoveryCodeLink href="/login/recovery" /></> };
 }
 
-function stepPage(deps: AppDeps, view: LoginView, error?: StepError, extra: { notYet?: boolean; fieldErrors?: FieldErrors } = {}): View {
+function stepPage(deps: AppDeps, view: LoginView, error?: StepError, extra: StepExtra = {}): View {
   switch (view.state) {
     case "credentials":
       return {
@@ -106,7 +105,7 @@ function stepPage(deps: AppDeps, view: LoginView, error?: StepError, extra: { no
     case "phone_code":
     case "phone_call": {
       const page = view.state === "phone_choose" ? "choose" : view.state === "phone_code" ? "code" : "call";
-      return phoneStepView(page, { chooseHeading: "Confirm your phone", maskedPhone: view.maskedPhone, keypadCode: view.keypadCode, actions: PHONE_ACTIONS, error, notYet: extra.notYet });
+      return phoneStepView(page, { chooseHeading: "Confirm your phone", maskedPhone: view.maskedPhone, keypadCode: view.keypadCode, actions: PHONE_ACTIONS, error, notYet: extra.notYet, wrongTries: extra.wrongTries });
     }
     case "email_send":
       return { title: "Login with Email", body: <EmailSendStep email={view.email} codeLifetime={view.codeLifetime} error={error} /> };
@@ -228,7 +227,7 @@ async function postCredentials(c: C, deps: AppDeps, form: z.output<typeof creden
 }
 
 async function postCallCheck(c: C, deps: AppDeps, form: z.output<typeof pollSchema>): Promise<Response> {
-  return answer(c, deps, PAGES, await checkLoginCall(deps, requestMeta(c, deps), flowToken(c, deps)), { poll: form.poll === "1" });
+  return answer(c, deps, PAGES, await checkLoginCall(deps, requestMeta(c, deps), flowToken(c, deps)), { poll: form.poll === "1", wrongShown: wrongShown(form) });
 }
 
 /* ── Sign in with a passkey (JavaScript only: static/passkey.js speaks JSON to these two) ── */

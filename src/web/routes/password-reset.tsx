@@ -2,7 +2,6 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { render, type View } from "../render.tsx";
-import type { FieldErrors } from "../../../templates/components.tsx";
 import {
   acceptResetTerms,
   checkResetCall,
@@ -22,8 +21,8 @@ import {
   type ResetView,
 } from "../../flows/password-reset.ts";
 import { validForm, type FormProblem } from "../form.ts";
-import { answer, flowToken, requestMeta, showAgain, phoneStepView, type C, type StepPages } from "../steps.tsx";
-import { agreeSchema, codeSchema, emailField, pollSchema, recoverySchema } from "../fields.ts";
+import { answer, flowToken, requestMeta, showAgain, phoneStepView, type C, type StepExtra, type StepPages } from "../steps.tsx";
+import { agreeSchema, codeSchema, emailField, pollSchema, recoverySchema, wrongShown } from "../fields.ts";
 import { NewPasswordStep, ResetCodeStep, ResetStart } from "../../../templates/password-reset/steps.tsx";
 import { EmailVerifiedStep } from "../../../templates/login/email.tsx";
 import { TermsAgainStep } from "../../../templates/login/terms.tsx";
@@ -47,14 +46,14 @@ const passwordSchema = z.object({
   confirm: z.string({ message: "Type the new password again." }).min(1, "Type the new password again.").max(4096, "Use at most 256 characters."),
 });
 
-function resetStepView(deps: AppDeps, view: ResetView, error?: StepError, extra: { notYet?: boolean; fieldErrors?: FieldErrors } = {}): View {
+function resetStepView(deps: AppDeps, view: ResetView, error?: StepError, extra: StepExtra = {}): View {
   const page = stepPage(deps, view, error, extra);
   // Every second-factor step offers a recovery code instead (product.md §8), as sign-in does.
   if (!RESET_SECOND_FACTOR_STATES.includes(view.state)) return page;
   return { ...page, body: <>{page.body}<UseRecoveryCodeLink href="/forgot-password/recovery" /></> };
 }
 
-function stepPage(deps: AppDeps, view: ResetView, error?: StepError, extra: { notYet?: boolean; fieldErrors?: FieldErrors } = {}): View {
+function stepPage(deps: AppDeps, view: ResetView, error?: StepError, extra: StepExtra = {}): View {
   switch (view.state) {
     case "code":
       return { title: "Enter the verification code", body: <ResetCodeStep email={view.email} codeLifetime={view.codeLifetime} error={error} /> };
@@ -64,7 +63,7 @@ function stepPage(deps: AppDeps, view: ResetView, error?: StepError, extra: { no
     case "phone_code":
     case "phone_call": {
       const page = view.state === "phone_choose" ? "choose" : view.state === "phone_code" ? "code" : "call";
-      return phoneStepView(page, { chooseHeading: "Verify your phone", maskedPhone: view.maskedPhone, keypadCode: view.keypadCode, actions: PHONE_ACTIONS, error, notYet: extra.notYet });
+      return phoneStepView(page, { chooseHeading: "Verify your phone", maskedPhone: view.maskedPhone, keypadCode: view.keypadCode, actions: PHONE_ACTIONS, error, notYet: extra.notYet, wrongTries: extra.wrongTries });
     }
     case "app_code":
       return { title: "Enter the code from your authenticator app", body: <AppCodeStep error={error} action="/forgot-password/app" /> };
@@ -151,7 +150,7 @@ export function passwordResetRoutes(deps: AppDeps) {
     answer(c, deps, PAGES, await verifyResetSmsCode(deps, meta(c), token(c), c.req.valid("form").code)),
   );
   app.post("/phone/call/check", validForm(pollSchema, onStep("phone_call")), async (c) =>
-    answer(c, deps, PAGES, await checkResetCall(deps, meta(c), token(c)), { poll: c.req.valid("form").poll === "1" }),
+    answer(c, deps, PAGES, await checkResetCall(deps, meta(c), token(c)), { poll: c.req.valid("form").poll === "1", wrongShown: wrongShown(c.req.valid("form")) }),
   );
   app.post("/app", validForm(codeSchema, onStep("app_code")), async (c) => answer(c, deps, PAGES, await verifyResetAppCode(deps, meta(c), token(c), c.req.valid("form").code)));
   app.get("/recovery", async (c) => answer(c, deps, PAGES, await showResetRecoveryStep(deps, token(c))));

@@ -3,7 +3,8 @@ import { z } from "zod";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { redirectTo, render, type View } from "../render.tsx";
 import { FORM_UNREADABLE, summary, validForm, type FormProblem } from "../form.ts";
-import { answer, flowToken, requestMeta, type C, type StepPages } from "../steps.tsx";
+import { pollSchema, wrongShown } from "../fields.ts";
+import { answer, flowToken, requestMeta, type C, type StepExtra, type StepPages } from "../steps.tsx";
 import { StepIndicator, type FieldErrors } from "../../../templates/components.tsx";
 import type { StepError } from "../../../templates/phone-factor.tsx";
 import { maskPhone } from "../../auth/users.ts";
@@ -17,11 +18,13 @@ import {
   chooseMethod,
   createPassword,
   openRegistrationLink,
+  REGISTRATION_CALL_PATH,
   REGISTRATION_GONE,
   requestRegistrationReset,
   requestResumeLink,
   sendEmailCode,
   sendToPhone,
+  showRegistrationCall,
   showRegistrationStep,
   verifyEmailCode,
   verifyPhoneCode,
@@ -63,10 +66,7 @@ const schemas = {
     phone: z.string({ error: "Enter your phone number." }).max(40, "Enter a 10-digit US phone number, such as (202) 555-0143."),
     channel: z.enum(["sms", "voice"], { error: "Select Send Code or Call Me." }),
   }),
-  check: z.object({
-    poll: z.literal("1").optional().catch(undefined),
-    keypad: z.string().regex(/^\d{6}$/).optional().catch(undefined),
-  }),
+  check: pollSchema,
   terms: z.object({
     agree: z.literal("on", { error: "Check the box to agree to the Terms of Use." }),
   }),
@@ -104,14 +104,14 @@ export function registrationProgress(view: RegistrationView): { step: number; of
 }
 
 /** The page of a step, from the flow's view, under its step indicator (which also says whose account this is). */
-function registrationStepView(deps: AppDeps, view: RegistrationView, error?: StepError, extra: { fieldErrors?: FieldErrors; status?: string } = {}): View {
+function registrationStepView(deps: AppDeps, view: RegistrationView, error?: StepError, extra: StepExtra & { status?: string } = {}): View {
   const page = registrationStepPage(deps, view, error, extra);
   const progress = registrationProgress(view);
   return { ...page, body: <StepIndicator {...progress} email={view.email}>{page.body}</StepIndicator> };
 }
 
 /** The page of a step, from the flow's view: the error's message is the summary, and the field's own. */
-function registrationStepPage(deps: AppDeps, view: RegistrationView, error?: StepError, extra: { fieldErrors?: FieldErrors; status?: string } = {}): View {
+function registrationStepPage(deps: AppDeps, view: RegistrationView, error?: StepError, extra: StepExtra & { status?: string } = {}): View {
   const errors: FieldErrors = extra.fieldErrors ?? (error?.field ? { [error.field]: error.message } : {});
   const problem = error?.message ?? view.problem;
   switch (view.step) {
@@ -124,7 +124,10 @@ function registrationStepPage(deps: AppDeps, view: RegistrationView, error?: Ste
       };
     case "phone":
       if (view.call) {
-        return { title: "Answer the call", body: <CallStep keypadCode={view.call.keypadCode} maskedPhone={maskPhone(view.phone)} notYet={view.call.notYet} /> };
+        return {
+          title: "Answer the call",
+          body: <CallStep keypadCode={view.call.keypadCode} phone={view.phone ?? ""} maskedPhone={maskPhone(view.phone)} notYet={extra.notYet} problem={error?.message} wrongTries={extra.wrongTries} />,
+        };
       }
       return {
         title: "Verify your phone",
@@ -144,12 +147,17 @@ function registrationStepPage(deps: AppDeps, view: RegistrationView, error?: Ste
   }
 }
 
-const PAGES: StepPages<RegistrationView> = { start: REGISTRATION_GONE, view: registrationStepView };
+const PAGES: StepPages<RegistrationView> = {
+  start: REGISTRATION_GONE,
+  view: registrationStepView,
+  // The flow keeps the keypad code, so the call page is a GET of its own (post/redirect/get).
+  waitingPath: (view) => (view.call ? REGISTRATION_CALL_PATH : null),
+};
 
 /* ───────────── handlers ───────────── */
 
 /** A flow result's answer; back at a wizard page after finishing (the flow cookie went with the sign-in), home is where they belong. */
-function reply(c: C, deps: AppDeps, result: RegistrationResult, extra: { poll?: boolean } = {}): Promise<Response> {
+function reply(c: C, deps: AppDeps, result: RegistrationResult, extra: { poll?: boolean; wrongShown?: number } = {}): Promise<Response> {
   if (result.kind === "moved" && result.path === REGISTRATION_GONE && c.get("user")) return Promise.resolve(redirectTo(c, "/home"));
   return answer(c, deps, PAGES, result, extra);
 }
@@ -177,10 +185,7 @@ const again = (deps: AppDeps, step: Step, states?: RegistrationStep[]) => async 
 };
 
 async function postCallCheck(c: C, deps: AppDeps, form: z.output<typeof schemas.check>): Promise<Response> {
-  const result = await checkRegistrationCall(deps, requestMeta(c, deps), flowToken(c, deps), form.keypad);
-  // A pending poll changes nothing on screen; a pending Continue shows its page as it is.
-  if (result.kind === "pending" && form.poll !== "1") return render(c, deps, registrationStepView(deps, result.view));
-  return reply(c, deps, result, { poll: form.poll === "1" });
+  return reply(c, deps, await checkRegistrationCall(deps, requestMeta(c, deps), flowToken(c, deps)), { poll: form.poll === "1", wrongShown: wrongShown(form) });
 }
 
 async function postReset(c: C, deps: AppDeps): Promise<Response> {
@@ -224,8 +229,8 @@ export function registerRoutes(deps: AppDeps) {
   app.get("/phone", (c) => showStep(c, deps, "phone"));
   app.post("/phone/send", validForm(schemas.phone, again(deps, "phone")), async (c) => reply(c, deps, await sendToPhone(deps, meta(c), token(c), c.req.valid("form"))));
   app.post("/phone/verify", validForm(schemas.code, again(deps, "phone")), async (c) => reply(c, deps, await verifyPhoneCode(deps, meta(c), token(c), c.req.valid("form").code)));
-  // The call page is only ever the answer to Call Me; asked for directly it goes back to the phone step.
-  app.get("/phone/call", (c) => redirectTo(c, "/register/phone"));
+  // The call page while a call placed by Call Me waits; otherwise the phone step.
+  app.get("/phone/call", async (c) => reply(c, deps, await showRegistrationCall(deps, token(c))));
   app.post("/phone/call/check", validForm(schemas.check, again(deps, "phone")), (c) => postCallCheck(c, deps, c.req.valid("form")));
 
   app.get("/app", (c) => showStep(c, deps, "app"));

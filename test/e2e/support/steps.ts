@@ -4,7 +4,7 @@
  */
 import type { Locator } from "playwright-core";
 import type { Journey } from "./journey.ts";
-import { answerCall, type Inbox } from "./outbox.ts";
+import { answerCall, type Inbox, type OutboxEntry } from "./outbox.ts";
 
 export const TERMS = "I have read and agree to these terms of use.";
 
@@ -81,7 +81,7 @@ export async function verifyPhoneBySms(j: Journey, person: Person, next: "terms"
  * with that code and #. With JavaScript the page moves on by itself (htmx polling); without it
  * Continue checks. `expectNext` is what the step after the call shows.
  */
-export async function answerCallMe(j: Journey, phone: string, expectNext: { what: string; locator: ReturnType<Journey["heading"]> }): Promise<void> {
+export async function answerCallMe(j: Journey, phone: string, expectNext: { what: string; locator: ReturnType<Journey["heading"]> }, options: { wrongFirst?: boolean } = {}): Promise<void> {
   const phoneInbox = j.inbox(phone);
   await phoneInbox.mark();
   await j.press("Call Me", "calling: key in the code", j.button("Continue"));
@@ -90,6 +90,7 @@ export async function answerCallMe(j: Journey, phone: string, expectNext: { what
   const keypad = ((await output.textContent()) ?? "").replace(/\D/g, "");
   if (!/^\d{4,8}$/.test(keypad)) throw new Error(`the keypad code on the call page is "${keypad}"`);
   const call = await phoneInbox.expect("voice");
+  if (options.wrongFirst) await keyWrongCode(j, call, keypad);
   const answered = await answerCall(j.env.app, call, `${keypad}#`);
   if (!/confirmed/i.test(answered)) throw new Error(`answering the call with ${keypad}# gave "${answered}"`);
   if (j.js) {
@@ -98,6 +99,23 @@ export async function answerCallMe(j: Journey, phone: string, expectNext: { what
     await j.checkpoint("call confirmed: the page moved on by itself");
   } else {
     await j.press("Continue", "call confirmed: Continue", expectNext.locator);
+  }
+}
+
+/**
+ * A wrong code keyed on the call first (the call asks again): the page must say so in its error
+ * summary, by itself with JavaScript (the poll), after Continue without it.
+ */
+async function keyWrongCode(j: Journey, call: OutboxEntry, keypad: string): Promise<void> {
+  const wrong = keypad === "000000" ? "111111" : "000000";
+  const answered = await answerCall(j.env.app, call, `${wrong}#`);
+  if (answered !== "wrong") throw new Error(`answering the call with a wrong code gave "${answered}"`);
+  const alert = j.page.getByRole("alert").filter({ hasText: "The code you entered on the phone was not correct." });
+  if (j.js) {
+    await j.see(alert, "the error summary saying the code keyed on the phone was wrong (the poll should bring it)", 20_000);
+    await j.checkpoint("wrong code keyed on the call: the page says so");
+  } else {
+    await j.press("Continue", "wrong code keyed on the call: Continue", alert);
   }
 }
 

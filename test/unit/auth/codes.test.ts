@@ -31,9 +31,9 @@ async function setUp(channel: "email" | "sms" | "voice" = "sms") {
   return { sql, clock, user, flow, ...created };
 }
 
-/** A six-digit code that is not `code`. */
-function other(code: string): string {
-  return String((Number(code) + 1) % 1_000_000).padStart(6, "0");
+/** A six-digit code that is not `code` (the `n`th of them: distinct wrong codes each take a try). */
+function other(code: string, n = 0): string {
+  return String((Number(code) + 1 + n) % 1_000_000).padStart(6, "0");
 }
 
 test("generateCode: always six digits, leading zeros kept, every digit used in every place (ASVS 6.5.4)", () => {
@@ -66,9 +66,33 @@ test("verifyCode: right code → ok once; a second use → none (single use, ASV
 test(`verifyCode: ${MAX_CODE_ATTEMPTS} wrong tries, then exhausted even with the right code (NIST 800-63B 3.2.2)`, async () => {
   const { sql, clock, flow, code } = await setUp();
   for (let i = 0; i < MAX_CODE_ATTEMPTS; i++) {
-    assert.equal(await verifyCode(sql, clock, SECRET_KEY, { flowId: flow.id, purpose: "login", code: other(code) }), { ok: false, reason: "wrong" });
+    assert.equal(await verifyCode(sql, clock, SECRET_KEY, { flowId: flow.id, purpose: "login", code: other(code, i) }), { ok: false, reason: "wrong" });
   }
   assert.equal(await verifyCode(sql, clock, SECRET_KEY, { flowId: flow.id, purpose: "login", code }), { ok: false, reason: "exhausted" });
+});
+
+test("verifyCode: the same wrong code twice in a row (a reload of the failed submit) takes one try; another wrong code takes the next", async () => {
+  const { sql, clock, flow, id, code } = await setUp();
+  const attempts = async () => (await sql<{ attempts: number }[]>`select attempts from codes where id = ${id}`)[0]!.attempts;
+  const check = (typed: string) => verifyCode(sql, clock, SECRET_KEY, { flowId: flow.id, purpose: "login", code: typed });
+  assert.equal(await check(other(code, 0)), { ok: false, reason: "wrong" });
+  assert.equal(await check(other(code, 0)), { ok: false, reason: "wrong", repeated: true }, "the repeat says wrong again");
+  assert.equal(await check(` ${other(code, 0)} `), { ok: false, reason: "wrong", repeated: true }, "as typed, spaces and all");
+  assert.is(await attempts(), 1, "the repeats took no try");
+  assert.equal(await check(other(code, 1)), { ok: false, reason: "wrong" });
+  assert.equal(await check(other(code, 0)), { ok: false, reason: "wrong" }, "not in a row any more: a try again");
+  assert.is(await attempts(), 3);
+  const [row] = await sql<{ whole: string }[]>`select row_to_json(c)::text as whole from codes c where id = ${id}`;
+  assert.not.ok(row!.whole.includes(other(code, 0)), "the wrong code is kept only as its HMAC");
+  assert.equal(await check(code), { ok: true, codeId: id }, "the right code still passes");
+  assert.equal(await check(other(code, 0)), { ok: false, reason: "none" }, "a used code takes nothing, repeated or not");
+});
+
+test("verifyCode: a repeat of the last wrong code after the code expired answers expired", async () => {
+  const { sql, clock, flow, code } = await setUp();
+  await verifyCode(sql, clock, SECRET_KEY, { flowId: flow.id, purpose: "login", code: other(code) });
+  clock.advance(TTL + SECOND);
+  assert.equal(await verifyCode(sql, clock, SECRET_KEY, { flowId: flow.id, purpose: "login", code: other(code) }), { ok: false, reason: "expired" });
 });
 
 test("verifyCode: malformed input counts as a wrong try", async () => {
@@ -144,8 +168,9 @@ test("verifyCode: no code for the flow → none", async () => {
 
 test("voice: the call's right digits confirm; the browser's poll takes it once", async () => {
   const { sql, clock, flow, id, code } = await setUp("voice");
-  assert.equal(await takeConfirmedVoiceCode(sql, clock, { flowId: flow.id, purpose: "login" }), { ok: false, reason: "pending" });
+  assert.equal(await takeConfirmedVoiceCode(sql, clock, { flowId: flow.id, purpose: "login" }), { ok: false, reason: "pending", wrongTries: 0 });
   assert.is(await confirmVoiceCode(sql, clock, SECRET_KEY, id, other(code)), "wrong");
+  assert.equal(await takeConfirmedVoiceCode(sql, clock, { flowId: flow.id, purpose: "login" }), { ok: false, reason: "pending", wrongTries: 1 }, "the poll learns of the wrong code keyed");
   assert.is(await confirmVoiceCode(sql, clock, SECRET_KEY, id, `${code}#`), "confirmed");
   assert.is(await confirmVoiceCode(sql, clock, SECRET_KEY, id, other(code)), "confirmed", "a repeated webhook after confirmation");
   assert.equal(await takeConfirmedVoiceCode(sql, clock, { flowId: flow.id, purpose: "login" }), { ok: true, codeId: id });
