@@ -2,7 +2,7 @@
  * Back-channel logout (OpenID Connect Back-Channel Logout 1.0, product.md §5) against real parts:
  * the portal over real HTTP, openid-client as the relying party, and a small HTTP server on a
  * loopback port as the client's back-channel logout endpoint. Portal sign-out, an administrator's
- * Disable and RP-initiated logout each send a logout token that verifies against the portal's
+ * Disable or Reset MFA, and RP-initiated logout each send a logout token that verifies against the portal's
  * JWKS; a client without a URI gets nothing; an endpoint that never answers or is not there does
  * not hold up or break the sign-out.
  */
@@ -162,6 +162,19 @@ test("an administrator's Disable sends the logout token too", async () => {
   assert.ok(disabled.status < 400, `Disable answered ${disabled.status}`);
   const [row] = await served.sql<{ status: string }[]>`select status from users where id = ${person.id}`;
   assert.is(row!.status, "disabled");
+  await served.logouts.drain();
+  assert.is(endpoint.received.length, before + 1);
+  assertLogoutToken(await verifiedLogoutToken(before), person.id, idToken.sid);
+});
+
+test("an administrator's Reset MFA sends the logout token too", async () => {
+  const { person, idToken } = await signedInToBoth();
+  const admin = await createActiveUser(served.sql, { method: "email", role: "admin" });
+  const adminBrowser = new HttpBrowser(served.url);
+  await signInDirectly(served, adminBrowser, admin.id);
+  const before = endpoint.received.length;
+  const reset = await adminBrowser.post(`/admin/users/${person.id}/reset-mfa`, { from: "user" });
+  assert.ok(reset.status < 400, `Reset MFA answered ${reset.status}`);
   await served.logouts.drain();
   assert.is(endpoint.received.length, before + 1);
   assertLogoutToken(await verifiedLogoutToken(before), person.id, idToken.sid);
