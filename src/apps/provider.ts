@@ -213,7 +213,6 @@ export async function createProvider(deps: ProviderDeps, pages: ProviderPages, k
   return provider;
 }
 
-
 interface ClientWithLogout {
   clientId: string;
   backchannelLogoutUri?: string;
