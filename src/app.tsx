@@ -25,6 +25,7 @@ import { usesDevOutbox } from "./config.ts";
 import { compressResponses } from "./web/compress.ts";
 import { httpMetrics } from "./web/http-metrics.ts";
 import { MAX_IMPORT_BYTES } from "./orgs/user-import.ts";
+import { createBackchannelLogouts } from "./apps/backchannel.ts";
 
 export const BODY_LIMIT = 64 * 1024;
 /** The CSV upload of Import users: the file's own limit and room for the multipart framing. */
@@ -64,6 +65,13 @@ export function createApp(deps: AppDeps) {
     return c.req.path === "/admin/import" ? limitImport(c, next) : limitBody(c, next);
   });
   app.use(originCheck(deps));
+  // Sign-outs, password resets, Disable and Reset MFA are POSTs that may have ended application
+  // sessions: once one has answered, the logout tokens it owed go out (one cheap query when none is owed).
+  const logouts = deps.backchannelLogouts ?? createBackchannelLogouts(deps);
+  app.use(async (c, next) => {
+    await next();
+    if (c.req.method === "POST") logouts.kick();
+  });
 
   app.route("/", healthRoutes(deps));
   app.route("/", staticRoutes(deps));
@@ -85,7 +93,7 @@ export function createApp(deps: AppDeps) {
   app.route("/account/factors", accountFactorsRoutes(deps));
   app.route("/account", accountRoutes(deps));
   if (deps.config.staffOidc) app.route("/staff", staffRoutes(deps));
-  app.route("/", oidcRoutes(deps));
+  app.route("/", oidcRoutes(deps, logouts));
   app.route("/", authzRoutes(deps));
 
   app.notFound((c) =>

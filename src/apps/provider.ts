@@ -12,6 +12,7 @@ import { deriveKey, loadSigningKeys, type PrivateJwk } from "./keys.ts";
 import { secretMatchesHash } from "./registry.ts";
 import { ROUTES } from "./oidc-paths.ts";
 import { groupsOf } from "./forward-auth.ts";
+import { oweLogoutToken } from "./application-sessions.ts";
 
 /**
  * The OpenID Connect provider (product.md §5) on panva's oidc-provider: issuer = PUBLIC_URL,
@@ -26,6 +27,8 @@ export const ACR_MFA = "http://schemas.openid.net/pape/policies/2007/06/multi-fa
 
 export const ID_TOKEN_TTL_S = 60 * 60;
 export const REFRESH_TOKEN_TTL_S = 14 * 24 * 60 * 60;
+/** How long a client's back-channel logout endpoint gets to answer (oidc-provider's own limit is 2.5 s). */
+export const BACKCHANNEL_TIMEOUT_MS = 2000;
 
 /** What the web layer hands the provider with each request (on the Node request object). */
 export interface PortalContext {
@@ -125,6 +128,8 @@ export async function createProvider(deps: ProviderDeps, pages: ProviderPages, k
       revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },
+      // Logout tokens to clients that registered a back-channel logout URI; sent by backchannel.ts (see below).
+      backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: async (ctx, form) => {
@@ -178,6 +183,14 @@ export async function createProvider(deps: ProviderDeps, pages: ProviderPages, k
       ctx.body = pages.error({ error: String(out.error), description: out.error_description as string | undefined });
     },
     conformIdTokenClaims: true,
+    // The provider's only outgoing requests are logout tokens to back-channel URIs, which only an
+    // administrator registers (no dynamic registration): applications on the organization's own
+    // network (10.x, 192.168.x, this host) are what they are for, so oidc-provider's refusal of
+    // special-use addresses is dropped with its dispatcher. A short timeout, no redirects followed.
+    fetch: (url, options) => {
+      const { dispatcher: _ssrfGuard, ...rest } = options as RequestInit & { dispatcher?: unknown };
+      return globalThis.fetch(url, { ...rest, redirect: "manual", signal: AbortSignal.timeout(BACKCHANNEL_TIMEOUT_MS) });
+    },
   };
 
   const provider = new ProviderClass(config.publicUrl, configuration);
@@ -188,7 +201,44 @@ export async function createProvider(deps: ProviderDeps, pages: ProviderPages, k
   provider.Client.prototype.compareClientSecret = function (this: { clientSecret?: string }, actual: string) {
     return secretMatchesHash(actual, this.clientSecret ?? "");
   } as never;
+  // RP-initiated logout (end_session) tells the session's other clients by calling this for each;
+  // it is made to owe the logout token instead, so the person's sign-out does not wait on a slow
+  // client: backchannel.ts sends it after the response with the original (kept for deliverLogoutToken).
+  const Client = provider.Client.prototype as unknown as ClientWithLogout;
+  sendLogoutTokens.set(provider, Client.backchannelLogout);
+  Client.backchannelLogout = async function (this: ClientWithLogout, sub: string, sid: string | undefined) {
+    await oweLogoutToken(sql, { clientId: this.clientId, accountId: sub, sid: sid ?? null });
+  };
   provider.on("server_error", (_ctx: unknown, error: Error) => (process.env.OIDC_DEBUG && console.error(error), log.error)("oidc_server_error", { name: error.name, message: error.message }));
   return provider;
 }
 
+interface ClientWithLogout {
+  clientId: string;
+  backchannelLogoutUri?: string;
+  backchannelLogout(sub: string, sid: string | undefined): Promise<void>;
+}
+
+const sendLogoutTokens = new WeakMap<Provider, ClientWithLogout["backchannelLogout"]>();
+
+export type LogoutDelivery = { sent: true; uri: string } | { sent: false; reason: "no_client" | "no_uri" } | { sent: false; reason: "failed"; uri: string; error: string };
+
+/**
+ * Sends one logout token with oidc-provider's own Client#backchannelLogout: a JWT signed with
+ * the provider's keys (iss, aud = client_id, iat, jti, sub, sid, the back-channel logout event,
+ * no nonce), POSTed as logout_token=…; a 200 or 204 is success. Never throws.
+ */
+export async function deliverLogoutToken(provider: Provider, clientId: string, sub: string, sid: string | null): Promise<LogoutDelivery> {
+  const client = (await provider.Client.find(clientId).catch(() => undefined)) as unknown as ClientWithLogout | undefined;
+  if (!client) return { sent: false, reason: "no_client" };
+  const uri = client.backchannelLogoutUri;
+  if (!uri) return { sent: false, reason: "no_uri" };
+  try {
+    await sendLogoutTokens.get(provider)!.call(client, sub, sid ?? undefined);
+    return { sent: true, uri };
+  } catch (error) {
+    const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
+    const message = (error as Error).name === "TimeoutError" ? `no answer within ${BACKCHANNEL_TIMEOUT_MS} ms` : cause?.code ?? cause?.message ?? (error as Error).message;
+    return { sent: false, reason: "failed", uri, error: String(message).slice(0, 200) };
+  }
+}

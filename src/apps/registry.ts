@@ -19,6 +19,8 @@ export interface Application {
   confidential: boolean;
   redirectUris: string[];
   postLogoutRedirectUris: string[];
+  /** OIDC: where the portal POSTs a logout token when the person's session ends (Back-Channel Logout 1.0). */
+  backchannelLogoutUri: string | null;
   forwardAuthUrl: string | null;
   allowedGroup: string | null;
   createdAt: Date;
@@ -29,8 +31,10 @@ type Row = Omit<Application, "confidential"> & { confidential: boolean };
 
 const columns = (db: Db) => db`id, name, kind, client_id as "clientId", client_secret_hash is not null as confidential,
   redirect_uris as "redirectUris", post_logout_redirect_uris as "postLogoutRedirectUris",
-  forward_auth_url as "forwardAuthUrl", allowed_group as "allowedGroup", created_at as "createdAt",
+  backchannel_logout_uri as "backchannelLogoutUri", forward_auth_url as "forwardAuthUrl", allowed_group as "allowedGroup", created_at as "createdAt",
   secret_rotated_at as "secretRotatedAt"`;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const NAME_MAX = 80;
 export const GROUP_MAX = 80;
@@ -45,16 +49,24 @@ function isLoopback(host: string): boolean {
  * A redirect URI as RFC 9700 wants it: absolute, no fragment, compared exactly later; https
  * except on the loopback host (a developer's machine).
  */
-export function checkRedirectUri(text: string): UrlCheck {
+export function checkRedirectUri(text: string, example = "https://app.example.org/callback"): UrlCheck {
   const raw = text.trim();
   const url = URL.parse(raw);
-  if (!url || raw.length > 2000) return { ok: false, reason: `"${raw.slice(0, 100)}" is not a full URL (such as https://app.example.org/callback)` };
+  if (!url || raw.length > 2000) return { ok: false, reason: `"${raw.slice(0, 100)}" is not a full URL (such as ${example})` };
   if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopback(url.hostname))) {
     return { ok: false, reason: `${raw} must start with https:// (http:// only for localhost)` };
   }
   if (url.hash || raw.includes("#")) return { ok: false, reason: `${raw} must not hold a fragment (#…)` };
   if (url.username || url.password) return { ok: false, reason: `${raw} must not hold a user name or password` };
   return { ok: true, url: raw };
+}
+
+/**
+ * A back-channel logout URI, held to the redirect URIs' rules: the portal POSTs to it from the
+ * server, so a typo or a plain-http host elsewhere is refused when registered, not at sign-out.
+ */
+export function checkBackchannelLogoutUri(text: string): UrlCheck {
+  return checkRedirectUri(text, "https://app.example.org/backchannel-logout");
 }
 
 /** A forward-auth URL prefix: scheme, host, port and path, nothing else; stored normalized. */
@@ -92,6 +104,7 @@ export interface OidcInput {
   name: string;
   redirectUris: string[];
   postLogoutRedirectUris?: string[];
+  backchannelLogoutUri?: string | null;
   public?: boolean;
 }
 
@@ -102,27 +115,64 @@ function checkName(name: string): string | null {
   return null;
 }
 
-export async function createOidcApplication(
-  db: Db,
-  input: OidcInput,
-): Promise<CreateResult<{ application: Application; clientId: string; clientSecret: string | null }>> {
+type OidcFields = { name: string; redirectUris: string[]; postLogoutRedirectUris: string[]; backchannelLogoutUri: string | null };
+
+/** The checked, trimmed fields of an OIDC client, or the first problem with them. */
+function checkOidcInput(input: Omit<OidcInput, "public">): CreateResult<OidcFields> {
   const nameProblem = checkName(input.name);
   if (nameProblem) return { ok: false, reason: nameProblem };
   if (input.redirectUris.length === 0) return { ok: false, reason: "Give at least one redirect URI." };
-  const redirectUris: string[] = [];
   for (const uri of [...input.redirectUris, ...(input.postLogoutRedirectUris ?? [])]) {
     const check = checkRedirectUri(uri);
     if (!check.ok) return { ok: false, reason: check.reason };
   }
-  for (const uri of input.redirectUris) redirectUris.push(uri.trim());
-  const postLogout = (input.postLogoutRedirectUris ?? []).map((u) => u.trim());
+  const backchannel = input.backchannelLogoutUri?.trim() || null;
+  if (backchannel) {
+    const check = checkBackchannelLogoutUri(backchannel);
+    if (!check.ok) return { ok: false, reason: check.reason };
+  }
+  return {
+    ok: true,
+    value: {
+      name: input.name.trim(),
+      redirectUris: input.redirectUris.map((u) => u.trim()),
+      postLogoutRedirectUris: (input.postLogoutRedirectUris ?? []).map((u) => u.trim()),
+      backchannelLogoutUri: backchannel,
+    },
+  };
+}
+
+export async function createOidcApplication(
+  db: Db,
+  input: OidcInput,
+): Promise<CreateResult<{ application: Application; clientId: string; clientSecret: string | null }>> {
+  const checked = checkOidcInput(input);
+  if (!checked.ok) return checked;
+  const { name, redirectUris, postLogoutRedirectUris, backchannelLogoutUri } = checked.value;
   const clientId = randomString(15);
   const clientSecret = input.public ? null : newSecret();
   const [row] = await db<Row[]>`
-    insert into applications (name, kind, client_id, client_secret_hash, redirect_uris, post_logout_redirect_uris)
-    values (${input.name.trim()}, 'oidc', ${clientId}, ${clientSecret ? hashSecret(clientSecret) : null}, ${redirectUris}, ${postLogout})
+    insert into applications (name, kind, client_id, client_secret_hash, redirect_uris, post_logout_redirect_uris, backchannel_logout_uri)
+    values (${name}, 'oidc', ${clientId}, ${clientSecret ? hashSecret(clientSecret) : null}, ${redirectUris}, ${postLogoutRedirectUris}, ${backchannelLogoutUri})
     returning ${columns(db)}`;
   return { ok: true, value: { application: row!, clientId, clientSecret } };
+}
+
+/**
+ * Edit: name and URIs; the client id, the secret and public/confidential stay (rotate-secret
+ * changes a secret). The provider reads clients from this table on each request, so the change
+ * holds at once; a redirect URI taken away no longer receives codes.
+ */
+export async function updateOidcApplication(db: Db, id: string, input: Omit<OidcInput, "public">): Promise<CreateResult<Application> | null> {
+  const checked = checkOidcInput(input);
+  if (!checked.ok) return checked;
+  const { name, redirectUris, postLogoutRedirectUris, backchannelLogoutUri } = checked.value;
+  const [row] = await db<Row[]>`
+    update applications set name = ${name}, redirect_uris = ${redirectUris}, post_logout_redirect_uris = ${postLogoutRedirectUris},
+      backchannel_logout_uri = ${backchannelLogoutUri}
+    where id = ${UUID.test(id) ? id : null} and kind = 'oidc'
+    returning ${columns(db)}`;
+  return row ? { ok: true, value: row } : null;
 }
 
 export interface ForwardAuthInput {
@@ -131,25 +181,43 @@ export interface ForwardAuthInput {
   group?: string | null;
 }
 
-export async function createForwardAuthApplication(db: Db, input: ForwardAuthInput): Promise<CreateResult<Application>> {
+function checkForwardAuthInput(input: ForwardAuthInput): CreateResult<{ name: string; url: string; group: string | null }> {
   const nameProblem = checkName(input.name);
   if (nameProblem) return { ok: false, reason: nameProblem };
   const check = checkApplicationUrl(input.url);
   if (!check.ok) return { ok: false, reason: check.reason };
   const group = input.group?.trim() || null;
   if (group && group.length > GROUP_MAX) return { ok: false, reason: `The group must be at most ${GROUP_MAX} characters.` };
+  return { ok: true, value: { name: input.name.trim(), url: check.url, group } };
+}
+
+export async function createForwardAuthApplication(db: Db, input: ForwardAuthInput): Promise<CreateResult<Application>> {
+  const checked = checkForwardAuthInput(input);
+  if (!checked.ok) return checked;
+  const { name, url, group } = checked.value;
   const [row] = await db<Row[]>`
     insert into applications (name, kind, forward_auth_url, forward_auth_origin, allowed_group)
-    values (${input.name.trim()}, 'forward_auth', ${check.url}, ${new URL(check.url).origin}, ${group})
+    values (${name}, 'forward_auth', ${url}, ${new URL(url).origin}, ${group})
     returning ${columns(db)}`;
   return { ok: true, value: row! };
+}
+
+/** Edit: name, URL and group; the proxy's next request is judged by them. */
+export async function updateForwardAuthApplication(db: Db, id: string, input: ForwardAuthInput): Promise<CreateResult<Application> | null> {
+  const checked = checkForwardAuthInput(input);
+  if (!checked.ok) return checked;
+  const { name, url, group } = checked.value;
+  const [row] = await db<Row[]>`
+    update applications set name = ${name}, forward_auth_url = ${url}, forward_auth_origin = ${new URL(url).origin}, allowed_group = ${group}
+    where id = ${UUID.test(id) ? id : null} and kind = 'forward_auth'
+    returning ${columns(db)}`;
+  return row ? { ok: true, value: row } : null;
 }
 
 export async function listApplications(db: Db): Promise<Application[]> {
   return db<Row[]>`select ${columns(db)} from applications order by lower(name), created_at`;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** By id (the Applications page, forward-auth apps) or client_id (the CLI, OIDC clients). */
 export async function findApplication(db: Db, idOrClientId: string): Promise<Application | null> {
@@ -197,8 +265,9 @@ export function secretMatchesHash(presented: string, stored: string): boolean {
 /** Client metadata for oidc-provider's Client model: code flow, PKCE, RS256, no consent screen. */
 export async function findClientMetadata(db: Db, clientId: string): Promise<Record<string, unknown> | undefined> {
   if (clientId.length > 100) return undefined;
-  const [row] = await db<{ name: string; hash: Uint8Array | null; redirectUris: string[]; postLogout: string[] }[]>`
-    select name, client_secret_hash as hash, redirect_uris as "redirectUris", post_logout_redirect_uris as "postLogout"
+  const [row] = await db<{ name: string; hash: Uint8Array | null; redirectUris: string[]; postLogout: string[]; backchannel: string | null }[]>`
+    select name, client_secret_hash as hash, redirect_uris as "redirectUris", post_logout_redirect_uris as "postLogout",
+      backchannel_logout_uri as backchannel
     from applications where client_id = ${clientId} and kind = 'oidc'`;
   if (!row) return undefined;
   return {
@@ -209,6 +278,8 @@ export async function findClientMetadata(db: Db, clientId: string): Promise<Reco
       : { token_endpoint_auth_method: "none" }),
     redirect_uris: row.redirectUris,
     post_logout_redirect_uris: row.postLogout,
+    // sid always: the ID token carries it, so a client can end just the session the logout token names.
+    ...(row.backchannel ? { backchannel_logout_uri: row.backchannel, backchannel_logout_session_required: true } : {}),
     grant_types: ["authorization_code", "refresh_token"],
     response_types: ["code"],
     id_token_signed_response_alg: "RS256",

@@ -1,6 +1,7 @@
 /**
  * npm run application -- add --name NAME --redirect-uri URI [--redirect-uri URI…]
- *                            [--post-logout-redirect-uri URI…] [--public]      (an OIDC client)
+ *                            [--post-logout-redirect-uri URI…] [--backchannel-logout-uri URI]
+ *                            [--public]                                        (an OIDC client)
  * npm run application -- add --name NAME --forward-auth-url URL [--group GROUP] (an app behind a proxy)
  * npm run application -- list
  * npm run application -- remove CLIENT_ID|ID
@@ -29,7 +30,7 @@ import { rotateSigningKeys, loadSigningKeys, RETIRED_KEY_KEEP_MS } from "../apps
 import { describeDuration } from "../delivery/messages.ts";
 
 const USAGE = `Usage:
-  npm run application -- add --name NAME --redirect-uri URI [--redirect-uri URI...] [--post-logout-redirect-uri URI] [--public]
+  npm run application -- add --name NAME --redirect-uri URI [--redirect-uri URI...] [--post-logout-redirect-uri URI] [--backchannel-logout-uri URI] [--public]
   npm run application -- add --name NAME --forward-auth-url URL [--group GROUP]
   npm run application -- list
   npm run application -- remove CLIENT_ID|ID
@@ -40,7 +41,8 @@ class UsageError extends Error {}
 
 function describe(app: Application): string {
   if (app.kind === "oidc") {
-    return `${app.name}: OIDC client ${app.clientId} (${app.confidential ? "confidential" : "public"}), redirect URIs ${app.redirectUris.join(" ")}`;
+    const backchannel = app.backchannelLogoutUri ? `, back-channel logout ${app.backchannelLogoutUri}` : "";
+    return `${app.name}: OIDC client ${app.clientId} (${app.confidential ? "confidential" : "public"}), redirect URIs ${app.redirectUris.join(" ")}${backchannel}`;
   }
   return `${app.name}: forward-auth ${app.forwardAuthUrl}${app.allowedGroup ? ` (group ${app.allowedGroup})` : " (everyone signed in)"}, id ${app.id}`;
 }
@@ -51,7 +53,13 @@ function publicView(app: Application) {
     name: app.name,
     kind: app.kind,
     ...(app.kind === "oidc"
-      ? { client_id: app.clientId, public: !app.confidential, redirect_uris: app.redirectUris, post_logout_redirect_uris: app.postLogoutRedirectUris }
+      ? {
+          client_id: app.clientId,
+          public: !app.confidential,
+          redirect_uris: app.redirectUris,
+          post_logout_redirect_uris: app.postLogoutRedirectUris,
+          backchannel_logout_uri: app.backchannelLogoutUri,
+        }
       : { forward_auth_url: app.forwardAuthUrl, group: app.allowedGroup }),
   };
 }
@@ -70,6 +78,7 @@ async function main(): Promise<number> {
         name: { type: "string" },
         "redirect-uri": { type: "string", multiple: true },
         "post-logout-redirect-uri": { type: "string", multiple: true },
+        "backchannel-logout-uri": { type: "string" },
         public: { type: "boolean", default: false },
         "forward-auth-url": { type: "string" },
         group: { type: "string" },
@@ -104,7 +113,9 @@ async function main(): Promise<number> {
         const forward = values["forward-auth-url"];
         if (forward && redirects.length) throw new UsageError("Give either --redirect-uri (an OIDC client) or --forward-auth-url (an app behind a proxy), not both.");
         if (forward) {
-          if (values.public || values["post-logout-redirect-uri"]) throw new UsageError("--public and --post-logout-redirect-uri are for OIDC clients.");
+          if (values.public || values["post-logout-redirect-uri"] || values["backchannel-logout-uri"] !== undefined) {
+            throw new UsageError("--public, --post-logout-redirect-uri and --backchannel-logout-uri are for OIDC clients.");
+          }
           const result = await createForwardAuthApplication(db.sql, { name: values.name, url: forward, group: values.group });
           if (!result.ok) return refuse(result.reason);
           console.log(`Added ${describe(result.value)}.`);
@@ -117,6 +128,7 @@ async function main(): Promise<number> {
           name: values.name,
           redirectUris: redirects,
           postLogoutRedirectUris: values["post-logout-redirect-uri"],
+          backchannelLogoutUri: values["backchannel-logout-uri"],
           public: values.public,
         });
         if (!result.ok) return refuse(result.reason);

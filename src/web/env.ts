@@ -6,6 +6,7 @@ import type { User } from "../auth/users.ts";
 import type { Assets } from "./assets.ts";
 import type { Outbox } from "../delivery/outbox.ts";
 import type { Logger } from "../log.ts";
+import type { BackchannelLogouts } from "../apps/backchannel.ts";
 
 /** Everything the app needs from outside, handed to createApp so tests can swap each piece. */
 export interface AppDeps {
@@ -15,6 +16,8 @@ export interface AppDeps {
   outbox: Outbox;
   assets: Assets;
   log: Logger;
+  /** Sends owed back-channel logout tokens; createApp makes one when none is given (tests pass theirs to drain it). */
+  backchannelLogouts?: BackchannelLogouts;
   /** The socket's peer address for a request (runtime-specific); undefined under app.request(). */
   remoteAddress?: (request: Request, env: unknown) => string | undefined;
 }

@@ -3,18 +3,19 @@ import { Button, ErrorMessage, ErrorSummary, Field, Form, Heading, type FieldErr
 
 /**
  * Administration › Applications (product.md §5): the registered applications, adding an OIDC
- * client or an application behind a proxy, rotating a client secret (shown once), removing.
+ * client or an application behind a proxy, editing one, rotating a client secret (shown once),
+ * removing.
  */
 
 export interface OidcForm {
-  values: { name: string; redirectUris: string; postLogoutRedirectUris: string; public: boolean };
+  values: { name: string; redirectUris: string; postLogoutRedirectUris: string; backchannelLogoutUri: string; public: boolean };
   errors: FieldErrors;
 }
 export interface ForwardForm {
   values: { name: string; url: string; group: string };
   errors: FieldErrors;
 }
-export const EMPTY_OIDC_FORM: OidcForm = { values: { name: "", redirectUris: "", postLogoutRedirectUris: "", public: false }, errors: {} };
+export const EMPTY_OIDC_FORM: OidcForm = { values: { name: "", redirectUris: "", postLogoutRedirectUris: "", backchannelLogoutUri: "", public: false }, errors: {} };
 export const EMPTY_FORWARD_FORM: ForwardForm = { values: { name: "", url: "", group: "" }, errors: {} };
 
 /** A client secret, shown this once after Add or Rotate secret. */
@@ -55,6 +56,12 @@ function TextArea(props: { name: string; label: string; hint: string; value: str
   );
 }
 
+const BACKCHANNEL_HINT = "Where the portal tells the application that someone signed out, so it ends their session there too. An https address (http only for localhost).";
+
+function BackchannelField(props: { value: string; error?: string }) {
+  return <Field name="backchannel_logout_uri" label="Back-channel logout URL (optional)" hint={BACKCHANNEL_HINT} value={props.value} error={props.error} />;
+}
+
 function Revealed(props: { revealed: RevealedSecret }) {
   return (
     <div class="panel" role="status">
@@ -92,6 +99,7 @@ function Row(props: { app: Application }) {
             </p>
             <p>Redirect URIs: {app.redirectUris.join(", ")}</p>
             {app.postLogoutRedirectUris.length ? <p>After sign-out: {app.postLogoutRedirectUris.join(", ")}</p> : null}
+            {app.backchannelLogoutUri ? <p>Back-channel logout: {app.backchannelLogoutUri}</p> : null}
           </>
         ) : (
           <>
@@ -102,6 +110,9 @@ function Row(props: { app: Application }) {
       </td>
       <td>
         <div class="actions">
+          <a href={`/admin/applications/${app.id}/edit`} class="button secondary">
+            Edit<span class="visually-hidden"> {app.name}</span>
+          </a>
           {app.kind === "oidc" && app.confidential ? (
             <Form action={`/admin/applications/${app.id}/rotate-secret`} class="inline-form">
               <button type="submit" class="button secondary">
@@ -160,7 +171,7 @@ export function ApplicationsPage(props: ApplicationsPageProps) {
         For software that signs people in with OpenID Connect. Issuer: <code>{props.issuer}</code>
       </p>
       <Form action="/admin/applications/oidc" label="Add an OpenID Connect application">
-        <ErrorSummary message={Object.keys(oidc.errors).length ? "Correct the marked fields." : undefined} />
+        <ErrorSummary errors={oidc.errors} />
         <Field name="name" label="Name of the OpenID Connect application" value={oidc.values.name} error={oidc.errors.name} maxlength={80} />
         <TextArea name="redirect_uris" label="Redirect URIs" hint="One per line, each an https address (http only for localhost)." value={oidc.values.redirectUris} error={oidc.errors.redirect_uris} />
         <TextArea
@@ -170,6 +181,7 @@ export function ApplicationsPage(props: ApplicationsPageProps) {
           value={oidc.values.postLogoutRedirectUris}
           error={oidc.errors.post_logout_redirect_uris}
         />
+        <BackchannelField value={oidc.values.backchannelLogoutUri} error={oidc.errors.backchannel_logout_uri} />
         <div class="field checkbox">
           <input type="checkbox" id="field-public" name="public" value="on" checked={oidc.values.public || undefined} />
           <label for="field-public">Public client (no secret: a browser or phone app)</label>
@@ -180,12 +192,77 @@ export function ApplicationsPage(props: ApplicationsPageProps) {
       <h2>Add an application behind a proxy</h2>
       <p>For software behind nginx, Traefik or Caddy that asks the portal who is signed in (forward authentication).</p>
       <Form action="/admin/applications/forward-auth" label="Add an application behind a proxy">
-        <ErrorSummary message={Object.keys(forward.errors).length ? "Correct the marked fields." : undefined} />
+        <ErrorSummary errors={forward.errors} />
         <Field name="fa_name" label="Name of the application behind the proxy" value={forward.values.name} error={forward.errors.fa_name} maxlength={80} />
         <Field name="url" label="Application URL" hint="The address it is reached at, such as https://ehr.example.org/" value={forward.values.url} error={forward.errors.url} />
         <Field name="group" label="Group (optional)" hint="Only people with this role are let in, such as admin. Empty: everyone signed in." value={forward.values.group} error={forward.errors.group} maxlength={80} />
         <Button>Add application behind the proxy</Button>
       </Form>
+    </section>
+  );
+}
+
+/** Edit: what an administrator may change of a registered application (not its kind, client id or secret). */
+export type EditForm =
+  | { kind: "oidc"; values: { name: string; redirectUris: string; postLogoutRedirectUris: string; backchannelLogoutUri: string }; errors: FieldErrors }
+  | { kind: "forward_auth"; values: { name: string; url: string; group: string }; errors: FieldErrors };
+
+export function editFormOf(app: Application): EditForm {
+  return app.kind === "oidc"
+    ? {
+        kind: "oidc",
+        values: {
+          name: app.name,
+          redirectUris: app.redirectUris.join("\n"),
+          postLogoutRedirectUris: app.postLogoutRedirectUris.join("\n"),
+          backchannelLogoutUri: app.backchannelLogoutUri ?? "",
+        },
+        errors: {},
+      }
+    : { kind: "forward_auth", values: { name: app.name, url: app.forwardAuthUrl ?? "", group: app.allowedGroup ?? "" }, errors: {} };
+}
+
+export function ApplicationEditPage(props: { app: Application; form: EditForm }) {
+  const { app, form } = props;
+  const action = `/admin/applications/${app.id}/edit`;
+  return (
+    <section>
+      <Heading>Edit {app.name}</Heading>
+      <p>
+        <a href="/admin/applications">Back to Applications</a>
+      </p>
+      {form.kind === "oidc" ? (
+        <>
+          <p>
+            OpenID Connect application, client ID <code>{app.clientId}</code>. The client ID and secret stay as they are.
+          </p>
+          <Form action={action} label={`Edit ${app.name}`}>
+            <ErrorSummary errors={form.errors} />
+            <Field name="name" label="Name" value={form.values.name} error={form.errors.name} maxlength={80} />
+            <TextArea name="redirect_uris" label="Redirect URIs" hint="One per line, each an https address (http only for localhost)." value={form.values.redirectUris} error={form.errors.redirect_uris} />
+            <TextArea
+              name="post_logout_redirect_uris"
+              label="Sign-out redirect URIs (optional)"
+              hint="Where the application may send people after signing them out; one per line."
+              value={form.values.postLogoutRedirectUris}
+              error={form.errors.post_logout_redirect_uris}
+            />
+            <BackchannelField value={form.values.backchannelLogoutUri} error={form.errors.backchannel_logout_uri} />
+            <Button>Save changes</Button>
+          </Form>
+        </>
+      ) : (
+        <>
+          <p>Application behind a proxy.</p>
+          <Form action={action} label={`Edit ${app.name}`}>
+            <ErrorSummary errors={form.errors} />
+            <Field name="name" label="Name" value={form.values.name} error={form.errors.name} maxlength={80} />
+            <Field name="url" label="Application URL" hint="The address it is reached at, such as https://ehr.example.org/" value={form.values.url} error={form.errors.url} />
+            <Field name="group" label="Group (optional)" hint="Only people with this role are let in, such as admin. Empty: everyone signed in." value={form.values.group} error={form.errors.group} maxlength={80} />
+            <Button>Save changes</Button>
+          </Form>
+        </>
+      )}
     </section>
   );
 }

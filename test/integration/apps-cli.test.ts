@@ -83,4 +83,26 @@ test("add, list, rotate-secret, remove an OIDC client; forward-auth and public o
   assert.is(again.code, 1);
 });
 
+test("--backchannel-logout-uri: stored and listed; a bad URL or a forward-auth application refused with a clear reason", async () => {
+  const added = await run(["add", "--name", "Reports", "--redirect-uri", "https://reports.example.org/cb", "--backchannel-logout-uri", "https://reports.example.org/backchannel-logout"]);
+  assert.is(added.code, 0, added.stderr);
+  assert.match(added.stdout, /back-channel logout https:\/\/reports\.example\.org\/backchannel-logout/);
+  const { client_id } = JSON.parse(added.last) as { client_id: string };
+
+  const plain = await run(["add", "--name", "Plain", "--redirect-uri", "https://plain.example.org/cb", "--backchannel-logout-uri", "http://plain.example.org/logout"]);
+  assert.is(plain.code, 1);
+  assert.match(plain.stderr, /http:\/\/plain\.example\.org\/logout must start with https:\/\//);
+  const garbled = await run(["add", "--name", "Garbled", "--redirect-uri", "https://g.example.org/cb", "--backchannel-logout-uri", "not a url"]);
+  assert.is(garbled.code, 1);
+  assert.match(garbled.stderr, /"not a url" is not a full URL \(such as https:\/\/app\.example\.org\/backchannel-logout\)/);
+  const forward = await run(["add", "--name", "Proxy", "--forward-auth-url", "https://p.example.org/", "--backchannel-logout-uri", "https://p.example.org/logout"]);
+  assert.is(forward.code, 1);
+  assert.match(forward.stderr, /--backchannel-logout-uri .*for OIDC clients/);
+
+  const listed = await run(["list"]);
+  const apps = JSON.parse(listed.last) as { client_id?: string; backchannel_logout_uri?: string | null; name: string }[];
+  assert.is(apps.find((a) => a.client_id === client_id)?.backchannel_logout_uri, "https://reports.example.org/backchannel-logout");
+  assert.not.ok(apps.some((a) => ["Plain", "Garbled", "Proxy"].includes(a.name)), "nothing refused was stored");
+});
+
 test.run();

@@ -15,6 +15,7 @@ import type { AppDeps } from "../../src/web/env.ts";
 import type { Config } from "../../src/config.ts";
 import type { Sql } from "../../src/db/client.ts";
 import { createSession } from "../../src/auth/sessions.ts";
+import { createBackchannelLogouts, type BackchannelLogouts } from "../../src/apps/backchannel.ts";
 import { getTestDatabase, testConfig } from "./harness.ts";
 
 export interface ServedApp {
@@ -23,6 +24,8 @@ export interface ServedApp {
   sql: Sql;
   clock: ManualClock;
   config: Config;
+  /** The back-channel logout sender: drain() waits for the logout tokens a request set off. */
+  logouts: BackchannelLogouts;
   url: string;
   close(): Promise<void>;
 }
@@ -38,11 +41,13 @@ export async function serveTestApp(env: Record<string, string> = {}): Promise<Se
   const config = testConfig({ PUBLIC_URL: url, ...env });
   const clock = createManualClock(new Date());
   const outbox = createOutbox({ sql: db.sql, clock, config, log: silentLogger, print: () => {} });
+  const logouts = createBackchannelLogouts({ sql: db.sql, clock, log: silentLogger });
   const deps: AppDeps = {
     config,
     sql: db.sql,
     clock,
     outbox,
+    backchannelLogouts: logouts,
     assets: loadAssets(),
     log: silentLogger,
     remoteAddress: (_r, e) => (e as { incoming?: { socket?: { remoteAddress?: string } } })?.incoming?.socket?.remoteAddress,
@@ -55,6 +60,7 @@ export async function serveTestApp(env: Record<string, string> = {}): Promise<Se
     sql: db.sql,
     clock,
     config,
+    logouts,
     url,
     close: () =>
       new Promise<void>((resolve) => {

@@ -10,6 +10,7 @@ import { createProvider, type PortalContext, type ProviderPages } from "../../ap
 import { callProvider, nodeRequest } from "../../apps/provider-http.ts";
 import { decideInteraction } from "../../apps/interaction.ts";
 import { currentSigningKeyId } from "../../apps/keys.ts";
+import type { BackchannelLogouts } from "../../apps/backchannel.ts";
 import { Layout } from "../../../templates/layout.tsx";
 import { AuthorizationErrorPage, ContinuePage, LogoutConfirmPage, SignedOutPage } from "../../../templates/applications/oidc.tsx";
 
@@ -22,9 +23,10 @@ const KEY_CHECK_INTERVAL_MS = 60_000;
  * The OpenID Connect provider's endpoints (discovery, /oidc/*) handed to oidc-provider, and
  * the interaction pages that answer its login prompt from the portal's session.
  */
-export function oidcRoutes(deps: AppDeps) {
+export function oidcRoutes(deps: AppDeps, logouts: BackchannelLogouts) {
   const app = new Hono<AppEnv>();
   const getProvider = providerHolder(deps);
+  logouts.useProvider(getProvider);
 
   const portalOf = (c: C): PortalContext => ({ session: c.get("session"), user: c.get("user") });
   const pairFor = (c: C) => nodeRequest(c.req.raw, deps.config.publicUrl, c.get("ip"), portalOf(c));
