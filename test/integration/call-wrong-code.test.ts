@@ -3,7 +3,7 @@
  * of the code's attempts and the call asks again; the page the browser holds must say so with
  * the error summary, by itself with JavaScript (the poll) and after Continue without it (a 303
  * to the call page's GET, post/redirect/get). Driven through the signed Twilio webhook, for
- * sign-in and registration.
+ * sign-in, registration and Forgot your password?.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -13,7 +13,7 @@ import { createManualClock } from "../../src/clock.ts";
 import { createOutbox, type Outbox } from "../../src/delivery/outbox.ts";
 import { createDevTransport } from "../../src/delivery/dev.ts";
 import { silentLogger } from "../../src/log.ts";
-import { ClientBrowser, invite, lastMessage, pressButton, startWizard, verifyEmailAndCreatePassword } from "../support/registration.ts";
+import { ClientBrowser, codeIn, invite, lastMessage, pressButton, startWizard, verifyEmailAndCreatePassword } from "../support/registration.ts";
 import { createActiveUser, uniquePhone } from "../support/users.ts";
 
 const TOKEN = "call-wrong-code-auth-token-0123456789";
@@ -144,6 +144,20 @@ for (const htmx of [false, true]) {
     if (!htmx) assert.is(call.url, "/register/phone/call");
     const terms = await wrongThenRight(browser, call, phone, "/register/phone/call/check", "/register/phone/call", htmx);
     assert.is(terms.url, "/register/terms");
+  });
+
+  test(`Forgot your password?, ${mode}: a wrong code keyed on the call shows in the error summary; the right one moves on`, async () => {
+    const account = await createActiveUser(ctx.sql, { method: "phone" });
+    const browser = new ClientBrowser(ctx);
+    let page = await browser.get("/forgot-password");
+    page = await pressButton(browser, page, "Send verification code", { email: account.email });
+    page = await pressButton(browser, page, "Verify code", { code: codeIn((await lastMessage(ctx, account.email)).body) });
+    page = await pressButton(browser, page, "Continue");
+    assert.is(page.url, "/forgot-password/phone");
+    const call = await pressButton(browser, page, "Call Me", {}, { htmx });
+    assert.is(call.status, 200);
+    const next = await wrongThenRight(browser, call, account.phone!, "/forgot-password/phone/call/check", "/forgot-password/phone/call", htmx);
+    assert.is(next.url, "/forgot-password/new-password");
   });
 }
 
