@@ -168,9 +168,9 @@ export function recoveryCodeUsedNotice(portalName: string, left: number): Messag
   return {
     subject: `A recovery code was used for your ${portalName} account`,
     text: [
-      `A recovery code was just used to confirm a sign-in to your ${portalName} account. That code no longer works; ${left} of your recovery codes ${left === 1 ? "is" : "are"} left.`,
+      `A recovery code was just used in place of your second factor on your ${portalName} account (to sign in, to confirm it's you, or to reset your password). That code no longer works; ${left} of your recovery codes ${left === 1 ? "is" : "are"} left.`,
       "If you did this, there is nothing more to do. When few codes are left, generate new ones on your Account page.",
-      "If you did not, contact your portal administrator right away: someone may know your password and hold your recovery codes.",
+      "If you did not, contact your portal administrator right away: someone may hold your recovery codes.",
     ].join("\n\n"),
   };
 }
