@@ -45,24 +45,28 @@
   const NOT_SIGNED_IN =
     "The passkey was not used: it was cancelled, or your device could not confirm it is you (fingerprint, face or PIN). Try again, or sign in with your email address and password.";
 
-  function signInSlot(slot) {
-    const button = element("button", { type: "button", class: "button secondary" }, "Sign in with a passkey");
-    slot.prepend(button);
-    slot.hidden = false;
+  /**
+   * One WebAuthn ceremony behind `button`, the same for signing in and adding a passkey: the
+   * server's options for `body()` from `path`/options, the browser's passkey prompt (`prompt`,
+   * startAuthentication or startRegistration), then the answer to `path`/verify, which sends the
+   * browser on or says what went wrong in the slot's message.
+   */
+  function onCeremony(slot, button, ceremony) {
     button.addEventListener("click", async () => {
       const message = messageOf(slot);
       message.textContent = "";
+      const body = ceremony.body();
       button.disabled = true;
       try {
-        const started = await postJSON("/login/passkey/options", { rd: slot.getAttribute("data-rd") || undefined });
+        const started = await postJSON(`${ceremony.path}/options`, body);
         if (!started.ok) throw new Error(started.data.message || CANCELLED);
         let answer;
         try {
-          answer = await lib.startAuthentication({ optionsJSON: started.data.options });
+          answer = await ceremony.prompt({ optionsJSON: started.data.options });
         } catch {
           throw new Error(NOT_SIGNED_IN);
         }
-        const done = await postJSON("/login/passkey/verify", answer);
+        const done = await postJSON(`${ceremony.path}/verify`, answer);
         if (done.data.redirect) return window.location.assign(done.data.redirect);
         throw new Error(done.data.message || CANCELLED);
       } catch (error) {
@@ -70,6 +74,17 @@
       } finally {
         button.disabled = false;
       }
+    });
+  }
+
+  function signInSlot(slot) {
+    const button = element("button", { type: "button", class: "button secondary" }, "Sign in with a passkey");
+    slot.prepend(button);
+    slot.hidden = false;
+    onCeremony(slot, button, {
+      path: "/login/passkey",
+      body: () => ({ rd: slot.getAttribute("data-rd") || undefined }),
+      prompt: (options) => lib.startAuthentication(options),
     });
   }
 
@@ -85,28 +100,10 @@
     about.append(element("a", { href: "/help/passkeys" }, "What is a passkey?"));
     slot.append(field, button, about);
     slot.hidden = false;
-    button.addEventListener("click", async () => {
-      const message = messageOf(slot);
-      message.textContent = "";
-      const name = slot.querySelector("#field-passkey-name").value.trim();
-      button.disabled = true;
-      try {
-        const started = await postJSON("/account/factors/passkey/options", { name });
-        if (!started.ok) throw new Error(started.data.message || CANCELLED);
-        let answer;
-        try {
-          answer = await lib.startRegistration({ optionsJSON: started.data.options });
-        } catch {
-          throw new Error(CANCELLED);
-        }
-        const done = await postJSON("/account/factors/passkey/verify", answer);
-        if (done.data.redirect) return window.location.assign(done.data.redirect);
-        throw new Error(done.data.message || CANCELLED);
-      } catch (error) {
-        message.textContent = error.message;
-      } finally {
-        button.disabled = false;
-      }
+    onCeremony(slot, button, {
+      path: "/account/factors/passkey",
+      body: () => ({ name: slot.querySelector("#field-passkey-name").value.trim() }),
+      prompt: (options) => lib.startRegistration(options),
     });
   }
 

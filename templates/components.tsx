@@ -21,16 +21,8 @@ export interface FieldProps {
 /** A labelled input with its hint and error tied to it through aria-describedby. */
 export function Field(props: FieldProps) {
   const id = `field-${props.name}`;
-  const described = [props.hint ? `${id}-hint` : "", props.error ? `${id}-error` : ""].filter(Boolean).join(" ");
   return (
-    <div class={props.error ? "field field-error" : "field"}>
-      <label for={id}>{props.label}</label>
-      {props.hint ? (
-        <p class="hint" id={`${id}-hint`}>
-          {props.hint}
-        </p>
-      ) : null}
-      <ErrorMessage id={`${id}-error`} message={props.error} />
+    <FieldFrame id={id} label={props.label} hint={props.hint} error={props.error}>
       <input
         id={id}
         name={props.name}
@@ -39,14 +31,39 @@ export function Field(props: FieldProps) {
         autocomplete={props.autocomplete}
         inputmode={props.inputmode}
         maxlength={props.maxlength}
-        aria-describedby={described || undefined}
+        aria-describedby={describedBy(id, props)}
         aria-invalid={props.error ? "true" : undefined}
         autofocus={props.autofocus || undefined}
         readonly={props.readonly || undefined}
         required={props.required || undefined}
       />
+    </FieldFrame>
+  );
+}
+
+/**
+ * What goes around a field's control (`children`, whose id is `id`): its label, hint and error,
+ * in the order a screen reader and the guide's pages give them. The control names the hint and
+ * error it is described by with describedBy.
+ */
+export function FieldFrame(props: { id: string; label: string; hint?: Child; error?: string; children: Child }) {
+  return (
+    <div class={props.error ? "field field-error" : "field"}>
+      <label for={props.id}>{props.label}</label>
+      {props.hint ? (
+        <p class="hint" id={`${props.id}-hint`}>
+          {props.hint}
+        </p>
+      ) : null}
+      <ErrorMessage id={`${props.id}-error`} message={props.error} />
+      {props.children}
     </div>
   );
+}
+
+/** The aria-describedby of a control in a FieldFrame: its hint and error, whichever it has; undefined for neither. */
+export function describedBy(id: string, field: { hint?: Child; error?: string }): string | undefined {
+  return [field.hint ? `${id}-hint` : "", field.error ? `${id}-error` : ""].filter(Boolean).join(" ") || undefined;
 }
 
 /** A field's error, read out with it through aria-describedby pointing at `id`; nothing without a message. */

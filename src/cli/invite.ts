@@ -17,8 +17,7 @@
  * Links are not printed for an import: they go only to the people invited.
  */
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "../config.ts";
+import { fail, loadConfigOrFail, readArguments } from "./args.ts";
 import { openDatabase } from "../db/client.ts";
 import { migrate } from "../db/migrate.ts";
 import { systemClock } from "../clock.ts";
@@ -37,36 +36,16 @@ const USAGE = [
   "       npm run invite -- --csv FILE --organization NAME [--dry-run]",
 ].join("\n");
 
-function fail(message: string): never {
-  console.error(message);
-  process.exit(1);
-}
-
 async function main() {
-  let values: { email?: string; name?: string; admin?: boolean; organization?: string; role?: string; csv?: string; "dry-run"?: boolean; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: process.argv.slice(2),
-      options: {
-        email: { type: "string" },
-        name: { type: "string" },
-        admin: { type: "boolean", default: false },
-        organization: { type: "string" },
-        role: { type: "string" },
-        csv: { type: "string" },
-        "dry-run": { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    fail(`${(error as Error).message}\n${USAGE}`);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
+  const { values } = readArguments(USAGE, {
+    email: { type: "string" },
+    name: { type: "string" },
+    admin: { type: "boolean", default: false },
+    organization: { type: "string" },
+    role: { type: "string" },
+    csv: { type: "string" },
+    "dry-run": { type: "boolean", default: false },
+  });
   if (values.csv !== undefined) {
     if (values.email || values.name || values.admin || values.role) fail(`--csv takes only --organization (the roles are in the file).\n${USAGE}`);
     if (!values.organization) fail(`--csv needs --organization.\n${USAGE}`);
@@ -77,13 +56,7 @@ async function main() {
     if (values.admin && values.organization) fail(`--admin makes a portal Administrator, who belongs to no organization.\n${USAGE}`);
   }
 
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) fail(error.message.split("\n").map((line) => `Configuration error: ${line}`).join("\n"));
-    throw error;
-  }
+  const config = loadConfigOrFail();
 
   let file: Buffer | null = null;
   if (values.csv !== undefined) {

@@ -1,16 +1,9 @@
 /** `npm run migrate`: applies pending migrations and exits (start does the same before serving). */
-import { ConfigError, loadConfig } from "../config.ts";
+import { loadConfigOrFail } from "./args.ts";
 import { openDatabase } from "../db/client.ts";
 import { migrate } from "../db/migrate.ts";
 
-let config;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(error.message.split("\n").map((line) => `Configuration error: ${line}`).join("\n"));
-  process.exit(1);
-}
+const config = loadConfigOrFail();
 
 // With the app running on the embedded database, this connects to its server instead of opening the directory.
 const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });

@@ -7,8 +7,7 @@
  * line of its output is the result as one JSON object: {"id":"…","name":"…","parent":"…"|null}.
  * Exit status 1 with a one-line reason for a bad name, a name in use or an unknown group.
  */
-import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "../config.ts";
+import { fail, loadConfigOrFail, readArguments } from "./args.ts";
 import { openDatabase } from "../db/client.ts";
 import { migrate } from "../db/migrate.ts";
 import { systemClock } from "../clock.ts";
@@ -16,42 +15,12 @@ import { createOrganization, findOrganizationByName, ORGANIZATION_REFUSALS } fro
 
 const USAGE = "Usage: npm run organization -- add --name NAME [--parent GROUP_NAME]";
 
-function fail(message: string): never {
-  console.error(message);
-  process.exit(1);
-}
-
 async function main() {
-  let values: { name?: string; parent?: string; help?: boolean };
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: process.argv.slice(2),
-      options: {
-        name: { type: "string" },
-        parent: { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-      allowPositionals: true,
-    }));
-  } catch (error) {
-    fail(`${(error as Error).message}\n${USAGE}`);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
+  const { values, positionals } = readArguments(USAGE, { name: { type: "string" }, parent: { type: "string" } }, { positionals: true });
   if (positionals.length !== 1 || positionals[0] !== "add") fail(`Say what to do: add.\n${USAGE}`);
   if (!values.name) fail(`--name is required.\n${USAGE}`);
 
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) fail(error.message.split("\n").map((line) => `Configuration error: ${line}`).join("\n"));
-    throw error;
-  }
+  const config = loadConfigOrFail();
 
   const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   let exitCode = 0;

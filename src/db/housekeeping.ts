@@ -146,10 +146,23 @@ export async function purgeExpired(
     ],
   ];
 
-  const counts = Object.fromEntries(statements.map(([table]) => [table, 0])) as PurgeCounts;
+  return deleteInBatches(statements, batch, options.shouldStop);
+}
+
+/**
+ * Runs each table's DELETE (one batch of at most `batch` rows) until a batch deletes fewer, table
+ * after table, and counts what each deleted; `shouldStop` is asked before every batch, and a
+ * stop returns the counts so far. Used by purgeExpired and purgeRetained.
+ */
+export async function deleteInBatches<T extends string>(
+  statements: [T, () => Promise<{ count: number }>][],
+  batch: number,
+  shouldStop?: () => boolean,
+): Promise<Record<T, number>> {
+  const counts = Object.fromEntries(statements.map(([table]) => [table, 0])) as Record<T, number>;
   for (const [table, statement] of statements) {
     for (;;) {
-      if (options.shouldStop?.()) return counts;
+      if (shouldStop?.()) return counts;
       const { count } = await statement();
       counts[table] += count;
       // Fewer than a batch: nothing left, or the rest is locked by another instance doing the same.

@@ -1,7 +1,7 @@
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { Sql } from "./client.ts";
-import { PURGE_BATCH, type PurgeOptions } from "./housekeeping.ts";
+import { deleteInBatches, PURGE_BATCH, type PurgeOptions } from "./housekeeping.ts";
 
 /**
  * What is kept for a set time rather than until it is spent (product.md §7): audit events for
@@ -35,14 +35,5 @@ export async function purgeRetained(
         limit ${batch} for update skip locked)`,
     ],
   ];
-  const counts: RetentionCounts = { audit_events: 0, user_imports: 0 };
-  for (const [table, statement] of statements) {
-    for (;;) {
-      if (options.shouldStop?.()) return counts;
-      const { count } = await statement();
-      counts[table] += count;
-      if (count < batch) break;
-    }
-  }
-  return counts;
+  return deleteInBatches(statements, batch, options.shouldStop);
 }

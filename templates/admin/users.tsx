@@ -2,7 +2,7 @@ import type { Child } from "hono/jsx";
 import type { AdminUser, AccountState, UserPage } from "../../src/flows/admin.ts";
 import type { Role } from "../../src/auth/users.ts";
 import type { MembershipRole } from "../../src/orgs/memberships.ts";
-import { Button, ErrorMessage, ErrorSummary, Field, Form, Heading, type FieldErrors } from "../components.tsx";
+import { Button, describedBy, ErrorMessage, ErrorSummary, Field, FieldFrame, Form, Heading, type FieldErrors } from "../components.tsx";
 import { formatTime, MEMBERSHIP_ROLE_LABELS, METHOD_LABELS, ROLE_LABELS, staffLabel, STATE_LABELS } from "./labels.ts";
 
 /** The roles the viewer may give, by organization id (only organizations they manage are keys). */
@@ -244,24 +244,16 @@ export type CreateChoices = { kind: "portal" } | { kind: "organizations"; organi
 
 export function SelectField(props: { name: string; label: string; error?: string; autofocus?: boolean; options: [string, string][]; value: string; hint?: string }) {
   const id = `field-${props.name}`;
-  const described = [props.hint ? `${id}-hint` : "", props.error ? `${id}-error` : ""].filter(Boolean).join(" ");
   return (
-    <div class={props.error ? "field field-error" : "field"}>
-      <label for={id}>{props.label}</label>
-      {props.hint ? (
-        <p class="hint" id={`${id}-hint`}>
-          {props.hint}
-        </p>
-      ) : null}
-      <ErrorMessage id={`${id}-error`} message={props.error} />
-      <select id={id} name={props.name} aria-describedby={described || undefined} autofocus={props.autofocus || undefined}>
+    <FieldFrame id={id} label={props.label} hint={props.hint} error={props.error}>
+      <select id={id} name={props.name} aria-describedby={describedBy(id, props)} autofocus={props.autofocus || undefined}>
         {props.options.map(([value, label]) => (
           <option value={value} selected={props.value === value || undefined}>
             {label}
           </option>
         ))}
       </select>
-    </div>
+    </FieldFrame>
   );
 }
 

@@ -1,39 +1,15 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { ConfigError, loadConfig, parseDuration, usesDevOutbox } from "../../src/config.ts";
+import { loadConfig, parseDuration, usesDevOutbox } from "../../src/config.ts";
 import { cookieName } from "../../src/web/cookies.ts";
 import { DAY, HOUR, MINUTE, SECOND } from "../../src/clock.ts";
+import { baseEnv, configError, dataDir, PRODUCTION } from "../support/config.ts";
 
-const dataDir = () => mkdtempSync(join(tmpdir(), "mfa-portal-config-"));
-const base = () => ({ DATA_DIR: dataDir() });
-
-const PRODUCTION = {
-  NODE_ENV: "production",
-  PUBLIC_URL: "https://portal.example.org",
-  SECRET_KEY: "x".repeat(40),
-  SENDGRID_API_KEY: "SG.test",
-  MAIL_FROM: "portal@example.org",
-  TWILIO_ACCOUNT_SID: "AC" + "0123456789abcdef".repeat(2),
-  TWILIO_AUTH_TOKEN: "token",
-  TWILIO_FROM_NUMBER: "+15551234567",
-};
-
-function configError(env: Record<string, string>): string {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    assert.instance(error, ConfigError);
-    return (error as Error).message;
-  }
-  assert.unreachable(`expected a ConfigError for ${JSON.stringify(env)}`);
-  return "";
-}
 
 test("defaults follow the contract", () => {
-  const config = loadConfig(base());
+  const config = loadConfig(baseEnv());
   assert.is(config.port, 3000);
   assert.is(config.publicUrl, "http://localhost:3000");
   assert.is(config.secure, false);
@@ -77,7 +53,7 @@ test("every duration setting is parsed from a whole number and a unit", () => {
     ["AUDIT_RETENTION", "auditRetention", "365d", 365 * DAY],
     ["REAUTH_TTL", "reauth", "10m", 10 * MINUTE],
   ];
-  const env: Record<string, string> = base();
+  const env: Record<string, string> = baseEnv();
   for (const [name, , text] of settings) env[name] = text;
   const config = loadConfig(env);
   for (const [name, key, text, ms] of settings) assert.is(config.ttl[key], ms, `${name}=${text}`);
@@ -94,53 +70,53 @@ test("parseDuration takes s, m, h, d and 0, and nothing else", () => {
 });
 
 test("the sign-in limits are settings: a count per duration, by default 30 failures a minute, 600 presses a minute, 600 sends an hour", () => {
-  const defaults = loadConfig(base()).limits;
+  const defaults = loadConfig(baseEnv()).limits;
   assert.equal(defaults, {
     signInFailures: { capacity: 30, perMs: MINUTE },
     signInStarts: { capacity: 600, perMs: MINUTE },
     signInSends: { capacity: 600, perMs: HOUR },
   });
-  assert.equal(loadConfig({ ...base(), SIGNIN_FAILURE_LIMIT: "5/30s" }).limits.signInFailures, { capacity: 5, perMs: 30 * SECOND });
+  assert.equal(loadConfig({ ...baseEnv(), SIGNIN_FAILURE_LIMIT: "5/30s" }).limits.signInFailures, { capacity: 5, perMs: 30 * SECOND });
   for (const bad of ["30", "0/1m", "30/m", "many/1h", "30/1m/2", "5/2d"]) {
-    const message = configError({ ...base(), SIGNIN_FAILURE_LIMIT: bad });
+    const message = configError({ ...baseEnv(), SIGNIN_FAILURE_LIMIT: bad });
     assert.ok(message.startsWith("SIGNIN_FAILURE_LIMIT:"), message);
     assert.match(message, /30\/1m/);
   }
-  assert.ok(configError({ ...base(), METRICS_PORT: "http" }).startsWith("METRICS_PORT:"));
-  assert.is(loadConfig({ ...base(), METRICS_PORT: "9464" }).metricsPort, 9464);
-  assert.is(loadConfig(base()).metricsPort, undefined);
+  assert.ok(configError({ ...baseEnv(), METRICS_PORT: "http" }).startsWith("METRICS_PORT:"));
+  assert.is(loadConfig({ ...baseEnv(), METRICS_PORT: "9464" }).metricsPort, 9464);
+  assert.is(loadConfig(baseEnv()).metricsPort, undefined);
 });
 
 test("SMS_CODE_TTL=ten is a ConfigError on one line naming SMS_CODE_TTL", () => {
-  const message = configError({ ...base(), SMS_CODE_TTL: "ten" });
+  const message = configError({ ...baseEnv(), SMS_CODE_TTL: "ten" });
   assert.is(message.split("\n").length, 1, message);
   assert.ok(message.startsWith("SMS_CODE_TTL:"), message);
   assert.match(message, /30s, 20m, 4h, 2d/);
 });
 
 test("each bad setting gets its own line naming it", () => {
-  const message = configError({ ...base(), PORT: "eighty", VOICE_CALL_TTL: "5", PUBLIC_URL: "ftp://x", MAIL_FROM: "not-an-address" });
+  const message = configError({ ...baseEnv(), PORT: "eighty", VOICE_CALL_TTL: "5", PUBLIC_URL: "ftp://x", MAIL_FROM: "not-an-address" });
   const names = message.split("\n").map((line) => line.split(":")[0]);
   assert.equal(names.sort(), ["MAIL_FROM", "PORT", "PUBLIC_URL", "VOICE_CALL_TTL"]);
 });
 
 test("an empty variable means unset: the default applies", () => {
-  const config = loadConfig({ ...base(), PORT: "", SMS_CODE_TTL: " ", PUBLIC_URL: "" });
+  const config = loadConfig({ ...baseEnv(), PORT: "", SMS_CODE_TTL: " ", PUBLIC_URL: "" });
   assert.is(config.port, 3000);
   assert.is(config.ttl.smsCode, 10 * MINUTE);
   assert.is(config.publicUrl, "http://localhost:3000");
 });
 
 test("REMEMBER_ME_TTL=0 turns Remember Me off; SESSION_IDLE_TTL cannot be 0 nor exceed SESSION_MAX_TTL", () => {
-  assert.is(loadConfig({ ...base(), REMEMBER_ME_TTL: "0" }).ttl.rememberMe, 0);
-  assert.match(configError({ ...base(), SESSION_IDLE_TTL: "0" }), /^SESSION_IDLE_TTL:/m);
-  assert.match(configError({ ...base(), SESSION_IDLE_TTL: "2h", SESSION_MAX_TTL: "1h" }), /^SESSION_MAX_TTL:/m);
+  assert.is(loadConfig({ ...baseEnv(), REMEMBER_ME_TTL: "0" }).ttl.rememberMe, 0);
+  assert.match(configError({ ...baseEnv(), SESSION_IDLE_TTL: "0" }), /^SESSION_IDLE_TTL:/m);
+  assert.match(configError({ ...baseEnv(), SESSION_IDLE_TTL: "2h", SESSION_MAX_TTL: "1h" }), /^SESSION_MAX_TTL:/m);
 });
 
 test("production requires SECRET_KEY, an https PUBLIC_URL, SendGrid and Twilio", () => {
-  assert.not.throws(() => loadConfig({ ...base(), ...PRODUCTION }));
+  assert.not.throws(() => loadConfig({ ...baseEnv(), ...PRODUCTION }));
   const without = (name: keyof typeof PRODUCTION) => {
-    const env: Record<string, string> = { ...base(), ...PRODUCTION };
+    const env: Record<string, string> = { ...baseEnv(), ...PRODUCTION };
     delete env[name];
     return configError(env);
   };
@@ -148,37 +124,37 @@ test("production requires SECRET_KEY, an https PUBLIC_URL, SendGrid and Twilio",
   assert.match(without("SENDGRID_API_KEY"), /^SENDGRID_API_KEY: required in production/m);
   assert.match(without("TWILIO_AUTH_TOKEN"), /^TWILIO_ACCOUNT_SID:/m);
   assert.match(without("PUBLIC_URL"), /^PUBLIC_URL: must be an https URL in production/m);
-  assert.match(configError({ ...base(), ...PRODUCTION, PUBLIC_URL: "http://portal.example.org" }), /^PUBLIC_URL: must be an https URL/m);
-  assert.match(configError({ ...base(), ...PRODUCTION, SECRET_KEY: "short" }), /^SECRET_KEY: must be at least 32 characters/m);
+  assert.match(configError({ ...baseEnv(), ...PRODUCTION, PUBLIC_URL: "http://portal.example.org" }), /^PUBLIC_URL: must be an https URL/m);
+  assert.match(configError({ ...baseEnv(), ...PRODUCTION, SECRET_KEY: "short" }), /^SECRET_KEY: must be at least 32 characters/m);
 });
 
 test("production with real providers has no dev outbox", () => {
-  const config = loadConfig({ ...base(), ...PRODUCTION });
+  const config = loadConfig({ ...baseEnv(), ...PRODUCTION });
   assert.equal(config.mail, { kind: "sendgrid", apiKey: "SG.test", from: "portal@example.org" });
   assert.is(config.phone.kind, "twilio");
   assert.not.ok(usesDevOutbox(config));
 });
 
 test("Twilio settings go together, and SendGrid needs MAIL_FROM", () => {
-  assert.match(configError({ ...base(), TWILIO_ACCOUNT_SID: PRODUCTION.TWILIO_ACCOUNT_SID }), /^TWILIO_ACCOUNT_SID: .*go together/m);
-  assert.match(configError({ ...base(), SENDGRID_API_KEY: "SG.x" }), /^MAIL_FROM: required with SENDGRID_API_KEY/m);
-  assert.match(configError({ ...base(), TWILIO_FROM_NUMBER: "555-1234" }), /^TWILIO_FROM_NUMBER:/m);
+  assert.match(configError({ ...baseEnv(), TWILIO_ACCOUNT_SID: PRODUCTION.TWILIO_ACCOUNT_SID }), /^TWILIO_ACCOUNT_SID: .*go together/m);
+  assert.match(configError({ ...baseEnv(), SENDGRID_API_KEY: "SG.x" }), /^MAIL_FROM: required with SENDGRID_API_KEY/m);
+  assert.match(configError({ ...baseEnv(), TWILIO_FROM_NUMBER: "555-1234" }), /^TWILIO_FROM_NUMBER:/m);
 });
 
 test("an https PUBLIC_URL gives Secure, __Host- cookies; http gives plain ones", () => {
-  const https = loadConfig({ ...base(), PUBLIC_URL: "https://portal.example.org/" });
+  const https = loadConfig({ ...baseEnv(), PUBLIC_URL: "https://portal.example.org/" });
   assert.is(https.secure, true);
   assert.is(https.publicUrl, "https://portal.example.org");
   assert.is(cookieName(https, "session"), "__Host-session");
   assert.is(cookieName(https, "flow"), "__Host-flow");
   assert.is(cookieName(https, "remember"), "__Host-remember");
-  const http = loadConfig({ ...base(), PUBLIC_URL: "http://localhost:8080" });
+  const http = loadConfig({ ...baseEnv(), PUBLIC_URL: "http://localhost:8080" });
   assert.is(http.secure, false);
   assert.is(cookieName(http, "session"), "session");
 });
 
 test("STAFF_EMAIL_DOMAINS is a comma list, lower-cased, with or without @", () => {
-  assert.equal(loadConfig({ ...base(), STAFF_EMAIL_DOMAINS: " Kepro.com, @staff.example ,," }).staffEmailDomains, ["kepro.com", "staff.example"]);
+  assert.equal(loadConfig({ ...baseEnv(), STAFF_EMAIL_DOMAINS: " Kepro.com, @staff.example ,," }).staffEmailDomains, ["kepro.com", "staff.example"]);
 });
 
 test("in development a SECRET_KEY is generated once and kept under DATA_DIR (mode 600)", () => {

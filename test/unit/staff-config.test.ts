@@ -1,69 +1,45 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { ConfigError, loadConfig } from "../../src/config.ts";
+import { loadConfig } from "../../src/config.ts";
 import { showsMfa } from "../../src/flows/staff-sign-in.ts";
+import { baseEnv, configError, PRODUCTION } from "../support/config.ts";
 
-const base = () => ({ DATA_DIR: mkdtempSync(join(tmpdir(), "mfa-portal-staff-config-")) });
 const STAFF = { STAFF_OIDC_ISSUER: "https://login.example.org/tenant/v2.0", STAFF_OIDC_CLIENT_ID: "portal", STAFF_OIDC_CLIENT_SECRET: "s3cret" };
-const PRODUCTION = {
-  NODE_ENV: "production",
-  PUBLIC_URL: "https://portal.example.org",
-  SECRET_KEY: "x".repeat(40),
-  SENDGRID_API_KEY: "SG.test",
-  MAIL_FROM: "portal@example.org",
-  TWILIO_ACCOUNT_SID: "AC" + "0123456789abcdef".repeat(2),
-  TWILIO_AUTH_TOKEN: "token",
-  TWILIO_FROM_NUMBER: "+15551234567",
-};
-
-function configError(env: Record<string, string>): string {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    assert.instance(error, ConfigError);
-    return (error as Error).message;
-  }
-  assert.unreachable(`expected a ConfigError for ${JSON.stringify(env)}`);
-  return "";
-}
 
 test("without STAFF_OIDC_* staff sign-in is off; blank values count as unset", () => {
-  assert.is(loadConfig(base()).staffOidc, null);
-  assert.is(loadConfig({ ...base(), STAFF_OIDC_ISSUER: " ", STAFF_OIDC_CLIENT_ID: "", STAFF_OIDC_CLIENT_SECRET: "" }).staffOidc, null);
+  assert.is(loadConfig(baseEnv()).staffOidc, null);
+  assert.is(loadConfig({ ...baseEnv(), STAFF_OIDC_ISSUER: " ", STAFF_OIDC_CLIENT_ID: "", STAFF_OIDC_CLIENT_SECRET: "" }).staffOidc, null);
 });
 
 test("the three settings make staff sign-in; MFA is required unless STAFF_OIDC_REQUIRE_MFA=0", () => {
-  assert.equal(loadConfig({ ...base(), ...STAFF }).staffOidc, {
+  assert.equal(loadConfig({ ...baseEnv(), ...STAFF }).staffOidc, {
     issuer: "https://login.example.org/tenant/v2.0",
     clientId: "portal",
     clientSecret: "s3cret",
     adminGroup: undefined,
     requireMfa: true,
   });
-  const lax = loadConfig({ ...base(), ...STAFF, STAFF_OIDC_REQUIRE_MFA: "0", STAFF_OIDC_ADMIN_GROUP: " Portal Admins " }).staffOidc!;
+  const lax = loadConfig({ ...baseEnv(), ...STAFF, STAFF_OIDC_REQUIRE_MFA: "0", STAFF_OIDC_ADMIN_GROUP: " Portal Admins " }).staffOidc!;
   assert.is(lax.requireMfa, false);
   assert.is(lax.adminGroup, "Portal Admins");
-  assert.match(configError({ ...base(), ...STAFF, STAFF_OIDC_REQUIRE_MFA: "yes" }), /^STAFF_OIDC_REQUIRE_MFA: /);
+  assert.match(configError({ ...baseEnv(), ...STAFF, STAFF_OIDC_REQUIRE_MFA: "yes" }), /^STAFF_OIDC_REQUIRE_MFA: /);
 });
 
 test("the three go together: one or two of them stop the start with a message naming them", () => {
   for (const missing of Object.keys(STAFF)) {
-    const env: Record<string, string> = { ...base(), ...STAFF };
+    const env: Record<string, string> = { ...baseEnv(), ...STAFF };
     delete env[missing];
     assert.match(configError(env), "STAFF_OIDC_ISSUER, STAFF_OIDC_CLIENT_ID and STAFF_OIDC_CLIENT_SECRET go together");
   }
 });
 
 test("the issuer is an http(s) URL without query or fragment, and https in production", () => {
-  assert.match(configError({ ...base(), ...STAFF, STAFF_OIDC_ISSUER: "login.example.org" }), /^STAFF_OIDC_ISSUER: /);
-  assert.match(configError({ ...base(), ...STAFF, STAFF_OIDC_ISSUER: "ftp://login.example.org" }), /^STAFF_OIDC_ISSUER: /);
-  assert.match(configError({ ...base(), ...STAFF, STAFF_OIDC_ISSUER: "https://login.example.org/?tenant=1" }), /^STAFF_OIDC_ISSUER: an issuer has no query/);
-  assert.is(loadConfig({ ...base(), ...STAFF, STAFF_OIDC_ISSUER: "http://127.0.0.1:9000" }).staffOidc!.issuer, "http://127.0.0.1:9000");
-  assert.match(configError({ ...base(), ...PRODUCTION, ...STAFF, STAFF_OIDC_ISSUER: "http://login.example.org" }), "STAFF_OIDC_ISSUER: must be an https URL in production");
-  assert.ok(loadConfig({ ...base(), ...PRODUCTION, ...STAFF }).staffOidc);
+  assert.match(configError({ ...baseEnv(), ...STAFF, STAFF_OIDC_ISSUER: "login.example.org" }), /^STAFF_OIDC_ISSUER: /);
+  assert.match(configError({ ...baseEnv(), ...STAFF, STAFF_OIDC_ISSUER: "ftp://login.example.org" }), /^STAFF_OIDC_ISSUER: /);
+  assert.match(configError({ ...baseEnv(), ...STAFF, STAFF_OIDC_ISSUER: "https://login.example.org/?tenant=1" }), /^STAFF_OIDC_ISSUER: an issuer has no query/);
+  assert.is(loadConfig({ ...baseEnv(), ...STAFF, STAFF_OIDC_ISSUER: "http://127.0.0.1:9000" }).staffOidc!.issuer, "http://127.0.0.1:9000");
+  assert.match(configError({ ...baseEnv(), ...PRODUCTION, ...STAFF, STAFF_OIDC_ISSUER: "http://login.example.org" }), "STAFF_OIDC_ISSUER: must be an https URL in production");
+  assert.ok(loadConfig({ ...baseEnv(), ...PRODUCTION, ...STAFF }).staffOidc);
 });
 
 test("MFA evidence in amr: mfa itself, or factors of two kinds; one method is not MFA", () => {

@@ -15,7 +15,7 @@ import {
 } from "../../orgs/user-import.ts";
 import { findOrganizationById } from "../../orgs/organizations.ts";
 import { ImportForm, ImportPreview } from "../../../templates/admin/import.tsx";
-import { ErrorPage } from "../../../templates/errors.tsx";
+import { notFoundPage } from "./admin-pages.tsx";
 import type { FieldErrors } from "../../../templates/components.tsx";
 
 /**
@@ -98,11 +98,7 @@ async function upload(deps: AppDeps, c: Ctx) {
 }
 
 function gone(deps: AppDeps, c: Ctx) {
-  return render(c, deps, {
-    title: "Import not found",
-    status: 404,
-    body: <ErrorPage heading="Import not found" message="This import was already sent or cancelled, or it expired. Start again from Import users." />,
-  });
+  return notFoundPage(deps, c, "Import not found", "This import was already sent or cancelled, or it expired. Start again from Import users.");
 }
 
 async function showPreview(deps: AppDeps, c: Ctx, id: string) {

@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { redirectTo, render } from "../render.tsx";
 import { checkForm, CREATE_REFUSAL_FIELDS, createRefusalText, scopeOf } from "./admin-env.ts";
+import { forbiddenPage, notFoundPage } from "./admin-pages.tsx";
 import {
   createOrganization,
   findOrganizationById,
@@ -15,9 +16,7 @@ import {
 import { listOrganizationMembers, MEMBERSHIP_ROLES, type MembershipRole } from "../../orgs/memberships.ts";
 import { findManagedOrganization, grantableRoles, listManagedOrganizations, type ManagedOrganization } from "../../orgs/scope.ts";
 import { createUser, type Actor } from "../../flows/admin.ts";
-import { AdminForbidden } from "../../../templates/admin/users.tsx";
 import { MembersPage, OrganizationsPage, type OrganizationsPageProps } from "../../../templates/admin/organizations.tsx";
-import { ErrorPage } from "../../../templates/errors.tsx";
 import type { FieldErrors } from "../../../templates/components.tsx";
 
 /**
@@ -64,7 +63,7 @@ function requirePortalAdmin(deps: AppDeps) {
   return async (c: Ctx, next: Next) => {
     if (scopeOf(c).kind === "portal") return next();
     if (!c.req.path.endsWith("/join") && (await administeredGroups(deps, c)).length) return next();
-    return render(c, deps, { title: "Access denied", status: 403, body: <AdminForbidden /> });
+    return forbiddenPage(deps, c);
   };
 }
 
@@ -163,13 +162,7 @@ async function showMembers(
 ) {
   const managed = await findManagedOrganization(deps.sql, scopeOf(c), organizationId);
   const found = managed ? await summaryOf(deps, organizationId) : null;
-  if (!found) {
-    return render(c, deps, {
-      title: "Organization not found",
-      status: 404,
-      body: <ErrorPage heading="Organization not found" message="There is no organization at this address. Go back to Organizations and pick one from the list." />,
-    });
-  }
+  if (!found) return notFoundPage(deps, c, "Organization not found", "There is no organization at this address. Go back to Organizations and pick one from the list.");
   const message = c.req.query("done") === "invited" ? { text: MESSAGES.invited!(found.org.name), problem: false } : null;
   return render(c, deps, {
     title: found.org.name,

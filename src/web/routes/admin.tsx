@@ -10,6 +10,7 @@ import { organizationsRoutes } from "./admin-organizations.tsx";
 import { importRoutes } from "./admin-import.tsx";
 import { stringify } from "csv-stringify/sync";
 import { checkForm, CREATE_REFUSAL_FIELDS, createRefusalText, scopeOf, setScope } from "./admin-env.ts";
+import { forbiddenPage, notFoundPage } from "./admin-pages.tsx";
 import { INVITE_REFUSALS } from "../../flows/invitation.ts";
 import {
   ACCOUNT_STATES,
@@ -32,7 +33,6 @@ import {
 } from "../../flows/admin.ts";
 import { DAY } from "../../clock.ts";
 import {
-  AdminForbidden,
   type CreateChoices,
   type Grantable,
   ConfirmActionPage,
@@ -112,7 +112,7 @@ async function requireAdmin(deps: AppDeps, c: Ctx, next: Next) {
   }
   if (!user) return goToPage(c, "/login");
   if (wantsFragment(c)) return goToPage(c, "/admin");
-  return render(c, deps, { title: "Access denied", status: 403, body: <AdminForbidden /> });
+  return forbiddenPage(deps, c);
 }
 
 function actorOf(c: Ctx): Actor {
@@ -196,13 +196,7 @@ async function showUsers(deps: AppDeps, c: Ctx) {
 
 async function showUser(deps: AppDeps, c: Ctx, userId: string, options: { status?: 400; message?: Message } = {}) {
   const user = isUserId(userId) ? await findAdminUser(deps.sql, deps.clock, userId, scopeOf(c)) : null;
-  if (!user) {
-    return render(c, deps, {
-      title: "User not found",
-      status: 404,
-      body: <ErrorPage heading="User not found" message="There is no user at this address. Go back to Administration and pick one from the list." />,
-    });
-  }
+  if (!user) return notFoundPage(deps, c, "User not found", "There is no user at this address. Go back to Administration and pick one from the list.");
   const before = /^\d{1,18}$/.test(c.req.query("before") ?? "") ? c.req.query("before") : undefined;
   const rows = await listAdminAudit(deps.sql, scopeOf(c), { userId, limit: EVENTS_PER_PAGE + 1, before });
   const events = rows.slice(0, EVENTS_PER_PAGE);
