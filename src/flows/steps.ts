@@ -48,7 +48,17 @@ export type StepResult<V> =
   /** Moved on: 303 to `path`; a `token` replaces the flow cookie (null: the flow cookie is cleared). */
   | { kind: "next"; path: string; token?: string | null; clearRemember?: boolean }
   /** The step again, with a message; `also`: more messages, each at its field, shown with it at once (GOV.UK: every error at once). */
-  | { kind: "error"; view: V; message: string; field?: string; also?: Record<string, string>; status: 400 | 401 | 403 | 409 | 422 | 429; retryAfterSeconds?: number }
+  | {
+      kind: "error";
+      view: V;
+      message: string;
+      field?: string;
+      also?: Record<string, string>;
+      status: 400 | 401 | 403 | 404 | 409 | 422 | 429;
+      retryAfterSeconds?: number;
+      /** A flow this very request made (its first try failed): the browser keeps it for the next try. */
+      token?: string;
+    }
   /** A poll that found nothing new, or a page to show as it is (the call step after Call Me). */
   | { kind: "pending"; view: V }
   | { kind: "show"; view: V }

@@ -52,6 +52,7 @@ export async function answer<V>(c: C, deps: AppDeps, pages: StepPages<V>, result
       return render(c, deps, pages.view(deps, result.view, undefined, c.req.query(WAITING) === "1" ? { notYet: true } : {}));
     case "error":
       if (result.retryAfterSeconds !== undefined) c.header("Retry-After", String(result.retryAfterSeconds));
+      if (result.token) writeCookie(c, deps.config, "flow", result.token);
       return render(c, deps, {
         ...pages.view(deps, result.view, { message: result.message, field: result.field }, result.also && result.field ? { fieldErrors: { [result.field]: result.message, ...result.also } } : {}),
         status: result.status,

@@ -62,7 +62,7 @@ const startSchema = z.object({
 });
 
 /** A recovery code as typed: 16 letters and digits in any case, dashes and spaces allowed. */
-const recoverySchema = z.object({
+export const recoverySchema = z.object({
   code: z
     .string({ message: "Enter a recovery code." })
     .max(40, "Enter the recovery code: 16 letters and numbers.")
