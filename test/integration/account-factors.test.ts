@@ -13,7 +13,8 @@ import { generateHOTP } from "@oslojs/otp";
 import { createTestContext, PUBLIC_URL, texts, type Browser, type Page, type TestContext } from "../support/harness.ts";
 import { createActiveUser, type ActiveUser } from "../support/users.ts";
 import { codeIn, latestMessage, press, signIn, useFreshAddress } from "../support/sign-in.ts";
-import { pressConfirmed, signedInAdmin } from "../support/admin.ts";
+import { browserSignedInAs, pressConfirmed, signedInAdmin } from "../support/admin.ts";
+import { makeMember, makeOrganization } from "../support/orgs.ts";
 import { createSession } from "../../src/auth/sessions.ts";
 import { cookieName } from "../../src/web/cookies.ts";
 import { addSoftPasskey } from "../support/soft-passkey.ts";
@@ -334,6 +335,27 @@ test("Reset MFA (an administrator) removes the authenticator app, passkeys and r
   const refused = await postJson(browser, "/login/passkey/verify", answer);
   assert.is(refused.status, 401);
   assert.not.ok(refused.json.redirect);
+});
+
+test("an organization's administrator's Reset MFA (the org-scoped admin) ends the member's app, passkeys and codes too; another organization's administrator finds no such user", async () => {
+  const org = await makeOrganization(ctx.sql, ctx.clock, "Factors clinic");
+  const elsewhere = await makeOrganization(ctx.sql, ctx.clock, "Other clinic");
+  const actor = await makeMember(ctx.sql, ctx.clock, org, "provider_admin", "active", "orgadmin");
+  const stranger = await makeMember(ctx.sql, ctx.clock, elsewhere, "provider_admin", "active", "stranger");
+  const member = await makeMember(ctx.sql, ctx.clock, org, "provider_staff", "active", "staffer");
+  await addFactor(ctx.sql, ctx.clock, member.id, { kind: "email", destination: member.email });
+  await withApp(member.id);
+  await addSoftPasskey(ctx.sql, ctx.clock, member.id);
+  await replaceRecoveryCodes(ctx.sql, ctx.clock, ctx.config.secretKey, member.id);
+  const before = await snapshot(member.id);
+  const refused = await (await browserSignedInAs(ctx, stranger.id)).post(`/admin/users/${member.id}/reset-mfa`, { from: "user" });
+  assert.is(refused.status, 404);
+  assert.is(await snapshot(member.id), before, "another organization's administrator changed nothing");
+  const done = await (await browserSignedInAs(ctx, actor.id)).post(`/admin/users/${member.id}/reset-mfa`, { from: "user" });
+  assert.ok(done.status < 400, `reset: ${done.status}`);
+  assert.equal((await factorsOf(member.id)).map((f) => f.kind), ["email"]);
+  const [{ n }] = (await ctx.sql<{ n: number }[]>`select count(*)::int as n from recovery_codes where user_id = ${member.id}`) as unknown as [{ n: number }];
+  assert.is(n, 0);
 });
 
 test("a passkey that was not removed signs in (the software passkey's answer is a real one)", async () => {
