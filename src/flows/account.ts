@@ -50,8 +50,8 @@ export type AccountChange = "password" | "phone" | "sessions" | "factors";
 
 /**
  * A change of the Sign-in methods section (src/flows/account-factors.ts) asked for before its
- * confirmation: adding an app and new recovery codes start once confirmed (they take no input);
- * a passkey goes back to the section (its name is typed there), a removal to its own page.
+ * confirmation: adding an app, new recovery codes and a removal (pressed on its own page) are done
+ * once confirmed; a passkey goes back to the section (its name is typed there, and the browser asks).
  */
 export type FactorChange = { do: "app" } | { do: "recovery" } | { do: "passkey" } | { do: "remove"; factor: string } | { do: "list" };
 

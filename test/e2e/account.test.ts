@@ -189,11 +189,24 @@ path("sign-in methods: add an authenticator app (confirmed first, recovery codes
   await j.press("Continue", "recovery codes saved: the account page", j.page.getByText("Your new recovery codes are saved."));
   await j.see(j.page.getByText("10 recovery codes left"), "ten recovery codes left");
 
+  // Confirm it's you now offers the app: the next time step's code (the set-up used this one's).
+  await j.follow("Change password", "change password: confirm first", j.heading("Confirm it's you"));
+  await j.see(j.heading("Or use your authenticator app", 2), "the authenticator app offered beside the email code");
+  await j.see(j.link("Use a recovery code"), "Use a recovery code offered");
+  await j.fill("Verification Code", generateHOTP(key, BigInt(Math.floor(Date.now() / 30_000) + 1), 6));
+  await j.press("Verify Code", "confirmed with the app: the password form", j.heading("Change password"));
+  await j.goto("/account", "the account page", j.heading("Sign-in methods", 2));
+
   await j.follow("Remove the authenticator app", "remove: its own page", j.heading("Remove the authenticator app?"));
   await j.see(j.link("Cancel: change nothing"), "a way back that changes nothing");
+  // The last confirmation was for the password: Confirm it's you again, and the removal is done.
+  await j.press("Remove the authenticator app", "remove: confirm first", j.heading("Confirm it's you"));
   await person.inbox.mark();
-  // Confirmed for the sign-in methods a moment ago: the removal needs no second confirmation.
-  await j.press("Remove the authenticator app", "app removed", j.page.getByText(/The sign-in method was removed/));
+  // The page already holds the app's Verification Code field: wait for the email's step instead.
+  await j.press("Send Verification Code", "confirm it's you: code sent", j.page.getByText(/We sent a 6-digit code to/));
+  await j.fill("Verification Code", await person.inbox.code("email"));
+  await person.inbox.mark();
+  await j.press("Verify Code", "confirmed: the app removed", j.page.getByText(/The sign-in method was removed/));
   await noticeEmailed(person, /sign-in method was removed/);
   if ((await j.link("Remove the authenticator app").count()) !== 0) throw new Error("the app is still listed");
 });
