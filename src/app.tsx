@@ -20,7 +20,7 @@ import { staffRoutes } from "./web/routes/staff.tsx";
 import { oidcRoutes } from "./web/routes/oidc.tsx";
 import { authzRoutes } from "./web/routes/authz.tsx";
 import { applicationsRoutes } from "./web/routes/applications.tsx";
-import { accountRoutes } from "./web/routes/account.tsx";
+import { accountRoutes, factorChangeGuard } from "./web/routes/account.tsx";
 import { usesDevOutbox } from "./config.ts";
 import { compressResponses } from "./web/compress.ts";
 import { httpMetrics } from "./web/http-metrics.ts";
@@ -90,7 +90,8 @@ export function createApp(deps: AppDeps) {
   app.route("/", applicationsRoutes(deps));
   app.route("/admin", adminRoutes(deps));
   // Stronger factors of the account page (product.md §8); before the account area, whose routes would otherwise answer these paths.
-  app.route("/account/factors", accountFactorsRoutes(deps));
+  // Every POST there asks Confirm it's you first when the last second factor is older than REAUTH_TTL.
+  app.route("/account/factors", accountFactorsRoutes(deps, factorChangeGuard(deps)));
   app.route("/account", accountRoutes(deps));
   if (deps.config.staffOidc) app.route("/staff", staffRoutes(deps));
   app.route("/", oidcRoutes(deps, logouts));

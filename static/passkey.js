@@ -59,6 +59,8 @@
       button.disabled = true;
       try {
         const started = await postJSON(`${ceremony.path}/options`, body);
+        // Confirm it's you first (adding a passkey when the last second factor is older than REAUTH_TTL): that page, then back here.
+        if (!started.ok && started.data.redirect) return window.location.assign(started.data.redirect);
         if (!started.ok) throw new Error(started.data.message || CANCELLED);
         let answer;
         try {

@@ -244,6 +244,17 @@ export async function removeFactorsOfKind(db: Db, userId: string, kind: FactorKi
   await db`delete from user_factors where user_id = ${userId} and kind = ${kind}`;
 }
 
+/**
+ * The person's Remove on the account page: the factor goes, if it is theirs and of a kind that
+ * can be removed (the authenticator app, a passkey). What it was comes back, or null.
+ */
+export async function removeFactorById(db: Db, userId: string, factorId: string): Promise<{ kind: FactorKind; label: string } | null> {
+  const [row] = await db<{ kind: FactorKind; label: string }[]>`
+    delete from user_factors where id = ${factorId} and user_id = ${userId} and kind in ('totp', 'passkey')
+    returning kind, label`;
+  return row ?? null;
+}
+
 /** True when the account holds a factor of this kind. */
 export async function hasFactor(db: Db, userId: string, kind: FactorKind): Promise<boolean> {
   const [row] = await db`select 1 from user_factors where user_id = ${userId} and kind = ${kind} limit 1`;
@@ -302,6 +313,15 @@ export async function replacePhoneFactor(db: Db, clock: Clock, userId: string, e
 export async function disableUser(db: Db, now: Date, userId: string, previousStatus: "invited" | "active"): Promise<void> {
   await db`update users set status = 'disabled', status_before_disable = ${previousStatus}, updated_at = ${now}
     where id = ${userId}`;
+}
+
+/**
+ * An administrator's Reset MFA: the authenticator app and every passkey end at once (a lost
+ * phone or laptop stops signing in now); the phone or email factor stays until the new one is set up.
+ */
+export async function removeStrongFactors(db: Db, userId: string): Promise<number> {
+  const removed = await db`delete from user_factors where user_id = ${userId} and kind in ('totp', 'passkey') returning id`;
+  return removed.length;
 }
 
 /** Back to `status` (the one kept by disableUser), forgetting it. */

@@ -176,6 +176,17 @@ export function recoveryCodeUsedNotice(portalName: string, left: number): Messag
 }
 
 /** Sent when a new sign-in method (an authenticator app, a passkey) or new recovery codes were added to an account. */
+export function factorRemovedNotice(portalName: string, what: string): MessageText {
+  return {
+    subject: `A sign-in method was removed from your ${portalName} account`,
+    text: [
+      `${what} was just removed from your ${portalName} account. It can no longer be used to sign in.`,
+      "If you did this, there is nothing more to do.",
+      "If you did not, change your password and contact your portal administrator right away.",
+    ].join("\n\n"),
+  };
+}
+
 export function factorAddedNotice(portalName: string, what: string): MessageText {
   return {
     subject: `A sign-in method was added to your ${portalName} account`,

@@ -1,7 +1,8 @@
 import { MINUTE } from "../clock.ts";
-import { factorAddedNotice } from "../delivery/messages.ts";
+import { factorAddedNotice, factorRemovedNotice } from "../delivery/messages.ts";
 import { countRecoveryCodesLeft } from "../auth/recovery-codes.ts";
-import { addFactor, hasFactor, listFactors, removeFactorsOfKind, type User, type UserFactor } from "../auth/users.ts";
+import { addFactor, hasFactor, listFactors, lockUser, removeFactorById, removeFactorsOfKind, type User, type UserFactor } from "../auth/users.ts";
+import { forgetRememberTokensFor } from "../auth/remember-me.ts";
 import type { Db } from "../db/client.ts";
 import { advanceFlow, createFlow, endFlow, loadFlow, type Flow } from "./flow-store.ts";
 import { audit, type FlowDeps, type RequestMeta, type StepResult } from "./steps.ts";
@@ -18,7 +19,13 @@ import { recoveryCode, shownRecoveryCodes } from "./factors/recovery-code.ts";
  * passkey of an account brings its recovery codes. Every addition emails a notice.
  *
  * Re-authentication (Confirm it's you within REAUTH_TTL) belongs to the account page: its guard
- * runs before these steps when the lead wires them in (see the README of this branch's report).
+ * (src/web/routes/account.tsx, requireRecentFactorAuth) runs before every POST here, and after a
+ * confirmation account.ts's `confirmed` comes back to the change asked for (resumeFactorChange).
+ * The list itself is the account page's Sign-in methods section; these are its steps.
+ *
+ * Remove (the authenticator app or a passkey) is confirmed on a page of its own and refused for
+ * the account's last factor: every account keeps a second factor (the phone or email factor of
+ * its registration counts, recovery codes alone do not).
  *
  *   app ─Verify Code─▶ [recovery] ─Continue─▶ done      passkey ─answer─▶ [recovery] ─▶ done
  *   recovery (Generate new recovery codes) ─Continue─▶ done
@@ -28,11 +35,14 @@ export type FactorSetupState = "app" | "passkey" | "passkey_checked" | "recovery
 const SETUP_TTL = 15 * MINUTE;
 const APP_PURPOSE = "account_app";
 export const FACTORS_PAGE = "/account/factors";
+/** Where the list is: the account page's Sign-in methods section. */
+export const SIGN_IN_METHODS = "/account#sign-in-methods";
 
 export type AccountFactorsView =
-  | { page: "list"; factors: UserFactor[]; recoveryLeft: number }
+  | { page: "list"; factors: UserFactor[]; recoveryLeft: number; email: string }
   | { page: "app"; secret: string; qrSvg: string }
-  | { page: "recovery"; codes: string[] };
+  | { page: "recovery"; codes: string[] }
+  | { page: "remove"; factor: UserFactor | null; last: boolean };
 
 export type AccountFactorsResult = StepResult<AccountFactorsView>;
 
@@ -45,7 +55,7 @@ interface SetupData {
 
 /** What the Sign-in methods section lists: every factor (passkeys by their names), and how many recovery codes are left. */
 export async function showAccountFactors(deps: FlowDeps, user: User): Promise<AccountFactorsView> {
-  return { page: "list", factors: await listFactors(deps.sql, user.id), recoveryLeft: await countRecoveryCodesLeft(deps.sql, user.id) };
+  return { page: "list", factors: await listFactors(deps.sql, user.id), recoveryLeft: await countRecoveryCodesLeft(deps.sql, user.id), email: user.email };
 }
 
 /** The signed-in person's set-up flow on one of `states`, or where to go. */
@@ -55,7 +65,7 @@ async function setupAt(deps: FlowDeps, token: string | undefined, user: User, st
   return flow;
 }
 
-const gone: AccountFactorsResult = { kind: "moved", path: FACTORS_PAGE };
+const gone: AccountFactorsResult = { kind: "moved", path: SIGN_IN_METHODS };
 
 /** Add an authenticator app: a new key in a new set-up flow (the old app, if any, stays until the new one is proved). */
 export async function startAppSetup(deps: FlowDeps, meta: RequestMeta, user: User): Promise<AccountFactorsResult> {
@@ -101,7 +111,7 @@ export async function verifyAppSetup(deps: FlowDeps, meta: RequestMeta, token: s
 async function finishAddition(tx: Db, deps: FlowDeps, meta: RequestMeta, flow: Flow, user: User, from: FactorSetupState, first: boolean): Promise<AccountFactorsResult> {
   if (!first) {
     await endFlow(tx, deps.clock, flow.id, from);
-    return { kind: "next", path: `${FACTORS_PAGE}?added=1`, token: null };
+    return { kind: "next", path: "/account?done=factor_added#sign-in-methods", token: null };
   }
   const issued = await recoveryCode.start(deps, meta, {
     flow,
@@ -179,5 +189,59 @@ export async function confirmSetupRecoveryCodes(deps: FlowDeps, meta: RequestMet
   }
   if (!(await endFlow(deps.sql, deps.clock, flow.id, "recovery"))) return gone;
   await audit(deps, meta, "recovery_codes.saved", user.id);
-  return { kind: "next", path: `${FACTORS_PAGE}?saved=1`, token: null };
+  return { kind: "next", path: "/account?done=codes_saved#sign-in-methods", token: null };
+}
+
+/* ── Remove ── */
+
+export const LAST_FACTOR =
+  "This is the only sign-in method on your account, so it cannot be removed. Add another (an authenticator app or a passkey) first, then remove this one.";
+export const FACTOR_GONE = "That sign-in method is not on your account. It may have been removed already.";
+
+const isFactorId = (id: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
+/** The kinds a person removes themselves; the phone or email factor is changed (or reset by an administrator), never removed. */
+const REMOVABLE = new Set(["totp", "passkey"]);
+
+/** The account's factors, and the one asked for if it can be removed (the last one of all cannot). */
+async function removalOf(db: Db, user: User, factorId: string): Promise<{ factor: UserFactor | null; last: boolean }> {
+  if (!isFactorId(factorId)) return { factor: null, last: false };
+  const factors = await listFactors(db, user.id);
+  const factor = factors.find((f) => f.id === factorId && REMOVABLE.has(f.kind)) ?? null;
+  return { factor, last: factors.length <= 1 };
+}
+
+/** Remove's own page (a GET: it works without JavaScript): what goes, or why it cannot. */
+export async function showRemoval(deps: FlowDeps, user: User, factorId: string): Promise<AccountFactorsResult> {
+  const { factor, last } = await removalOf(deps.sql, user, factorId);
+  if (!factor) return { kind: "error", view: { page: "remove", factor: null, last: false }, message: FACTOR_GONE, status: 404 };
+  return { kind: "show", view: { page: "remove", factor, last } };
+}
+
+/** What a factor is called in a notice and the audit's words. */
+function factorWords(factor: { kind: string; label: string }): string {
+  return factor.kind === "totp" ? "The authenticator app" : `The passkey ${factor.label}`;
+}
+
+/**
+ * Remove: the account's row is locked first, so two removals at once cannot leave it with none;
+ * the app's Remember Me ends with it (Login with Authenticator App would skip a factor now gone).
+ */
+export async function removeFactor(deps: FlowDeps, meta: RequestMeta, user: User, factorId: string): Promise<AccountFactorsResult> {
+  return deps.sql
+    .begin(async (tx): Promise<AccountFactorsResult> => {
+      await lockUser(tx, user.id);
+      const { factor, last } = await removalOf(tx, user, factorId);
+      if (!factor) return { kind: "error", view: { page: "remove", factor: null, last: false }, message: FACTOR_GONE, status: 404 };
+      if (last) {
+        await audit(deps, meta, "factor.remove_refused", user.id, { kind: factor.kind, reason: "last" }, tx);
+        return { kind: "error", view: { page: "remove", factor, last }, message: LAST_FACTOR, status: 409 };
+      }
+      const removed = await removeFactorById(tx, user.id, factor.id);
+      if (!removed) return { kind: "error", view: { page: "remove", factor: null, last: false }, message: FACTOR_GONE, status: 404 };
+      if (removed.kind === "totp") await forgetRememberTokensFor(tx, user.id, "totp");
+      await audit(deps, meta, "factor.removed", user.id, { kind: removed.kind }, tx);
+      await deps.outbox.enqueue(tx, { channel: "email", to: user.email, ...factorRemovedNotice(deps.config.portalName, factorWords(removed)) });
+      return { kind: "next", path: "/account?done=factor_removed#sign-in-methods" };
+    })
+    .finally(() => deps.outbox.kick());
 }

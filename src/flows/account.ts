@@ -10,7 +10,8 @@ import {
   recordReauthentication,
   type SessionSummary,
 } from "../auth/sessions.ts";
-import { findPasswordHash, listFactors, maskPhone, replacePhoneFactor, setPasswordHash, touchFactor, type User, type UserFactor } from "../auth/users.ts";
+import { findPasswordHash, hasFactor, listFactors, maskPhone, replacePhoneFactor, setPasswordHash, touchFactor, type User, type UserFactor } from "../auth/users.ts";
+import { countRecoveryCodesLeft } from "../auth/recovery-codes.ts";
 import { checkPasswordPolicy, hashPassword, verifyPassword } from "../auth/passwords.ts";
 import { isLocked, recordFailure, recordSuccess } from "../auth/lockout.ts";
 import { checkAttemptLimit } from "../auth/rate-limit.ts";
@@ -24,6 +25,9 @@ import { audit, flowAt, isMoved, stepPaths, tooManyAttempts, tooManySends, type 
 import { codeMessage, type CheckOutcome, type StartOutcome } from "./factors/code.ts";
 import { emailCode } from "./factors/email-code.ts";
 import { phone, type PhoneChannel } from "./factors/phone.ts";
+import { totp } from "./factors/totp.ts";
+import { recoveryCode } from "./factors/recovery-code.ts";
+import { generateRecoveryCodes, removeFactor, SIGN_IN_METHODS, startAppSetup } from "./account-factors.ts";
 import { PASSWORDS_DIFFER } from "./password-reset.ts";
 
 /**
@@ -32,8 +36,9 @@ import { PASSWORDS_DIFFER } from "./password-reset.ts";
  * REAUTH_TTL first, a notice after; ASVS 7.5.1, 6.3.7).
  *
  * A change may go ahead when the session's last second factor (its sign-in, or its last Confirm
- * it's you) is younger than REAUTH_TTL. Otherwise the person confirms with their own factor (the
- * emailed code, or the phone's SMS or call), which is recorded on the session together with the
+ * it's you) is younger than REAUTH_TTL. Otherwise the person confirms with a factor of theirs (the
+ * emailed code, or the phone's SMS or call; the authenticator app's code; a recovery code, used
+ * up), which is recorded on the session together with the
  * change it was asked for: that one change may still finish within REAUTH_GRANT_MS, so a person
  * who takes their time choosing a password does not lose what they typed. A locked account cannot
  * confirm; wrong codes count toward the lockout as at sign-in (factors/code.ts decides).
@@ -41,10 +46,17 @@ import { PASSWORDS_DIFFER } from "./password-reset.ts";
  * The confirmation and the proof of a new number are steps of an `account` flow (its codes are
  * bound to it), held by the flow cookie and by this session: another session's cookie finds nothing.
  */
-export type AccountChange = "password" | "phone" | "sessions";
+export type AccountChange = "password" | "phone" | "sessions" | "factors";
+
+/**
+ * A change of the Sign-in methods section (src/flows/account-factors.ts) asked for before its
+ * confirmation: adding an app, new recovery codes and a removal (pressed on its own page) are done
+ * once confirmed; a passkey goes back to the section (its name is typed there, and the browser asks).
+ */
+export type FactorChange = { do: "app" } | { do: "recovery" } | { do: "passkey" } | { do: "remove"; factor: string } | { do: "list" };
 
 /** What a confirmation leads to: a page to go back to, or the sign-out it was asked for (done once confirmed). */
-export type PendingChange = { change: "password" } | { change: "phone" } | { change: "sessions"; end: string };
+export type PendingChange = { change: "password" } | { change: "phone" } | { change: "sessions"; end: string } | { change: "factors"; then: FactorChange };
 
 export type AccountState = "confirm" | "confirm_code" | "confirm_call" | "phone_new" | "phone_code" | "phone_call";
 
@@ -69,7 +81,7 @@ const CONFIRM_STATES: AccountState[] = ["confirm", "confirm_code", "confirm_call
 const PHONE_STATES: AccountState[] = ["phone_new", "phone_code", "phone_call"];
 
 /** Where each change's page is. */
-const CHANGE_PAGES: Record<AccountChange, string> = { password: "/account/password", phone: "/account/phone", sessions: "/account" };
+const CHANGE_PAGES: Record<AccountChange, string> = { password: "/account/password", phone: "/account/phone", sessions: "/account", factors: SIGN_IN_METHODS };
 
 /** The signed-in person and the session asking. */
 export interface Signed {
@@ -92,7 +104,22 @@ export type AccountView =
   | { page: "overview" }
   | { page: "password" }
   | { page: "phone"; phone: string }
-  | { page: "confirm"; state: "confirm" | "confirm_code" | "confirm_call"; factor: "email" | "phone"; shown: string; channel: "email" | PhoneChannel | null; keypadCode: string | null; change: AccountChange; codeLifetime: string }
+  | {
+      page: "confirm";
+      state: "confirm" | "confirm_code" | "confirm_call";
+      /** The account's own factor (none: an account whose factors are only an app or passkeys). */
+      factor: "email" | "phone" | "none";
+      shown: string;
+      channel: "email" | PhoneChannel | null;
+      keypadCode: string | null;
+      change: AccountChange;
+      codeLifetime: string;
+      /** The stronger ways offered beside it: the authenticator app's code, a recovery code. */
+      app: boolean;
+      recovery: boolean;
+      /** The page of Use a recovery code (Recovery Code → Verify Code) rather than the factor's. */
+      using: "recovery" | null;
+    }
   | { page: "phone_proof"; state: "phone_code" | "phone_call"; maskedPhone: string; keypadCode: string | null };
 
 export type AccountResult = StepResult<AccountView>;
@@ -118,12 +145,22 @@ function ownFactor(user: User): { factor: "phone"; phone: string } | { factor: "
   return null;
 }
 
+/** The ways this account can confirm: its own factor, its authenticator app, its recovery codes. */
+async function confirmWays(deps: FlowDeps, user: User): Promise<{ own: ReturnType<typeof ownFactor>; app: boolean; recovery: boolean }> {
+  const [app, left] = await Promise.all([hasFactor(deps.sql, user.id, "totp"), countRecoveryCodesLeft(deps.sql, user.id)]);
+  return { own: ownFactor(user), app, recovery: left > 0 };
+}
+
+const canConfirm = (ways: Awaited<ReturnType<typeof confirmWays>>) => ways.own !== null || ways.app || ways.recovery;
+
 /* ── the overview ── */
 
 /** What the account page shows: factors, live sessions (this one marked), recent activity. */
 export interface AccountOverview {
   user: User;
   factors: UserFactor[];
+  /** Recovery codes not used yet. */
+  recoveryLeft: number;
   sessions: (SessionSummary & { current: boolean; browser: string })[];
   activity: AuditEvent[];
   hasPassword: boolean;
@@ -143,13 +180,17 @@ export const ACTIVITY_EVENTS = [
   "account.sessions_ended",
   "admin.mfa_reset",
   "admin.user_unlocked",
+  "factor.added",
+  "factor.removed",
+  "recovery_code.used",
 ] as const;
 
 export type ActivityEvent = (typeof ACTIVITY_EVENTS)[number];
 
 export async function loadAccountOverview(deps: FlowDeps, who: Signed): Promise<AccountOverview> {
-  const [factors, sessions, activity, hash] = await Promise.all([
+  const [factors, recoveryLeft, sessions, activity, hash] = await Promise.all([
     listFactors(deps.sql, who.user.id),
+    countRecoveryCodesLeft(deps.sql, who.user.id),
     listUserSessions(deps.sql, deps.clock, deps.config.ttl, who.user.id),
     listUserEvents(deps.sql, who.user.id, ACTIVITY_EVENTS, 15),
     findPasswordHash(deps.sql, who.user.id),
@@ -157,6 +198,7 @@ export async function loadAccountOverview(deps: FlowDeps, who: Signed): Promise<
   return {
     user: who.user,
     factors,
+    recoveryLeft,
     sessions: sessions.map((s) => ({ ...s, current: s.id === who.session.id, browser: browserName(s.userAgent) })),
     activity,
     hasPassword: hash !== null,
@@ -175,16 +217,26 @@ export function browserName(userAgent: string | null): string {
 
 /* ── Confirm it's you ── */
 
+/** This session's confirmation flow, or (from the first page of a change, `?for=`) a new one. */
+async function confirmationFlow(deps: FlowDeps, meta: RequestMeta, who: Signed, token: string | undefined, change?: ConfirmFor): Promise<{ flow: Flow; token?: string } | AccountResult> {
+  const flow = await ownFlow(deps, who, token, CONFIRM_STATES);
+  if (!isMoved(flow)) return { flow };
+  if (!change) return flow;
+  const created = await createConfirmation(deps, meta, who, pendingFor(change));
+  if (!created) return { kind: "error", view: { page: "overview" }, message: NO_FACTOR_MESSAGE, status: 403 };
+  return created;
+}
+
 /** A new account flow for this session's confirmation of `pending` (an older one of the account ends); null for an account without a factor here. */
 async function createConfirmation(deps: FlowDeps, meta: RequestMeta, who: Signed, pending: PendingChange): Promise<{ flow: Flow; token: string } | null> {
   const own = ownFactor(who.user);
-  if (!own) return null;
+  if (!canConfirm(await confirmWays(deps, who.user))) return null;
   const created = await createFlow(deps.sql, deps.clock, {
     kind: "account",
     userId: who.user.id,
     state: "confirm",
     ttlMs: REAUTH_GRANT_MS,
-    data: { sessionId: who.session.id, pending, channel: own.factor === "email" ? "email" : undefined } satisfies AccountData,
+    data: { sessionId: who.session.id, pending, channel: own?.factor === "email" ? "email" : undefined } satisfies AccountData,
   });
   await deleteUserFlows(deps.sql, who.user.id, "account", created.flow.id);
   await audit(deps, meta, "account.confirmation_asked", who.user.id, { change: pending.change });
@@ -215,15 +267,19 @@ async function ownFlow(deps: FlowDeps, who: Signed, token: string | undefined, s
   return flow;
 }
 
-function confirmView(deps: FlowDeps, who: Signed, flow: Flow): AccountView {
+async function confirmView(deps: FlowDeps, who: Signed, flow: Flow, using: "recovery" | null = null): Promise<AccountView> {
   const d = flow.data as AccountData;
-  const own = ownFactor(who.user);
+  const ways = await confirmWays(deps, who.user);
+  const own = ways.own;
   const channel = d.channel ?? null;
   return {
     page: "confirm",
     state: flow.state as "confirm" | "confirm_code" | "confirm_call",
-    factor: own?.factor ?? "email",
-    shown: own?.factor === "phone" ? maskPhone(own.phone) : who.user.email,
+    factor: own?.factor ?? "none",
+    app: ways.app,
+    recovery: ways.recovery,
+    using,
+    shown: own?.factor === "phone" ? maskPhone(own.phone) : own?.factor === "email" ? who.user.email : "",
     channel,
     keypadCode: flow.state === "confirm_call" ? (d.keypadCode ?? null) : null,
     change: d.pending?.change ?? "password",
@@ -232,14 +288,33 @@ function confirmView(deps: FlowDeps, who: Signed, flow: Flow): AccountView {
 }
 
 /** A confirmation step; Confirm it's you's first page also shows, with nothing stored, for a change named by `?for=`. */
-export async function showConfirmStep(deps: FlowDeps, who: Signed, token: string | undefined, states: AccountState[], change?: "password" | "phone"): Promise<AccountResult> {
+export async function showConfirmStep(
+  deps: FlowDeps,
+  who: Signed,
+  token: string | undefined,
+  states: AccountState[],
+  change?: ConfirmFor,
+  using: "recovery" | null = null,
+): Promise<AccountResult> {
   const flow = await ownFlow(deps, who, token, states);
-  if (!isMoved(flow)) return { kind: "show", view: confirmView(deps, who, flow) };
+  if (!isMoved(flow)) {
+    const view = await await confirmView(deps, who, flow, using);
+    if (using === "recovery" && !(view as ConfirmViewOf).recovery) return { kind: "moved", path: accountStepPath(flow.state as AccountState) };
+    return { kind: "show", view };
+  }
   if (!change || !states.includes("confirm")) return flow;
-  if (!ownFactor(who.user)) return { kind: "error", view: { page: "overview" }, message: NO_FACTOR_MESSAGE, status: 403 };
+  if (!canConfirm(await confirmWays(deps, who.user))) return { kind: "error", view: { page: "overview" }, message: NO_FACTOR_MESSAGE, status: 403 };
   if (isConfirmed(deps, who.session, change)) return { kind: "moved", path: CHANGE_PAGES[change] };
-  const unsaved = { state: "confirm", data: { pending: { change }, channel: who.user.phoneE164 ? undefined : "email" } } as unknown as Flow;
-  return { kind: "show", view: confirmView(deps, who, unsaved) };
+  const unsaved = { state: "confirm", data: { pending: pendingFor(change), channel: who.user.phoneE164 ? undefined : who.user.mfaMethod === "email" ? "email" : undefined } } as unknown as Flow;
+  return { kind: "show", view: await await confirmView(deps, who, unsaved, using) };
+}
+
+/** The changes a Confirm it's you page may be opened for before its flow exists (`?for=`). */
+export type ConfirmFor = "password" | "phone" | "factors";
+type ConfirmViewOf = Extract<AccountView, { page: "confirm" }>;
+
+function pendingFor(change: ConfirmFor): PendingChange {
+  return change === "factors" ? { change, then: { do: "list" } } : { change };
 }
 
 /**
@@ -252,22 +327,16 @@ export async function sendConfirmation(
   who: Signed,
   token: string | undefined,
   channel: "email" | PhoneChannel,
-  change?: "password" | "phone",
+  change?: ConfirmFor,
 ): Promise<AccountResult> {
-  let flow = await ownFlow(deps, who, token, CONFIRM_STATES);
-  let newToken: string | undefined;
-  if (isMoved(flow)) {
-    if (!change) return flow;
-    const created = await createConfirmation(deps, meta, who, { change });
-    if (!created) return { kind: "error", view: { page: "overview" }, message: NO_FACTOR_MESSAGE, status: 403 };
-    ({ flow, token: newToken } = created);
-  }
-  const started = flow;
+  const found = await confirmationFlow(deps, meta, who, token, change);
+  if ("kind" in found) return found;
+  const { flow: started, token: newToken } = found;
   const own = ownFactor(who.user);
   if (!own || (own.factor === "email") !== (channel === "email")) return { kind: "moved", path: accountStepPath(started.state) };
   if (isLocked(who.user, deps.clock)) {
     await audit(deps, meta, "account.confirmation_locked", who.user.id);
-    return { kind: "error", view: confirmView(deps, who, started), message: LOCKED_MESSAGE, status: 403 };
+    return { kind: "error", view: await confirmView(deps, who, started), message: LOCKED_MESSAGE, status: 403 };
   }
   const target: AccountState = channel === "voice" ? "confirm_call" : "confirm_code";
   const move = (tx: Parameters<typeof advanceFlow>[0]) => advanceFlow(tx, deps.clock, started.id, CONFIRM_STATES, target, { data: { channel, keypadCode: null } });
@@ -295,7 +364,7 @@ export async function sendConfirmation(
   }
   if (outcome.kind === "sent") return { kind: "next", path: accountStepPath(outcome.flow.state), token: newToken };
   if (outcome.kind === "rate_limited") {
-    return { kind: "error", view: confirmView(deps, who, started), message: tooManySends(outcome.retryAfterSeconds), status: 429, retryAfterSeconds: outcome.retryAfterSeconds };
+    return { kind: "error", view: await confirmView(deps, who, started), message: tooManySends(outcome.retryAfterSeconds), status: 429, retryAfterSeconds: outcome.retryAfterSeconds };
   }
   return { kind: "moved", path: accountStepPath(started.state) };
 }
@@ -316,8 +385,8 @@ export async function checkConfirmationCode(deps: FlowDeps, meta: RequestMeta, w
   const channel = (flow.data as AccountData).channel;
   const input = { flow, user: who.user, purpose: CONFIRM_PURPOSE, code, respectLock: true };
   const outcome = channel === "email" ? await emailCode.check(deps, meta, input) : await phone.check(deps, meta, { ...input, channel: "sms" });
-  if (outcome.kind === "pending") return { kind: "pending", view: confirmView(deps, who, flow) };
-  if (outcome.kind !== "passed") return notPassed(confirmView(deps, who, flow), outcome, SEND_NEW_EMAIL);
+  if (outcome.kind === "pending") return { kind: "pending", view: await confirmView(deps, who, flow) };
+  if (outcome.kind !== "passed") return notPassed(await confirmView(deps, who, flow), outcome, SEND_NEW_EMAIL);
   return confirmed(deps, meta, who, flow, channel === "email" ? "email" : "sms");
 }
 
@@ -326,23 +395,60 @@ export async function checkConfirmationCall(deps: FlowDeps, meta: RequestMeta, w
   const flow = await ownFlow(deps, who, token, ["confirm_call"]);
   if (isMoved(flow)) return flow;
   const outcome = await phone.check(deps, meta, { flow, user: who.user, purpose: CONFIRM_PURPOSE, channel: "voice", respectLock: true });
-  if (outcome.kind === "pending") return { kind: "pending", view: confirmView(deps, who, flow), wrongTries: outcome.wrongTries };
+  if (outcome.kind === "pending") return { kind: "pending", view: await confirmView(deps, who, flow), wrongTries: outcome.wrongTries };
   if (outcome.kind === "passed") return confirmed(deps, meta, who, flow, "voice");
-  if (outcome.kind === "locked") return { kind: "error", view: confirmView(deps, who, flow), message: LOCKED_MESSAGE, status: 403 };
+  if (outcome.kind === "locked") return { kind: "error", view: await confirmView(deps, who, flow), message: LOCKED_MESSAGE, status: 403 };
   const back = await advanceFlow(deps.sql, deps.clock, flow.id, "confirm_call", "confirm", { data: { keypadCode: null } });
-  return { kind: "error", view: confirmView(deps, who, back ?? flow), message: "The call did not confirm the code. Choose Call Me to be called again, or Send Code.", status: 400 };
+  return { kind: "error", view: await confirmView(deps, who, back ?? flow), message: "The call did not confirm the code. Choose Call Me to be called again, or Send Code.", status: 400 };
+}
+
+/** Confirm it's you with the authenticator app: Verification Code → Verify Code (a code accepted once, as at sign-in). */
+export async function checkConfirmationApp(deps: FlowDeps, meta: RequestMeta, who: Signed, token: string | undefined, code: string, change?: ConfirmFor): Promise<AccountResult> {
+  const found = await confirmationFlow(deps, meta, who, token, change);
+  if ("kind" in found) return found;
+  const { flow, token: newToken } = found;
+  const outcome = await totp.check(deps, meta, { flow, user: who.user, purpose: CONFIRM_PURPOSE, code, respectLock: true });
+  if (outcome.kind === "pending") return { kind: "moved", path: accountStepPath("confirm") };
+  if (outcome.kind !== "passed") return withToken(notPassed({ ...((await confirmView(deps, who, flow)) as ConfirmViewOf), state: "confirm" }, outcome, APP_NEXT), newToken);
+  return confirmed(deps, meta, who, flow, "totp");
+}
+
+/** Use a recovery code: Recovery Code → Verify Code. The code is used up (once), and a notice is emailed. */
+export async function checkConfirmationRecovery(deps: FlowDeps, meta: RequestMeta, who: Signed, token: string | undefined, code: string, change?: ConfirmFor): Promise<AccountResult> {
+  const found = await confirmationFlow(deps, meta, who, token, change);
+  if ("kind" in found) return found;
+  const { flow, token: newToken } = found;
+  const outcome = await recoveryCode.check(deps, meta, { flow, user: who.user, purpose: CONFIRM_PURPOSE, code, respectLock: true });
+  if (outcome.kind === "passed") return confirmed(deps, meta, who, flow, "recovery_code");
+  const view = await confirmView(deps, who, flow, "recovery");
+  if (outcome.kind === "pending") return { kind: "moved", path: accountStepPath("confirm") };
+  const failed = notPassed(view, outcome, "");
+  if (failed.kind !== "error" || failed.status === 429 || failed.status === 403) return withToken(failed, newToken);
+  const message = outcome.kind === "failed" && outcome.reason === "exhausted" ? RECOVERY_EXHAUSTED : RECOVERY_WRONG;
+  return withToken({ ...failed, message }, newToken);
+}
+
+const APP_NEXT = "Wait for the next code in your authenticator app and enter that one.";
+export const RECOVERY_WRONG = "That recovery code is not right, or it was used before. Check it and try again.";
+const RECOVERY_EXHAUSTED = "Too many wrong recovery codes. Select Back to Account and start again.";
+
+/** A refusal on a flow this request made (from a ?for= page): the browser keeps its cookie, so the next try finds it. */
+function withToken(result: AccountResult, token: string | undefined): AccountResult {
+  if (!token || result.kind !== "error") return result;
+  return { ...result, token };
 }
 
 /**
  * The second factor passed: recorded on the session for the change asked for, the flow ends, and
  * the person goes back to that change (a sign-out asked for is done now: that was the request).
  */
-async function confirmed(deps: FlowDeps, meta: RequestMeta, who: Signed, flow: Flow, channel: "email" | PhoneChannel): Promise<AccountResult> {
+async function confirmed(deps: FlowDeps, meta: RequestMeta, who: Signed, flow: Flow, channel: "email" | PhoneChannel | "totp" | "recovery_code"): Promise<AccountResult> {
   const pending = (flow.data as AccountData).pending ?? { change: "password" };
   const done = await deps.sql.begin(async (tx) => {
     if (!(await endFlow(tx, deps.clock, flow.id, flow.state))) return false;
     await recordReauthentication(tx, deps.clock, who.session.id, pending.change);
-    await touchFactor(tx, deps.clock, who.user.id, channel === "email" ? "email" : "phone");
+    // The app's last use was written with its time step; a recovery code is no factor row.
+    if (channel === "email" || channel === "sms" || channel === "voice") await touchFactor(tx, deps.clock, who.user.id, channel === "email" ? "email" : "phone");
     await audit(deps, meta, "account.reauthenticated", who.user.id, { change: pending.change, channel }, tx);
     return true;
   });
@@ -352,8 +458,37 @@ async function confirmed(deps: FlowDeps, meta: RequestMeta, who: Signed, flow: F
     const ended = await endSessions(deps, meta, { user: who.user, session }, pending.end);
     return ended.kind === "next" ? { ...ended, token: null } : ended;
   }
+  if (pending.change === "factors") return resumeFactorChange(deps, meta, { user: who.user, session }, pending.then);
   return { kind: "next", path: CHANGE_PAGES[pending.change], token: null };
 }
+
+/**
+ * Back to the Sign-in methods change that asked for the confirmation: Add an authenticator app
+ * and Generate new recovery codes start now (their set-up flow's cookie replaces this one's);
+ * Remove (pressed on its own page) is done now; a passkey's name is typed on the section, so that goes back there.
+ */
+async function resumeFactorChange(deps: FlowDeps, meta: RequestMeta, who: Signed, then: FactorChange): Promise<AccountResult> {
+  if (then.do === "app" || then.do === "recovery") {
+    const started = then.do === "app" ? await startAppSetup(deps, meta, who.user) : await generateRecoveryCodes(deps, meta, who.user);
+    return started.kind === "next" ? started : { kind: "next", path: SIGN_IN_METHODS, token: null };
+  }
+  if (then.do === "remove") {
+    // The person pressed Remove on its own page before confirming: that was the request. A refusal (the last factor) shows there.
+    const removed = await removeFactor(deps, meta, who.user, then.factor);
+    return removed.kind === "next" ? { ...removed, token: null } : { kind: "next", path: `/account/factors/${encodeURIComponent(then.factor)}/remove`, token: null };
+  }
+  return { kind: "next", path: SIGN_IN_METHODS, token: null };
+}
+
+/**
+ * A change of the Sign-in methods section (a POST under /account/factors) when the last second
+ * factor is older than REAUTH_TTL: Confirm it's you first, then back to `then`. Null: go ahead.
+ */
+export async function guardFactorChange(deps: FlowDeps, meta: RequestMeta, who: Signed, then: FactorChange): Promise<AccountResult | null> {
+  if (isConfirmed(deps, who.session, "factors")) return null;
+  return beginConfirmation(deps, meta, who, { change: "factors", then });
+}
+
 
 /* ── Change password ── */
 

@@ -2,7 +2,8 @@ import type { Db, Sql } from "../db/client.ts";
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { Outbox } from "../delivery/outbox.ts";
-import { disableUser, enableUser, findUserByEmail, maskPhone, setUserRole, type MfaMethod, type Role, type User } from "../auth/users.ts";
+import { disableUser, enableUser, findUserByEmail, maskPhone, removeStrongFactors, setUserRole, type MfaMethod, type Role, type User } from "../auth/users.ts";
+import { deleteRecoveryCodes } from "../auth/recovery-codes.ts";
 import { appendAudit, type AuditEvent } from "../auth/audit.ts";
 import { invalidateUserSessions } from "../auth/sessions.ts";
 import { endApplicationSessions } from "../apps/application-sessions.ts";
@@ -411,7 +412,9 @@ export async function resendLink(deps: AdminDeps, actor: Actor, userId: string):
 /**
  * The user sets up multi-factor authentication again through an emailed link (purpose mfa_reset,
  * handled by the registration pages). Their sessions, Remember Me tokens and half-done sign-ins
- * end now. The method on file keeps working until the new one is verified, so a user who asked
+ * end now, and so do the authenticator app, every passkey and the recovery codes (a lost phone or
+ * laptop must stop signing in at once: security.md, "Admins can remove a user's factors"). The
+ * phone or email method on file keeps working until the new one is verified, so a user who asked
  * for the reset is not shut out meanwhile; an administrator who wants them out disables them.
  */
 export async function resetMfa(deps: AdminDeps, actor: Actor, userId: string): Promise<ActionResult> {
@@ -427,11 +430,14 @@ export async function resetMfa(deps: AdminDeps, actor: Actor, userId: string): P
     await forgetRememberTokens(tx, userId);
     await deleteUserFlows(tx, userId, "login");
     await deleteUserFlows(tx, userId, "password_reset");
+    await deleteUserFlows(tx, userId, "factor_setup");
+    const strong = await removeStrongFactors(tx, userId);
+    await deleteRecoveryCodes(tx, userId);
     const ttl = deps.config.ttl.registrationLink;
     const token = await createLinkToken(tx, deps.clock, { userId, purpose: "mfa_reset", ttlMs: ttl });
     const link = `${deps.config.publicUrl}/register/link/${token}`;
     await deps.outbox.enqueue(tx, { channel: "email", to: user.email, ...mfaResetLink(deps.config.portalName, link, describeDuration(ttl)) });
-    await audit(tx, deps.clock, actor, "admin.mfa_reset", userId);
+    await audit(tx, deps.clock, actor, "admin.mfa_reset", userId, { strongFactorsRemoved: strong });
     return { reason: "ok" as const, scope };
   });
   if (outcome.reason !== "ok") return { ok: false, reason: outcome.reason };

@@ -48,10 +48,21 @@ export type StepResult<V> =
   /** Moved on: 303 to `path`; a `token` replaces the flow cookie (null: the flow cookie is cleared). */
   | { kind: "next"; path: string; token?: string | null; clearRemember?: boolean }
   /** The step again, with a message; `also`: more messages, each at its field, shown with it at once (GOV.UK: every error at once). */
-  | { kind: "error"; view: V; message: string; field?: string; also?: Record<string, string>; status: 400 | 401 | 403 | 409 | 422 | 429; retryAfterSeconds?: number }
+  | {
+      kind: "error";
+      view: V;
+      message: string;
+      field?: string;
+      also?: Record<string, string>;
+      status: 400 | 401 | 403 | 404 | 409 | 422 | 429;
+      retryAfterSeconds?: number;
+      /** A flow this very request made (its first try failed): the browser keeps it for the next try. */
+      token?: string;
+    }
   /**
-   * The call has not confirmed the code yet (the poll, or Continue). `wrongTries`: the wrong codes
-   * keyed on the call so far, which the page says (the poll's answer is news only when it grew).
+   * The call has not confirmed the code yet (the poll, or Continue), or a page to show as it is.
+   * `wrongTries`: the wrong codes keyed on the call so far, which the page says (the poll's
+   * answer is news only when it grew).
    */
   | { kind: "pending"; view: V; wrongTries?: number }
   | { kind: "show"; view: V }

@@ -85,6 +85,7 @@ export async function answer<V>(c: C, deps: AppDeps, pages: StepPages<V>, result
     }
     case "error":
       if (result.retryAfterSeconds !== undefined) c.header("Retry-After", String(result.retryAfterSeconds));
+      if (result.token) writeCookie(c, deps.config, "flow", result.token);
       return render(c, deps, {
         ...pages.view(deps, result.view, { message: result.message, field: result.field }, result.also && result.field ? { fieldErrors: { [result.field]: result.message, ...result.also } } : {}),
         status: result.status,

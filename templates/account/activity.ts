@@ -1,7 +1,7 @@
 import type { ActivityEvent } from "../../src/flows/account.ts";
 
 /** Recent activity in plain words: what happened to the person's account, never an event name. */
-const OPTION_WORDS: Record<string, string> = { phone: "Login with Phone", email: "Login with Email" };
+const OPTION_WORDS: Record<string, string> = { phone: "Login with Phone", email: "Login with Email", totp: "Login with Authenticator App", passkey: "Sign in with a passkey" };
 
 function option(detail: Record<string, unknown>): string {
   return typeof detail.option === "string" && OPTION_WORDS[detail.option] ? ` (${OPTION_WORDS[detail.option]})` : "";
@@ -20,6 +20,9 @@ export const ACTIVITY_WORDS: Record<ActivityEvent, (detail: Record<string, unkno
   "account.sessions_ended": (d) => (d.count === 1 ? "Another session was signed out" : `${typeof d.count === "number" ? d.count : "Other"} sessions were signed out`),
   "admin.mfa_reset": () => "Your administrator reset your multi-factor authentication",
   "admin.user_unlocked": () => "Your administrator unlocked your account",
+  "factor.added": (d) => (d.kind === "totp" ? "Authenticator app added" : d.kind === "passkey" ? "Passkey added" : "Sign-in method added"),
+  "factor.removed": (d) => (d.kind === "totp" ? "Authenticator app removed" : d.kind === "passkey" ? "Passkey removed" : "Sign-in method removed"),
+  "recovery_code.used": (d) => `A recovery code was used${typeof d.left === "number" ? ` (${d.left} left)` : ""}`,
 };
 
 export function describeActivity(event: string, detail: Record<string, unknown>): string {

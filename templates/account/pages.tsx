@@ -4,6 +4,8 @@ import { NewPasswordFields } from "../new-password-fields.tsx";
 import { CallWaiting, PhoneChoice, SmsCodeEntry, type PhoneActions, type StepError } from "../phone-factor.tsx";
 import { portalTime } from "../format.ts";
 import { describeActivity } from "./activity.ts";
+import { SignInMethods } from "./sign-in-methods.tsx";
+import { RecoveryCodeEntry, UseRecoveryCodeLink } from "../recovery-codes.tsx";
 
 /**
  * The account page (product.md §8) and its steps: Change password, Change phone number, Sign-in
@@ -17,6 +19,9 @@ export const DONE_MESSAGES = {
   phone: "Your phone number was changed. Codes and calls now go to the new number, and we emailed you a notice.",
   sessions: "Signed out. We emailed you a notice.",
   no_sessions: "There were no other sessions to sign out.",
+  factor_added: "The sign-in method was added. We emailed you a notice.",
+  factor_removed: "The sign-in method was removed. We emailed you a notice.",
+  codes_saved: "Your new recovery codes are saved.",
 } as const;
 
 export type DoneMessage = keyof typeof DONE_MESSAGES;
@@ -27,7 +32,7 @@ function When(props: { at: Date | null }) {
 }
 
 export function AccountPage(props: { overview: AccountOverview; done?: DoneMessage; error?: string }) {
-  const { user, factors, sessions, activity, hasPassword } = props.overview;
+  const { user, factors, recoveryLeft, sessions, activity, hasPassword } = props.overview;
   const others = sessions.filter((s) => !s.current);
   return (
     <section class="account">
@@ -59,20 +64,10 @@ export function AccountPage(props: { overview: AccountOverview; done?: DoneMessa
         </>
       ) : null}
 
-      <h2>Sign-in methods</h2>
-      {factors.length === 0 ? (
-        <p>Your organization's sign-in holds your second factor.</p>
-      ) : (
-        <ul class="factor-list">
-          {factors.map((factor) => (
-            <li>
-              <strong>{factor.kind === "email" ? `Email code to ${factor.destination ?? user.email}` : factor.label}</strong>
-              <br />
-              Added <When at={factor.createdAt} />; last used <When at={factor.lastUsedAt} />
-            </li>
-          ))}
-        </ul>
-      )}
+      <h2 id="sign-in-methods" tabindex={-1}>
+        Sign-in methods
+      </h2>
+      <SignInMethods factors={factors} recoveryLeft={recoveryLeft} email={user.email} />
 
       <h2 id="sessions" tabindex={-1}>
         Sessions
@@ -220,29 +215,73 @@ function confirmActions(change: string): PhoneActions {
   };
 }
 
-const CHANGE_WORDS = { password: "change your password", phone: "change your phone number", sessions: "sign out a session" } as const;
+const CHANGE_WORDS = { password: "change your password", phone: "change your phone number", sessions: "sign out a session", factors: "change your sign-in methods" } as const;
 
 type ConfirmView = Extract<AccountView, { page: "confirm" }>;
 
-/** Confirm it's you: the person's own factor, before the change they asked for. */
+/**
+ * The stronger ways beside the account's own factor (product.md §8): the authenticator app's code
+ * (on the first page only, so the page holds one code field) and Use a recovery code.
+ */
+function StrongerWays(props: { view: ConfirmView; fieldError?: string }) {
+  const { view } = props;
+  const only = view.factor === "none";
+  return (
+    <>
+      {view.app && view.state === "confirm" ? (
+        <>
+          {only ? null : <h2>Or use your authenticator app</h2>}
+          <CodeForm
+            action={`/account/confirm/app?for=${view.change}`}
+            formLabel="Confirm with your authenticator app"
+            hint="Enter the 6-digit code your authenticator app shows now."
+            error={props.fieldError}
+            autofocus={props.fieldError !== undefined}
+          />
+        </>
+      ) : null}
+      {view.recovery && view.state !== "confirm_call" ? <UseRecoveryCodeLink href={`/account/confirm/recovery?for=${view.change}`} /> : null}
+    </>
+  );
+}
+
+/** Confirm it's you: a factor of the person's, before the change they asked for. */
 export function ConfirmPage(props: { view: ConfirmView; error?: StepError; notYet?: boolean; wrongTries?: number }) {
   const { view } = props;
   const intro = <p>Before you {CHANGE_WORDS[view.change]}, confirm it's you with your second factor.</p>;
   const CONFIRM_PHONE_ACTIONS = confirmActions(view.change);
-  if (view.factor === "phone") {
-    if (view.state === "confirm_code") return <SmsCodeEntry heading="Confirm it's you" maskedPhone={view.shown} actions={CONFIRM_PHONE_ACTIONS} error={props.error} sent />;
-    if (view.state === "confirm_call")
-      return (
-        <CallWaiting heading="Confirm it's you" maskedPhone={view.shown} keypadCode={view.keypadCode ?? ""} actions={CONFIRM_PHONE_ACTIONS} notYet={props.notYet} error={props.error} wrongTries={props.wrongTries} />
-      );
-    return <PhoneChoice heading="Confirm it's you" maskedPhone={view.shown} actions={CONFIRM_PHONE_ACTIONS} error={props.error} intro={intro} />;
-  }
   const fieldError = props.error?.field === "code" ? props.error.message : undefined;
+  if (view.using === "recovery") {
+    return (
+      <RecoveryCodeEntry action={`/account/confirm/recovery?for=${view.change}`} back={`/account/confirm?for=${view.change}`} error={fieldError} problem={props.error?.message} />
+    );
+  }
+  if (view.factor === "phone") {
+    const stronger = <StrongerWays view={view} fieldError={fieldError} />;
+    if (view.state === "confirm_code")
+      return (
+        <>
+          <SmsCodeEntry heading="Confirm it's you" maskedPhone={view.shown} actions={CONFIRM_PHONE_ACTIONS} error={props.error} sent />
+          {stronger}
+        </>
+      );
+    if (view.state === "confirm_call")
+      return <CallWaiting heading="Confirm it's you" maskedPhone={view.shown} keypadCode={view.keypadCode ?? ""} actions={CONFIRM_PHONE_ACTIONS} notYet={props.notYet} error={props.error} wrongTries={props.wrongTries} />;
+    return (
+      <>
+        <PhoneChoice heading="Confirm it's you" maskedPhone={view.shown} actions={CONFIRM_PHONE_ACTIONS} error={props.error} intro={intro} />
+        {stronger}
+        <BackToAccount />
+      </>
+    );
+  }
   return (
     <section>
       <Heading>Confirm it's you</Heading>
       <ErrorSummary message={props.error && !fieldError ? props.error.message : undefined} />
-      {view.state === "confirm_code" ? (
+      {view.factor === "none" ? (
+        intro
+      ) : view.state === "confirm_code" ? (
         <>
           <Status message={props.error ? null : `We sent a 6-digit code to ${view.shown}.`} />
           <CodeForm
@@ -267,6 +306,7 @@ export function ConfirmPage(props: { view: ConfirmView; error?: StepError; notYe
           </Form>
         </>
       )}
+      <StrongerWays view={view} fieldError={view.state === "confirm" ? fieldError : undefined} />
       <BackToAccount />
     </section>
   );

@@ -9,6 +9,8 @@ export const EVENT_LABELS: Record<string, string> = {
   "factor.added": "Sign-in method added (authenticator app or passkey)",
   "factor.app_setup_started": "Authenticator app set-up started on the account page",
   "factor.passkey_refused": "Passkey not added: the browser's answer was refused",
+  "factor.removed": "Sign-in method removed by the person (authenticator app or passkey)",
+  "factor.remove_refused": "Sign-in method not removed: it was the account's last one",
   "factor.passkey_setup_started": "Passkey set-up started on the account page",
   "password_reset.app_verified": "Password reset: authenticator app code verified",
   "recovery_code.used": "Recovery code used in place of the second factor",

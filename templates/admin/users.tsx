@@ -487,7 +487,7 @@ const CONFIRM_WORDS: Record<ConfirmedAction, { heading: (email: string) => strin
     heading: (email) => `Reset multi-factor authentication for ${email}?`,
     consequences: [
       "They are signed out everywhere at once, and Remember Me on their browsers ends.",
-      "Their phone or email second factor stops working; they get an email with a link to set one up again. Their password stays the same.",
+      "Their authenticator app, passkeys and recovery codes stop working now. Their phone or email second factor works until they set one up again through the link we email them. Their password stays the same.",
     ],
     button: "Reset MFA",
   },

@@ -4,6 +4,8 @@
  * you first (their own phone: Send Code) and emails a notice; then the new password signs in and
  * Login with Phone reaches the new number. This suite runs its own app with REAUTH_TTL=0 (every
  * change asks, whatever the time since the sign-in), so a real clock cannot skip a confirmation.
+ * The Sign-in methods section: Add an authenticator app (Confirm it's you first, the recovery codes
+ * of a first strong factor), then Remove on its own page.
  */
 import { suite } from "uvu";
 import type { Browser, BrowserContext } from "playwright-core";
@@ -11,7 +13,9 @@ import { startApp, type RunningApp } from "./support/app.ts";
 import { AxeReplay, launchBrowser } from "./support/browser.ts";
 import { SHOTS_DIR, type E2E } from "./support/e2e.ts";
 import { Journey, type Mode } from "./support/journey.ts";
-import { registeredByPhone, signedInBanner, signInWith, signOut, type Person } from "./support/steps.ts";
+import { generateHOTP } from "@oslojs/otp";
+import { decodeBase32IgnorePadding } from "@oslojs/encoding";
+import { registeredByEmail, registeredByPhone, signedInBanner, signInWith, signOut, type Person } from "./support/steps.ts";
 import type { Inbox } from "./support/outbox.ts";
 
 const s = suite("e2e: account page");
@@ -158,6 +162,53 @@ path("change the phone number (confirmed with the old phone, the new one proved 
   await j.press("Send Code", "a sign-in code to the new number", j.field("Verification Code"));
   await j.fill("Verification Code", await newPhone.code("sms"));
   await j.press("Verify Code", "signed in through the new number", j.heading("Home"));
+});
+
+path("sign-in methods: add an authenticator app (confirmed first, recovery codes shown), then remove it on a page of its own", async (j, mode) => {
+  const person = await registeredByEmail(j, { tag: "methods", staySignedIn: true });
+  await j.goto("/account", "the account page", j.heading("Account"));
+  await j.see(j.heading("Sign-in methods", 2), 'the section "Sign-in methods"');
+  await j.see(j.page.getByText("0 recovery codes left"), "the recovery codes left (none before a strong factor)");
+  if (mode === "js") {
+    await j.see(j.button("Add a passkey"), 'the button "Add a passkey" (made by the script)');
+  } else {
+    await j.see(j.page.getByText("Passkeys need JavaScript", { exact: false }), "the note that passkeys need JavaScript");
+    if ((await j.button("Add a passkey").count()) !== 0) j.problem("Add a passkey is there without JavaScript");
+  }
+
+  await j.press("Add an authenticator app", "add an app: confirm first", j.heading("Confirm it's you"));
+  await person.inbox.mark();
+  await j.press("Send Verification Code", "confirm it's you: code sent", j.field("Verification Code"));
+  await j.fill("Verification Code", await person.inbox.code("email"));
+  const secret = j.page.locator('output[name="totp-secret"]');
+  await j.press("Verify Code", "confirmed: the app's set-up", secret);
+  const key = decodeBase32IgnorePadding(((await secret.textContent()) ?? "").replace(/\s+/g, ""));
+  await j.fill("Verification Code", generateHOTP(key, BigInt(Math.floor(Date.now() / 30_000)), 6));
+  await j.press("Verify Code", "app verified: recovery codes (the first strong factor)", j.heading("Save your recovery codes"));
+  await j.check("I have saved my recovery codes");
+  await j.press("Continue", "recovery codes saved: the account page", j.page.getByText("Your new recovery codes are saved."));
+  await j.see(j.page.getByText("10 recovery codes left"), "ten recovery codes left");
+
+  // Confirm it's you now offers the app: the next time step's code (the set-up used this one's).
+  await j.follow("Change password", "change password: confirm first", j.heading("Confirm it's you"));
+  await j.see(j.heading("Or use your authenticator app", 2), "the authenticator app offered beside the email code");
+  await j.see(j.link("Use a recovery code"), "Use a recovery code offered");
+  await j.fill("Verification Code", generateHOTP(key, BigInt(Math.floor(Date.now() / 30_000) + 1), 6));
+  await j.press("Verify Code", "confirmed with the app: the password form", j.heading("Change password"));
+  await j.goto("/account", "the account page", j.heading("Sign-in methods", 2));
+
+  await j.follow("Remove the authenticator app", "remove: its own page", j.heading("Remove the authenticator app?"));
+  await j.see(j.link("Cancel: change nothing"), "a way back that changes nothing");
+  // The last confirmation was for the password: Confirm it's you again, and the removal is done.
+  await j.press("Remove the authenticator app", "remove: confirm first", j.heading("Confirm it's you"));
+  await person.inbox.mark();
+  // The page already holds the app's Verification Code field: wait for the email's step instead.
+  await j.press("Send Verification Code", "confirm it's you: code sent", j.page.getByText(/We sent a 6-digit code to/));
+  await j.fill("Verification Code", await person.inbox.code("email"));
+  await person.inbox.mark();
+  await j.press("Verify Code", "confirmed: the app removed", j.page.getByText(/The sign-in method was removed/));
+  await noticeEmailed(person, /sign-in method was removed/);
+  if ((await j.link("Remove the authenticator app").count()) !== 0) throw new Error("the app is still listed");
 });
 
 s.run();

@@ -162,13 +162,13 @@ passkeyPath(
   async (j) => {
     const person = await registeredByEmail(j, { tag: "passkey", staySignedIn: true });
     const { cdp, authenticatorId } = await virtualAuthenticator(j);
-    await j.goto("/account/factors", "sign-in methods", j.heading("Sign-in methods"));
+    await j.goto("/account", "sign-in methods", j.heading("Sign-in methods", 2));
     await j.see(j.button("Add a passkey"), 'the button "Add a passkey" (made by the script)');
     if ((await j.page.getByText("Passkeys need JavaScript").count()) > 0) j.problem("the note that passkeys need JavaScript stayed with JavaScript on");
     await j.fill("Passkey name", "Test laptop");
     await j.press("Add a passkey", "passkey added: recovery codes (the first strong factor)", j.heading("Save your recovery codes"));
     await j.check("I have saved my recovery codes");
-    await j.press("Continue", "recovery codes saved: sign-in methods", j.heading("Sign-in methods"));
+    await j.press("Continue", "recovery codes saved: sign-in methods", j.heading("Sign-in methods", 2));
     await j.see(j.page.getByRole("cell", { name: "Test laptop", exact: true }), "the passkey listed by its name");
     const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
     if (credentials.length !== 1 || !credentials[0]!.isResidentCredential) throw new Error("no discoverable credential on the authenticator");
@@ -179,6 +179,12 @@ passkeyPath(
     // No email, no password: the passkey alone.
     await j.press("Sign in with a passkey", "signed in with the passkey", j.heading("Home"));
     await signedInBanner(j);
+
+    // Remove it again (the sign-in just now was the second factor): a page of its own, then the email factor is left.
+    await j.goto("/account", "the account page", j.heading("Sign-in methods", 2));
+    await j.follow("Remove the passkey Test laptop", "remove the passkey: its own page", j.heading("Remove the passkey “Test laptop”?"));
+    await j.press("Remove the passkey “Test laptop”", "passkey removed", j.page.getByText(/The sign-in method was removed/));
+    if ((await j.page.getByRole("cell", { name: "Test laptop", exact: true }).count()) !== 0) throw new Error("the removed passkey is still listed");
     void person;
   },
   "js",
@@ -222,7 +228,7 @@ passkeyPath(
   "passkeys need JavaScript: without it the buttons are absent and the account page says so",
   async (j) => {
     await registeredByEmail(j, { tag: "nojs-passkey", staySignedIn: true });
-    await j.goto("/account/factors", "sign-in methods", j.heading("Sign-in methods"));
+    await j.goto("/account", "sign-in methods", j.heading("Sign-in methods", 2));
     await j.see(j.page.getByText("Passkeys need JavaScript", { exact: false }), "the note that passkeys need JavaScript");
     if ((await j.button("Add a passkey").count()) !== 0) throw new Error("Add a passkey is there without JavaScript");
     await j.goto("/home", "home", j.button("Sign out"));

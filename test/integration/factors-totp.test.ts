@@ -222,11 +222,12 @@ test("Forgot your password? asks the app's code where a phone user is asked for 
   assert.ok(session!.amr.includes("otp"));
 });
 
-test("the account's factors (/account/factors): signed in only; Add an authenticator app replaces the app; Generate new recovery codes ends the old ones", async () => {
+test("the account's Sign-in methods (/account/factors goes there): signed in only; Add an authenticator app replaces the app; Generate new recovery codes ends the old ones", async () => {
   assert.match((await new ClientBrowser(ctx).get("/account/factors")).url, /^\/login\?rd=%2Faccount%2Ffactors/);
   const { invited, key, codes, browser } = await registerWithApp();
   const list = await browser.get("/account/factors");
   assert.is(list.status, 200);
+  assert.is(list.url, "/account", "one list: the account page's section");
   assert.match(list.text, "10 recovery codes left");
   assert.match(list.text, "Passkeys need JavaScript");
   const setup = await pressButton(browser, list, "Replace the authenticator app");
@@ -235,7 +236,7 @@ test("the account's factors (/account/factors): signed in only; Add an authentic
   assert.not.equal(Buffer.from(newKey).toString("hex"), Buffer.from(key).toString("hex"));
   const done = await pressButton(browser, setup, "Verify Code", { code: codeAt(newKey) });
   // Not the first strong factor: no new recovery codes, back to the list.
-  assert.is(done.url, "/account/factors?added=1");
+  assert.is(done.url, "/account?done=factor_added");
   const factors = await ctx.sql`select kind from user_factors where user_id = ${invited.userId}`;
   assert.equal(factors.map((f) => f.kind), ["totp"]);
   assert.match((await lastMessage(ctx, invited.email)).subject ?? "", "sign-in method was added");
@@ -244,7 +245,7 @@ test("the account's factors (/account/factors): signed in only; Add an authentic
   const newCodes = texts(fresh, "ul.recovery-codes li");
   assert.is(newCodes.length, 10);
   const saved = await pressButton(browser, fresh, "Continue", { saved: "on" });
-  assert.is(saved.url, "/account/factors?saved=1");
+  assert.is(saved.url, "/account?done=codes_saved");
   // The old codes died with the new set.
   await signOut(browser, await browser.get("/home"));
   ctx.clock.advance(30 * SECOND);

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppDeps, AppEnv } from "../env.ts";
-import { redirectTo, render, type View } from "../render.tsx";
+import { redirectTo, type View } from "../render.tsx";
 import { jsonBodyGuard, validForm, validJson, type FormProblem } from "../form.ts";
 import { codeSchema } from "../fields.ts";
 import { writeCookie, clearCookie } from "../cookies.ts";
@@ -11,33 +11,39 @@ import {
   confirmSetupRecoveryCodes,
   finishPasskeySetup,
   generateRecoveryCodes,
-  showAccountFactors,
+  removeFactor,
   showAppSetup,
+  showRemoval,
   showSetupRecoveryCodes,
   startAppSetup,
   startPasskeySetup,
   verifyAppSetup,
+  SIGN_IN_METHODS,
   type AccountFactorsView,
 } from "../../flows/account-factors.ts";
 import type { RegistrationResponseJSON } from "../../flows/factors/passkey.ts";
 import type { User } from "../../auth/users.ts";
-import { AccountFactors } from "../../../templates/account-factors/index.tsx";
+import { RemoveFactorPage, SignInMethodsPage } from "../../../templates/account/sign-in-methods.tsx";
 import { AppSetup } from "../../../templates/authenticator-app.tsx";
 import { RecoveryCodesStep } from "../../../templates/recovery-codes.tsx";
 
 /**
- * The account page's stronger factors, mounted at /account/factors (a signed-in session only):
- * the list, Add an authenticator app, Add a passkey (JSON for static/passkey.js), Generate new
- * recovery codes. The account page's re-authentication (Confirm it's you) goes in front of every
- * POST here when the account area is merged: `requireRecentAuth` below is that seam.
+ * The steps of the account page's Sign-in methods section, mounted at /account/factors (a
+ * signed-in session only): Add an authenticator app, Add a passkey (JSON for static/passkey.js),
+ * Generate new recovery codes, Remove (a page of its own, then the POST). The list is the account
+ * page's section (GET /account/factors goes there). The account page's Confirm it's you guards
+ * every POST here: `requireRecentAuth`, given by src/app.tsx (account.tsx's factorChangeGuard).
  */
-
-const STATUSES: Record<string, string> = { "1": "The sign-in method was added.", saved: "Your new recovery codes are saved." };
 
 function factorsView(_deps: AppDeps, view: AccountFactorsView, error?: StepError): View {
   switch (view.page) {
     case "list":
-      return { title: "Sign-in methods", passkeys: true, body: <AccountFactors factors={view.factors} recoveryLeft={view.recoveryLeft} error={error?.message} /> };
+      return { title: "Sign-in methods", passkeys: true, body: <SignInMethodsPage factors={view.factors} recoveryLeft={view.recoveryLeft} email={view.email} error={error?.message} /> };
+    case "remove":
+      return {
+        title: view.factor ? (view.factor.kind === "totp" ? "Remove the authenticator app?" : "Remove the passkey?") : "Sign-in method not found",
+        body: <RemoveFactorPage factor={view.factor} last={view.last} error={error?.message} />,
+      };
     case "app":
       return {
         title: "Set up an authenticator app",
@@ -75,12 +81,6 @@ const jsonBody = (c: C, next: () => Promise<void>) => jsonBodyGuard(c, next, JSO
 /** The signed-in person (the area's guard ran first). */
 const me = (c: C): User => c.get("user")!;
 
-async function showList(c: C, deps: AppDeps): Promise<Response> {
-  const view = await showAccountFactors(deps, me(c));
-  const status = STATUSES[c.req.query("added") ?? ""] ?? STATUSES[c.req.query("saved") ? "saved" : ""];
-  return render(c, deps, { title: "Sign-in methods", passkeys: true, body: <AccountFactors factors={view.page === "list" ? view.factors : []} recoveryLeft={view.page === "list" ? view.recoveryLeft : 0} status={status} /> });
-}
-
 async function postPasskeyOptions(c: C, deps: AppDeps, form: z.output<typeof passkeyStartSchema>): Promise<Response> {
   const started = await startPasskeySetup(deps, requestMeta(c, deps), me(c), form.name);
   writeCookie(c, deps.config, "flow", started.token);
@@ -97,7 +97,10 @@ async function postPasskeyVerify(c: C, deps: AppDeps, response: z.output<typeof 
   return c.json({ message: "Adding the passkey took too long or was interrupted. Select Add a passkey to try again." }, 409);
 }
 
-export function accountFactorsRoutes(deps: AppDeps, requireRecentAuth: (c: C, next: () => Promise<void>) => Promise<Response | void> = async (_c, next) => next()) {
+/** Confirm it's you before a change (required: without it a stale session could change its factors). */
+export type RecentAuthGuard = (c: C, next: () => Promise<void>) => Promise<Response | void>;
+
+export function accountFactorsRoutes(deps: AppDeps, requireRecentAuth: RecentAuthGuard) {
   const app = new Hono<AppEnv>();
   const meta = (c: C) => requestMeta(c, deps);
   const token = (c: C) => flowToken(c, deps);
@@ -109,7 +112,8 @@ export function accountFactorsRoutes(deps: AppDeps, requireRecentAuth: (c: C, ne
   });
   app.post("*", requireRecentAuth);
 
-  app.get("/", (c) => showList(c, deps));
+  // One list, the account page's: this address (the old one of the list) goes there.
+  app.get("/", (c) => redirectTo(c, SIGN_IN_METHODS));
   app.post("/app", async (c) => answer(c, deps, PAGES, await startAppSetup(deps, meta(c), me(c))));
   app.get("/app", async (c) => answer(c, deps, PAGES, await showAppSetup(deps, token(c), me(c))));
   app.post(
@@ -126,5 +130,7 @@ export function accountFactorsRoutes(deps: AppDeps, requireRecentAuth: (c: C, ne
     validForm(savedSchema, async (c: C, problem: FormProblem) => showAgain(c, deps, PAGES, await showSetupRecoveryCodes(deps, token(c), me(c)), problem)),
     async (c) => answer(c, deps, PAGES, await confirmSetupRecoveryCodes(deps, meta(c), token(c), me(c), c.req.valid("form").saved === "on")),
   );
+  app.get("/:factor/remove", async (c) => answer(c, deps, PAGES, await showRemoval(deps, me(c), c.req.param("factor"))));
+  app.post("/:factor/remove", async (c) => answer(c, deps, PAGES, await removeFactor(deps, meta(c), me(c), c.req.param("factor"))));
   return app;
 }

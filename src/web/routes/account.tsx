@@ -7,11 +7,14 @@ import { answer, flowToken, requestMeta, showAgain, type C, type StepExtra, type
 import { codeSchema, pollSchema, wrongShown } from "../fields.ts";
 import {
   changePassword,
+  checkConfirmationApp,
   checkConfirmationCall,
   checkConfirmationCode,
+  checkConfirmationRecovery,
   checkPhoneChangeCall,
   checkPhoneChangeCode,
   endSessions,
+  guardFactorChange,
   loadAccountOverview,
   openChange,
   resendPhoneChange,
@@ -22,9 +25,14 @@ import {
   type AccountResult,
   type AccountState,
   type AccountView,
+  type ConfirmFor,
+  type FactorChange,
   type Signed,
   accountStepPath,
 } from "../../flows/account.ts";
+import { writeCookie } from "../cookies.ts";
+import { recoverySchema } from "../fields.ts";
+import type { RecentAuthGuard } from "./account-factors.tsx";
 import { AccountPage, ChangePasswordPage, ChangePhonePage, ConfirmPage, DONE_MESSAGES, PhoneProofPage, type DoneMessage } from "../../../templates/account/pages.tsx";
 import type { StepError } from "../../../templates/phone-factor.tsx";
 
@@ -54,9 +62,9 @@ function isDone(code: string | undefined): code is DoneMessage {
 }
 
 /** The change a Confirm it's you page was opened for (?for=), before its flow exists. */
-function confirmFor(c: C): "password" | "phone" | undefined {
+function confirmFor(c: C): ConfirmFor | undefined {
   const change = c.req.query("for");
-  return change === "password" || change === "phone" ? change : undefined;
+  return change === "password" || change === "phone" || change === "factors" ? change : undefined;
 }
 
 function signed(c: C): Signed {
@@ -93,6 +101,8 @@ async function showOverview(c: C, deps: AppDeps, options: { error?: string; stat
   const error = options.error ?? (c.req.query("expired") === "1" ? "That step was not finished in time, or it was interrupted. Start again." : undefined);
   return render(c, deps, {
     title: "Account",
+    // The Sign-in methods section's Add a passkey (static/passkey.js).
+    passkeys: true,
     status: options.status,
     body: <AccountPage overview={overview} done={!options.error && isDone(done) ? done : undefined} error={error} />,
   });
@@ -111,6 +121,37 @@ async function again(c: C, deps: AppDeps, shown: AccountResult | AccountView, pr
     return showOverview(c, deps, { error: Object.values(problem.errors)[0] ?? "Check the form and try again.", status: 400 });
   }
   return showAgain(c, deps, PAGES, result, problem);
+}
+
+/** Which change of the Sign-in methods section a POST under /account/factors is, to come back to after Confirm it's you. */
+function factorChangeOf(path: string): FactorChange {
+  const rest = path.replace(/^\/account\/factors/, "");
+  if (rest === "/app") return { do: "app" };
+  if (rest === "/recovery-codes/new") return { do: "recovery" };
+  if (rest.startsWith("/passkey/")) return { do: "passkey" };
+  const remove = /^\/([0-9a-f-]{36})\/remove$/i.exec(rest);
+  if (remove) return { do: "remove", factor: remove[1]! };
+  return { do: "list" };
+}
+
+/**
+ * Confirm it's you in front of every POST of the Sign-in methods section (src/app.tsx gives it to
+ * accountFactorsRoutes): a session whose last second factor is older than REAUTH_TTL changes
+ * nothing and is sent to confirm, then back to the change. The passkey script's JSON calls get
+ * the address to go to as JSON.
+ */
+export function factorChangeGuard(deps: AppDeps): RecentAuthGuard {
+  return async (c, next) => {
+    const who = signed(c);
+    const result = await guardFactorChange(deps, requestMeta(c, deps), who, factorChangeOf(c.req.path));
+    if (!result) return next();
+    if (factorChangeOf(c.req.path).do === "passkey") {
+      if (result.kind === "next" && result.token) writeCookie(c, deps.config, "flow", result.token);
+      const message = result.kind === "error" ? result.message : "Confirm it's you first.";
+      return c.json(result.kind === "next" ? { redirect: result.path, message } : { message }, 403);
+    }
+    return respond(c, deps, result);
+  };
 }
 
 export function accountRoutes(deps: AppDeps) {
@@ -170,6 +211,17 @@ export function accountRoutes(deps: AppDeps) {
     "/confirm/code",
     validForm(codeSchema, async (c: C, problem) => again(c, deps, await showConfirmStep(deps, signed(c), token(c), ["confirm_code"]), problem)),
     async (c) => respond(c, deps, await checkConfirmationCode(deps, meta(c), signed(c), token(c), c.req.valid("form").code)),
+  );
+  app.post(
+    "/confirm/app",
+    validForm(codeSchema, async (c: C, problem) => again(c, deps, await showConfirmStep(deps, signed(c), token(c), ["confirm", "confirm_code"], confirmFor(c)), problem)),
+    async (c) => respond(c, deps, await checkConfirmationApp(deps, meta(c), signed(c), token(c), c.req.valid("form").code, confirmFor(c))),
+  );
+  app.get("/confirm/recovery", async (c) => respond(c, deps, await showConfirmStep(deps, signed(c), token(c), ["confirm", "confirm_code"], confirmFor(c), "recovery")));
+  app.post(
+    "/confirm/recovery",
+    validForm(recoverySchema, async (c: C, problem) => again(c, deps, await showConfirmStep(deps, signed(c), token(c), ["confirm", "confirm_code"], confirmFor(c), "recovery"), problem)),
+    async (c) => respond(c, deps, await checkConfirmationRecovery(deps, meta(c), signed(c), token(c), c.req.valid("form").code, confirmFor(c))),
   );
   app.post(
     "/confirm/call/check",
