@@ -17,7 +17,7 @@ import { browserSignedInAs, pressConfirmed, signedInAdmin } from "../support/adm
 import { makeMember, makeOrganization } from "../support/orgs.ts";
 import { createSession } from "../../src/auth/sessions.ts";
 import { cookieName } from "../../src/web/cookies.ts";
-import { addSoftPasskey } from "../support/soft-passkey.ts";
+import { addSoftPasskey } from "../support/webauthn.ts";
 import { MINUTE } from "../../src/clock.ts";
 import { addFactor } from "../../src/auth/users.ts";
 import { replaceRecoveryCodes } from "../../src/auth/recovery-codes.ts";

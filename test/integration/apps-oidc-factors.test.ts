@@ -11,7 +11,7 @@ import { parseHTML } from "linkedom";
 import { generateHOTP } from "@oslojs/otp";
 import { HttpBrowser, serveTestApp, type ServedApp } from "../support/apps.ts";
 import { createActiveUser } from "../support/users.ts";
-import { addSoftPasskey } from "../support/soft-passkey.ts";
+import { addSoftPasskey } from "../support/webauthn.ts";
 import { createOidcApplication } from "../../src/apps/registry.ts";
 import { addFactor } from "../../src/auth/users.ts";
 import { newSealedTotpKey, openTotpKey, sealedTotpBytes, timeStep } from "../../src/flows/factors/totp.ts";

@@ -8,6 +8,9 @@
  */
 import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from "node:crypto";
 import { isoCBOR } from "@simplewebauthn/server/helpers";
+import type { Sql } from "../../src/db/client.ts";
+import type { Clock } from "../../src/clock.ts";
+import { addFactor } from "../../src/auth/users.ts";
 
 const FLAG_UP = 0x01;
 const FLAG_UV = 0x04;
@@ -80,6 +83,16 @@ export class SoftwareAuthenticator {
     return b64url(this.credentialId);
   }
 
+  /** The public key as @simplewebauthn/server keeps it (a COSE_Key). */
+  get publicKey(): Uint8Array {
+    return this.cosePublicKey;
+  }
+
+  /** Answer as a credential made for this user handle (what registration would have set). */
+  holdFor(userHandle: string): void {
+    this.userHandle = userHandle;
+  }
+
   get rpId(): string {
     return new URL(this.origin).hostname;
   }
@@ -148,4 +161,38 @@ export class SoftwareAuthenticator {
       authenticatorAttachment: "platform",
     };
   }
+}
+
+export interface SoftPasskey {
+  credentialId: string;
+  userId: string;
+  synced: boolean;
+  /** An assertion answering `challenge` for `origin` (PUBLIC_URL), as the browser script posts it. */
+  answer(challenge: string, origin: string): AssertionAnswer;
+}
+
+/**
+ * A passkey stored straight on the account (named `label`; no registration ceremony), for tests
+ * that only need to sign in or confirm with one. Synced by default (backup flags, counter 0);
+ * `synced: false` is a device-bound key that counts its signatures.
+ */
+export async function addSoftPasskey(sql: Sql, clock: Clock, userId: string, options: { label?: string; synced?: boolean } = {}): Promise<SoftPasskey> {
+  const synced = options.synced ?? true;
+  const authenticator = new SoftwareAuthenticator("http://passkey.invalid", { synced, counting: !synced });
+  authenticator.holdFor(b64url(new TextEncoder().encode(userId)));
+  await addFactor(sql, clock, userId, {
+    kind: "passkey",
+    destination: null,
+    label: options.label ?? "Test key",
+    secret: authenticator.publicKey,
+    credentialId: authenticator.id,
+    signCount: 0,
+    transports: ["internal"],
+  });
+  return {
+    credentialId: authenticator.id,
+    userId,
+    synced,
+    answer: (challenge, origin) => authenticator.assert({ challenge }, { origin, rpId: new URL(origin).hostname }),
+  };
 }
