@@ -47,3 +47,50 @@ document.addEventListener("htmx:after:settle", function () {
   else scan();
   document.addEventListener("htmx:after:settle", scan);
 })();
+
+// Sign in with a passkey, on the sign-in page: the button is made here (so it is absent without
+// JavaScript, or in a browser without WebAuthn), and the WebAuthn scripts the page names in its
+// passkey-scripts meta (@simplewebauthn/browser, static/passkey.js: about 6 KB) load only when the
+// person reaches for the button (pointer over it, focus, touch, or a press), not for everyone who
+// signs in with a password. A press before they have loaded is kept, and passkey.js carries it out.
+(function () {
+  var loading = false;
+  function load() {
+    if (loading) return;
+    loading = true;
+    var meta = document.querySelector('meta[name="passkey-scripts"]');
+    var sources = meta ? (meta.getAttribute("content") || "").split(" ") : [];
+    for (var i = 0; i < sources.length; i++) {
+      var script = document.createElement("script");
+      script.src = sources[i];
+      script.async = false; // in order: passkey.js uses the library
+      document.head.appendChild(script);
+    }
+  }
+  function offer() {
+    if (!window.PublicKeyCredential || !document.querySelector('meta[name="passkey-scripts"]')) return;
+    var slots = document.querySelectorAll("[data-passkey-signin]:not([data-offered])");
+    for (var i = 0; i < slots.length; i++) {
+      var slot = slots[i];
+      slot.setAttribute("data-offered", "");
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "button secondary";
+      button.setAttribute("data-passkey-button", "");
+      button.textContent = "Sign in with a passkey";
+      ["pointerenter", "focus", "touchstart"].forEach(function (name) {
+        button.addEventListener(name, load, { once: true, passive: true });
+      });
+      button.addEventListener("click", function (event) {
+        var owner = event.currentTarget.closest("[data-passkey-signin]");
+        if (owner && !owner.hasAttribute("data-ready")) owner.setAttribute("data-pressed", "");
+        load();
+      });
+      slot.prepend(button);
+      slot.hidden = false;
+    }
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", offer);
+  else offer();
+  document.addEventListener("htmx:after:settle", offer);
+})();

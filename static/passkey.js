@@ -79,15 +79,24 @@
     });
   }
 
+  // The sign-in page's button is made by static/app.js, which loads this script on demand; a
+  // press made while it loaded is carried out now.
   function signInSlot(slot) {
-    const button = element("button", { type: "button", class: "button secondary" }, "Sign in with a passkey");
-    slot.prepend(button);
+    let button = slot.querySelector("[data-passkey-button]");
+    if (!button) {
+      button = element("button", { type: "button", class: "button secondary", "data-passkey-button": "" }, "Sign in with a passkey");
+      slot.prepend(button);
+    }
     slot.hidden = false;
     onCeremony(slot, button, {
       path: "/login/passkey",
       body: () => ({ rd: slot.getAttribute("data-rd") || undefined }),
       prompt: (options) => lib.startAuthentication(options),
     });
+    if (slot.hasAttribute("data-pressed")) {
+      slot.removeAttribute("data-pressed");
+      button.click();
+    }
   }
 
   function addSlot(slot) {

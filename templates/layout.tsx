@@ -8,8 +8,11 @@ export interface LayoutProps {
   user: User | null;
   /** An organization's administrator (product.md §9: the Administration link is theirs too). */
   administers?: boolean;
-  /** Load @simplewebauthn/browser and static/passkey.js (the sign-in page, the account's factors). */
-  passkeys?: boolean;
+  /**
+   * Load @simplewebauthn/browser and static/passkey.js (the account's factors); "on-demand": name
+   * them for static/app.js, which loads them when the passkey button is reached (the sign-in page).
+   */
+  passkeys?: boolean | "on-demand";
   children: Child;
 }
 
@@ -25,7 +28,9 @@ export function Layout(props: LayoutProps) {
         <link rel="stylesheet" href={props.assets.css} />
         <script src={props.assets.htmx} defer></script>
         <script src={props.assets.js} defer></script>
-        {props.passkeys ? (
+        {props.passkeys === "on-demand" ? (
+          <meta name="passkey-scripts" content={`${props.assets.webauthn} ${props.assets.passkey}`} />
+        ) : props.passkeys ? (
           <>
             <script src={props.assets.webauthn} defer></script>
             <script src={props.assets.passkey} defer></script>

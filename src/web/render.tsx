@@ -8,8 +8,12 @@ export interface View {
   title: string;
   body: Child;
   status?: 200 | 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 503;
-  /** The page offers passkeys: it loads the WebAuthn scripts (only the pages that need them do). */
-  passkeys?: boolean;
+  /**
+   * The page offers passkeys: it loads the WebAuthn scripts (only the pages that need them do).
+   * "on-demand": only when the person reaches for the passkey button (the sign-in page, whose
+   * weight every visitor pays; static/app.js loads them).
+   */
+  passkeys?: boolean | "on-demand";
 }
 
 /** True when htmx asked for the part of the page inside <main>, not for a whole document. */
@@ -45,7 +49,7 @@ export function render(c: Context<AppEnv>, deps: AppDeps, view: View): Response 
     "<!doctype html>" +
       toHtml(
         <TimeZoneContext.Provider value={deps.config.portalTimeZone}>
-          <Layout title={title} portalName={deps.config.portalName} assets={deps.assets} user={c.get("user")} administers={c.get("administers")} passkeys={view.passkeys === true}>
+          <Layout title={title} portalName={deps.config.portalName} assets={deps.assets} user={c.get("user")} administers={c.get("administers")} passkeys={view.passkeys ?? false}>
             {view.body}
           </Layout>
         </TimeZoneContext.Provider>,

@@ -197,11 +197,11 @@ passkeyPath(
     const { cdp, authenticatorId } = await virtualAuthenticator(j);
     // Adding one is the path above; here it is set-up.
     await j.quietly(async () => {
-      await j.goto("/account/factors", "sign-in methods", j.heading("Sign-in methods"));
+      await j.goto("/account", "sign-in methods", j.heading("Sign-in methods", 2));
       await j.fill("Passkey name", "Test laptop");
       await j.press("Add a passkey", "passkey added", j.heading("Save your recovery codes"));
       await j.check("I have saved my recovery codes");
-      await j.press("Continue", "recovery codes saved", j.heading("Sign-in methods"));
+      await j.press("Continue", "recovery codes saved", j.heading("Sign-in methods", 2));
       await j.goto("/home", "home", j.button("Sign out"));
       await j.press("Sign out", "signed out", j.button("Login with Email"));
     });

@@ -39,6 +39,21 @@ const fakeAnswer = (challenge: string) => ({
   clientExtensionResults: {},
 });
 
+test("the sign-in page names the WebAuthn scripts for app.js to load on demand instead of loading them for everyone; the account page loads them", async () => {
+  const page = await (await ctx.app.request("/login")).text();
+  const scripts = [...page.matchAll(/<script src="([^"]+)"/g)].map((m) => m[1]!);
+  assert.not.ok(scripts.some((src) => /webauthn|passkey/.test(src)), `no WebAuthn script loaded by /login: ${scripts.join(" ")}`);
+  const named = /<meta name="passkey-scripts" content="([^"]+)"/.exec(page)?.[1]?.split(" ") ?? [];
+  assert.is(named.length, 2, "the library and passkey.js are named");
+  assert.match(named[0]!, /webauthn/);
+  assert.match(named[1]!, /passkey/);
+  for (const src of named) {
+    const response = await ctx.app.request(src);
+    assert.is(response.status, 200, src);
+    assert.match(response.headers.get("content-type") ?? "", "javascript");
+  }
+});
+
 test("the options: a challenge, userVerification required, RP ID = PUBLIC_URL's host, no credential named (discoverable)", async () => {
   const started = await post("/login/passkey/options", {});
   assert.is(started.status, 200);

@@ -137,7 +137,7 @@ async function signInPage(c: C, deps: AppDeps, options: { notice?: string; statu
   return render(c, deps, {
     title: "Sign in",
     status: options.status,
-    passkeys: true,
+    passkeys: "on-demand",
     body: (
       <SignInPage
         rememberEnabled={enabled}
