@@ -36,19 +36,26 @@ export function freePort(): Promise<number> {
  * stripping can run (the bare baseline, the better-auth peer). The pid is the server itself.
  */
 export function spawnNode(args: string[], env: Record<string, string | undefined>, port: number): Child {
-  return wrap(spawn(process.execPath, args, { cwd: ROOT, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] }), port);
+  // The portal gets what its start script sets; a variable the caller gives (BENCH_APP_ENV) wins.
+  const portal = PORTAL.every((arg) => args.includes(arg)) ? PORTAL_ENV : {};
+  return wrap(spawn(process.execPath, args, { cwd: ROOT, env: { ...portal, ...env } as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] }), port);
 }
 
 /**
- * The compiled portal with the Node flags `npm start` gives it, read from package.json so the
- * bench measures exactly that (test/bench/run.ts builds dist/ first).
+ * The compiled portal with the Node flags `npm start` gives it (PORTAL) and the variables it sets
+ * before them (PORTAL_ENV: `NAME=value exec node …`, such as glibc's malloc settings, which only
+ * take effect at process start), read from package.json so the bench measures exactly that
+ * (test/bench/run.ts builds dist/ first). spawnNode adds PORTAL_ENV when it runs PORTAL.
  */
-export const PORTAL: string[] = (() => {
+const START = (() => {
   const start: string = JSON.parse(readFileSync(`${ROOT}package.json`, "utf8")).scripts.start;
-  const match = /exec node (.+)$/.exec(start);
-  if (!match) throw new Error(`package.json's start script does not end in "exec node …": ${start}`);
-  return match[1]!.trim().split(/\s+/);
+  const match = /(?:^|&&)\s*((?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*)exec node (.+)$/.exec(start);
+  if (!match) throw new Error(`package.json's start script does not end in "[NAME=value …] exec node …": ${start}`);
+  const env = Object.fromEntries(match[1]!.trim().split(/\s+/).filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]));
+  return { args: match[2]!.trim().split(/\s+/), env: env as Record<string, string> };
 })();
+export const PORTAL: string[] = START.args;
+export const PORTAL_ENV: Record<string, string> = START.env;
 
 /** `npm start` in its own process group, so stop() ends npm, tsx and node together. */
 export function spawnNpmStart(env: Record<string, string | undefined>, port: number): Child {
