@@ -1,5 +1,5 @@
 import type { Application } from "../../src/apps/registry.ts";
-import { Button, ErrorMessage, ErrorSummary, Field, Form, Heading, type FieldErrors } from "../components.tsx";
+import { Button, describedBy, ErrorSummary, Field, FieldFrame, Form, Heading, type FieldErrors } from "../components.tsx";
 
 /**
  * Administration › Applications (product.md §5): the registered applications, adding an OIDC
@@ -37,22 +37,11 @@ export interface ApplicationsPageProps {
 function TextArea(props: { name: string; label: string; hint: string; value: string; error?: string }) {
   const id = `field-${props.name}`;
   return (
-    <div class={props.error ? "field field-error" : "field"}>
-      <label for={id}>{props.label}</label>
-      <p class="hint" id={`${id}-hint`}>
-        {props.hint}
-      </p>
-      <ErrorMessage id={`${id}-error`} message={props.error} />
-      <textarea
-        id={id}
-        name={props.name}
-        rows={3}
-        aria-describedby={[`${id}-hint`, props.error ? `${id}-error` : ""].filter(Boolean).join(" ")}
-        aria-invalid={props.error ? "true" : undefined}
-      >
+    <FieldFrame id={id} label={props.label} hint={props.hint} error={props.error}>
+      <textarea id={id} name={props.name} rows={3} aria-describedby={describedBy(id, props)} aria-invalid={props.error ? "true" : undefined}>
         {props.value}
       </textarea>
-    </div>
+    </FieldFrame>
   );
 }
 
@@ -60,6 +49,24 @@ const BACKCHANNEL_HINT = "Where the portal tells the application that someone si
 
 function BackchannelField(props: { value: string; error?: string }) {
   return <Field name="backchannel_logout_uri" label="Back-channel logout URL (optional)" hint={BACKCHANNEL_HINT} value={props.value} error={props.error} />;
+}
+
+/** Redirect URIs, sign-out redirect URIs and the back-channel logout URL: the OIDC client's addresses, on Add and on Edit alike. */
+function ClientAddressFields(props: { values: { redirectUris: string; postLogoutRedirectUris: string; backchannelLogoutUri: string }; errors: FieldErrors }) {
+  const { values, errors } = props;
+  return (
+    <>
+      <TextArea name="redirect_uris" label="Redirect URIs" hint="One per line, each an https address (http only for localhost)." value={values.redirectUris} error={errors.redirect_uris} />
+      <TextArea
+        name="post_logout_redirect_uris"
+        label="Sign-out redirect URIs (optional)"
+        hint="Where the application may send people after signing them out; one per line."
+        value={values.postLogoutRedirectUris}
+        error={errors.post_logout_redirect_uris}
+      />
+      <BackchannelField value={values.backchannelLogoutUri} error={errors.backchannel_logout_uri} />
+    </>
+  );
 }
 
 function Revealed(props: { revealed: RevealedSecret }) {
@@ -173,15 +180,7 @@ export function ApplicationsPage(props: ApplicationsPageProps) {
       <Form action="/admin/applications/oidc" label="Add an OpenID Connect application">
         <ErrorSummary errors={oidc.errors} />
         <Field name="name" label="Name of the OpenID Connect application" value={oidc.values.name} error={oidc.errors.name} maxlength={80} />
-        <TextArea name="redirect_uris" label="Redirect URIs" hint="One per line, each an https address (http only for localhost)." value={oidc.values.redirectUris} error={oidc.errors.redirect_uris} />
-        <TextArea
-          name="post_logout_redirect_uris"
-          label="Sign-out redirect URIs (optional)"
-          hint="Where the application may send people after signing them out; one per line."
-          value={oidc.values.postLogoutRedirectUris}
-          error={oidc.errors.post_logout_redirect_uris}
-        />
-        <BackchannelField value={oidc.values.backchannelLogoutUri} error={oidc.errors.backchannel_logout_uri} />
+        <ClientAddressFields values={oidc.values} errors={oidc.errors} />
         <div class="field checkbox">
           <input type="checkbox" id="field-public" name="public" value="on" checked={oidc.values.public || undefined} />
           <label for="field-public">Public client (no secret: a browser or phone app)</label>
@@ -239,15 +238,7 @@ export function ApplicationEditPage(props: { app: Application; form: EditForm })
           <Form action={action} label={`Edit ${app.name}`}>
             <ErrorSummary errors={form.errors} />
             <Field name="name" label="Name" value={form.values.name} error={form.errors.name} maxlength={80} />
-            <TextArea name="redirect_uris" label="Redirect URIs" hint="One per line, each an https address (http only for localhost)." value={form.values.redirectUris} error={form.errors.redirect_uris} />
-            <TextArea
-              name="post_logout_redirect_uris"
-              label="Sign-out redirect URIs (optional)"
-              hint="Where the application may send people after signing them out; one per line."
-              value={form.values.postLogoutRedirectUris}
-              error={form.errors.post_logout_redirect_uris}
-            />
-            <BackchannelField value={form.values.backchannelLogoutUri} error={form.errors.backchannel_logout_uri} />
+            <ClientAddressFields values={form.values} errors={form.errors} />
             <Button>Save changes</Button>
           </Form>
         </>
