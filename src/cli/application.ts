@@ -13,8 +13,7 @@
  * Works with a real Postgres and the embedded one, whether or not the server runs (like invite).
  * Exit status 1 with a one-line reason for bad input.
  */
-import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "../config.ts";
+import { loadConfigOrFail, readArguments } from "./args.ts";
 import { openDatabase } from "../db/client.ts";
 import { migrate } from "../db/migrate.ts";
 import { systemClock } from "../clock.ts";
@@ -70,39 +69,20 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return command ? 0 : 1;
   }
-  let parsed: ReturnType<typeof parse>;
-  const parse = () =>
-    parseArgs({
-      args: rest,
-      options: {
-        name: { type: "string" },
-        "redirect-uri": { type: "string", multiple: true },
-        "post-logout-redirect-uri": { type: "string", multiple: true },
-        "backchannel-logout-uri": { type: "string" },
-        public: { type: "boolean", default: false },
-        "forward-auth-url": { type: "string" },
-        group: { type: "string" },
-      },
-      strict: true,
-      allowPositionals: true,
-    });
-  try {
-    parsed = parse();
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
-
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message.split("\n").map((line) => `Configuration error: ${line}`).join("\n"));
-      return 1;
-    }
-    throw error;
-  }
+  const { values, positionals } = readArguments(
+    USAGE,
+    {
+      name: { type: "string" },
+      "redirect-uri": { type: "string", multiple: true },
+      "post-logout-redirect-uri": { type: "string", multiple: true },
+      "backchannel-logout-uri": { type: "string" },
+      public: { type: "boolean", default: false },
+      "forward-auth-url": { type: "string" },
+      group: { type: "string" },
+    },
+    { args: rest, positionals: true },
+  );
+  const config = loadConfigOrFail();
   const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   try {
     await migrate(db.sql);
