@@ -61,6 +61,23 @@ export function FieldFrame(props: { id: string; label: string; hint?: Child; err
   );
 }
 
+/** The guide's **Phone Number** field (registration's phone step, the account's Change phone number): a US direct line. */
+export function PhoneNumberField(props: { value?: string; error?: string }) {
+  return (
+    <Field
+      name="phone"
+      label="Phone Number"
+      type="tel"
+      inputmode="tel"
+      autocomplete="tel-national"
+      value={props.value}
+      hint="A 10-digit US direct line (landline or mobile), such as (202) 555-0143. Extensions are not supported."
+      error={props.error}
+      autofocus={props.error !== undefined}
+    />
+  );
+}
+
 /** The aria-describedby of a control in a FieldFrame: its hint and error, whichever it has; undefined for neither. */
 export function describedBy(id: string, field: { hint?: Child; error?: string }): string | undefined {
   return [field.hint ? `${id}-hint` : "", field.error ? `${id}-error` : ""].filter(Boolean).join(" ") || undefined;

@@ -1,5 +1,5 @@
 import type { AccountOverview, AccountView } from "../../src/flows/account.ts";
-import { Button, CodeForm, ErrorSummary, Field, Form, Heading, Status } from "../components.tsx";
+import { Button, CodeForm, ErrorSummary, Field, Form, PhoneNumberField, Heading, Status } from "../components.tsx";
 import { NewPasswordFields } from "../new-password-fields.tsx";
 import { CallWaiting, PhoneChoice, SmsCodeEntry, type PhoneActions, type StepError } from "../phone-factor.tsx";
 import { portalTime } from "../format.ts";
@@ -169,17 +169,7 @@ export function ChangePhonePage(props: { phone: string; error?: StepError }) {
       <ErrorSummary message={other ?? (fieldError ? "Check the highlighted field." : undefined)} />
       <p>Your current number keeps working until the new one is proved with a code.</p>
       <Form action="/account/phone" label="New phone number">
-        <Field
-          name="phone"
-          label="Phone Number"
-          type="tel"
-          inputmode="tel"
-          autocomplete="tel-national"
-          value={props.phone}
-          hint="A 10-digit US direct line (landline or mobile), such as (202) 555-0143. Extensions are not supported."
-          error={fieldError}
-          autofocus={fieldError !== undefined}
-        />
+        <PhoneNumberField value={props.phone} error={fieldError} />
         <p>
           Select <strong>Send Code</strong> for a code by text message, or <strong>Call Me</strong> for a call that asks you to key in a code shown on
           this page, then press #.

@@ -257,15 +257,3 @@ export function ApplicationEditPage(props: { app: Application; form: EditForm })
     </section>
   );
 }
-
-export function ApplicationsForbidden() {
-  return (
-    <section>
-      <Heading>Access denied</Heading>
-      <p>Only administrators can open the administration pages. If you need access, ask your portal administrator.</p>
-      <p>
-        <a href="/home">Go to the home page</a>
-      </p>
-    </section>
-  );
-}

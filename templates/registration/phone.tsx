@@ -1,5 +1,5 @@
 import type { FieldErrors } from "../components.tsx";
-import { Button, ErrorSummary, Field, Form, Heading, Status } from "../components.tsx";
+import { Button, ErrorSummary, Form, PhoneNumberField, Heading, Status } from "../components.tsx";
 import { SmsCodeForm } from "../phone-factor.tsx";
 
 export interface PhoneStepProps {
@@ -22,17 +22,7 @@ export function PhoneStep(props: PhoneStepProps) {
       <ErrorSummary message={props.problem} errors={errors} />
       <Status message={props.status} />
       <Form action="/register/phone/send" label="Phone number">
-        <Field
-          name="phone"
-          label="Phone Number"
-          type="tel"
-          inputmode="tel"
-          autocomplete="tel-national"
-          value={props.phone}
-          hint="A 10-digit US direct line (landline or mobile), such as (202) 555-0143. Extensions are not supported."
-          error={errors.phone}
-          autofocus={!!errors.phone}
-        />
+        <PhoneNumberField value={props.phone} error={errors.phone} />
         <p>
           Select <strong>Send Code</strong> for a code by text message, or <strong>Call Me</strong> for a call that asks
           you to key in a code shown on this page, then press #.

@@ -1,6 +1,7 @@
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { goToPage, redirectTo, render, wantsFragment } from "../render.tsx";
+import { forbiddenPage } from "./admin-pages.tsx";
 import { readForm } from "../form.ts";
 import {
   checkApplicationUrl,
@@ -21,7 +22,6 @@ import {
 import { appendAudit } from "../../auth/audit.ts";
 import {
   ApplicationEditPage,
-  ApplicationsForbidden,
   editFormOf,
   type EditForm,
   ApplicationsPage,
@@ -91,7 +91,7 @@ export function applicationsRoutes(deps: AppDeps) {
     if (user && user.role === "admin") return next();
     if (!user) return goToPage(c, "/login");
     if (wantsFragment(c)) return goToPage(c, "/admin/applications");
-    return render(c, deps, { title: "Access denied", status: 403, body: <ApplicationsForbidden /> });
+    return forbiddenPage(deps, c);
   };
   app.use("/admin/applications", guard);
   app.use("/admin/applications/*", guard);
