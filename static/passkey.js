@@ -45,11 +45,15 @@
   const NOT_SIGNED_IN =
     "The passkey was not used: it was cancelled, or your device could not confirm it is you (fingerprint, face or PIN). Try again, or sign in with your email address and password.";
 
+  const NOT_CONFIRMED =
+    "The passkey was not used: it was cancelled, or your device could not confirm it is you (fingerprint, face or PIN). Try again, or confirm it's you another way on this page.";
+
   /**
    * One WebAuthn ceremony behind `button`, the same for signing in and adding a passkey: the
    * server's options for `body()` from `path`/options, the browser's passkey prompt (`prompt`,
    * startAuthentication or startRegistration), then the answer to `path`/verify, which sends the
-   * browser on or says what went wrong in the slot's message.
+   * browser on or says what went wrong in the slot's message. `query` (such as "?for=password")
+   * goes with both calls.
    */
   function onCeremony(slot, button, ceremony) {
     button.addEventListener("click", async () => {
@@ -58,7 +62,7 @@
       const body = ceremony.body();
       button.disabled = true;
       try {
-        const started = await postJSON(`${ceremony.path}/options`, body);
+        const started = await postJSON(`${ceremony.path}/options${ceremony.query || ""}`, body);
         // Confirm it's you first (adding a passkey when the last second factor is older than REAUTH_TTL): that page, then back here.
         if (!started.ok && started.data.redirect) return window.location.assign(started.data.redirect);
         if (!started.ok) throw new Error(started.data.message || CANCELLED);
@@ -66,9 +70,9 @@
         try {
           answer = await ceremony.prompt({ optionsJSON: started.data.options });
         } catch {
-          throw new Error(NOT_SIGNED_IN);
+          throw new Error(ceremony.notUsed || NOT_SIGNED_IN);
         }
-        const done = await postJSON(`${ceremony.path}/verify`, answer);
+        const done = await postJSON(`${ceremony.path}/verify${ceremony.query || ""}`, answer);
         if (done.data.redirect) return window.location.assign(done.data.redirect);
         throw new Error(done.data.message || CANCELLED);
       } catch (error) {
@@ -118,11 +122,30 @@
     });
   }
 
+  // Confirm it's you with a passkey (the account page): the slot is drawn hidden, only for a person who has one.
+  function confirmSlot(slot) {
+    const button = element("button", { type: "button", class: "button secondary" }, "Confirm with a passkey");
+    slot.append(button);
+    slot.hidden = false;
+    const change = slot.getAttribute("data-for");
+    onCeremony(slot, button, {
+      path: "/account/confirm/passkey",
+      query: change ? `?for=${encodeURIComponent(change)}` : "",
+      body: () => ({}),
+      notUsed: NOT_CONFIRMED,
+      prompt: (options) => lib.startAuthentication(options),
+    });
+  }
+
   function upgrade() {
     if (!supported()) return;
     for (const slot of document.querySelectorAll("[data-passkey-signin]:not([data-ready])")) {
       slot.setAttribute("data-ready", "");
       signInSlot(slot);
+    }
+    for (const slot of document.querySelectorAll("[data-passkey-confirm]:not([data-ready])")) {
+      slot.setAttribute("data-ready", "");
+      confirmSlot(slot);
     }
     for (const slot of document.querySelectorAll("[data-passkey-add]:not([data-ready])")) {
       slot.setAttribute("data-ready", "");

@@ -20,13 +20,14 @@ import { forgetOtherRememberTokens, forgetRememberTokens, forgetRememberTokensFo
 import { parseUsPhone } from "../auth/phone.ts";
 import { listUserEvents, type AuditEvent } from "../auth/audit.ts";
 import { accountPasswordChangedNotice, describeDuration, phoneChangedNotice, sessionsEndedNotice } from "../delivery/messages.ts";
-import { advanceFlow, createFlow, deleteUserFlows, endFlow, type Flow } from "./flow-store.ts";
+import { advanceFlow, createFlow, deleteUserFlows, endFlow, takeFlowChallenge, type Flow } from "./flow-store.ts";
 import { audit, flowAt, isMoved, stepPaths, tooManyAttempts, tooManySends, type FlowDeps, type Moved, type RequestMeta, type SteppedFlow, type StepResult } from "./steps.ts";
 import { codeMessage, type CheckOutcome, type StartOutcome } from "./factors/code.ts";
 import { emailCode } from "./factors/email-code.ts";
 import { phone, type PhoneChannel } from "./factors/phone.ts";
 import { totp } from "./factors/totp.ts";
 import { recoveryCode } from "./factors/recovery-code.ts";
+import { passkey, passkeyConfirmationOptions, type AuthenticationResponseJSON } from "./factors/passkey.ts";
 import { generateRecoveryCodes, removeFactor, SIGN_IN_METHODS, startAppSetup } from "./account-factors.ts";
 import { PASSWORDS_DIFFER } from "./password-reset.ts";
 
@@ -37,8 +38,8 @@ import { PASSWORDS_DIFFER } from "./password-reset.ts";
  *
  * A change may go ahead when the session's last second factor (its sign-in, or its last Confirm
  * it's you) is younger than REAUTH_TTL. Otherwise the person confirms with a factor of theirs (the
- * emailed code, or the phone's SMS or call; the authenticator app's code; a recovery code, used
- * up), which is recorded on the session together with the
+ * emailed code, or the phone's SMS or call; the authenticator app's code; one of their own
+ * passkeys, JavaScript only; a recovery code, used up), which is recorded on the session together with the
  * change it was asked for: that one change may still finish within REAUTH_GRANT_MS, so a person
  * who takes their time choosing a password does not lose what they typed. A locked account cannot
  * confirm; wrong codes count toward the lockout as at sign-in (factors/code.ts decides).
@@ -97,6 +98,8 @@ interface AccountData {
   keypadCode?: string | null;
   /** The number being proved (E.164), for a phone change. */
   newPhone?: string;
+  /** Confirm with a passkey: the challenge of the options last given, until an answer uses it up. */
+  challenge?: string | null;
 }
 
 /** The views of the account page's steps. */
@@ -114,8 +117,9 @@ export type AccountView =
       keypadCode: string | null;
       change: AccountChange;
       codeLifetime: string;
-      /** The stronger ways offered beside it: the authenticator app's code, a recovery code. */
+      /** The stronger ways offered beside it: the authenticator app's code, a passkey (JavaScript only), a recovery code. */
       app: boolean;
+      passkey: boolean;
       recovery: boolean;
       /** The page of Use a recovery code (Recovery Code → Verify Code) rather than the factor's. */
       using: "recovery" | null;
@@ -145,13 +149,13 @@ function ownFactor(user: User): { factor: "phone"; phone: string } | { factor: "
   return null;
 }
 
-/** The ways this account can confirm: its own factor, its authenticator app, its recovery codes. */
-async function confirmWays(deps: FlowDeps, user: User): Promise<{ own: ReturnType<typeof ownFactor>; app: boolean; recovery: boolean }> {
-  const [app, left] = await Promise.all([hasFactor(deps.sql, user.id, "totp"), countRecoveryCodesLeft(deps.sql, user.id)]);
-  return { own: ownFactor(user), app, recovery: left > 0 };
+/** The ways this account can confirm: its own factor, its authenticator app, its passkeys, its recovery codes. */
+async function confirmWays(deps: FlowDeps, user: User): Promise<{ own: ReturnType<typeof ownFactor>; app: boolean; passkey: boolean; recovery: boolean }> {
+  const [app, passkey, left] = await Promise.all([hasFactor(deps.sql, user.id, "totp"), hasFactor(deps.sql, user.id, "passkey"), countRecoveryCodesLeft(deps.sql, user.id)]);
+  return { own: ownFactor(user), app, passkey, recovery: left > 0 };
 }
 
-const canConfirm = (ways: Awaited<ReturnType<typeof confirmWays>>) => ways.own !== null || ways.app || ways.recovery;
+const canConfirm = (ways: Awaited<ReturnType<typeof confirmWays>>) => ways.own !== null || ways.app || ways.passkey || ways.recovery;
 
 /* ── the overview ── */
 
@@ -277,6 +281,7 @@ async function confirmView(deps: FlowDeps, who: Signed, flow: Flow, using: "reco
     state: flow.state as "confirm" | "confirm_code" | "confirm_call",
     factor: own?.factor ?? "none",
     app: ways.app,
+    passkey: ways.passkey,
     recovery: ways.recovery,
     using,
     shown: own?.factor === "phone" ? maskPhone(own.phone) : own?.factor === "email" ? who.user.email : "",
@@ -428,6 +433,62 @@ export async function checkConfirmationRecovery(deps: FlowDeps, meta: RequestMet
   return withToken({ ...failed, message }, newToken);
 }
 
+export const NO_PASSKEY_MESSAGE = "Your account has no passkey. Confirm it's you another way on this page.";
+export const PASSKEY_NOT_CONFIRMED = "That passkey could not confirm it's you. Try again with a passkey of this account, or confirm another way.";
+const PASSKEY_INTERRUPTED = "Confirm it's you was not finished in time, or it was interrupted. Start again.";
+
+/** What Confirm with a passkey's JSON calls answer: options for the browser, the address to go on to, or a refusal. */
+export type PasskeyConfirmResult =
+  | { kind: "options"; options: unknown; token?: string }
+  | { kind: "redirect"; path: string; token?: string | null }
+  | { kind: "refused"; message: string; status: 400 | 401 | 403 | 409 | 429; redirect?: string };
+
+/** An account result (a step's refusal or a move) in the words of the JSON calls. */
+function asPasskeyResult(result: AccountResult): PasskeyConfirmResult {
+  if (result.kind === "next") return { kind: "redirect", path: result.path, token: result.token };
+  if (result.kind === "error") return { kind: "refused", message: result.message, status: result.status === 429 ? 429 : result.status === 403 ? 403 : 400 };
+  if (result.kind === "moved") return { kind: "refused", message: PASSKEY_INTERRUPTED, status: 409, redirect: result.path };
+  return { kind: "refused", message: PASSKEY_INTERRUPTED, status: 409 };
+}
+
+/**
+ * Confirm with a passkey (JavaScript only), its options: only this person's own passkeys are
+ * allowed, user verification required; the challenge is kept in the confirmation's flow (made
+ * now from a `?for=` page), replacing any earlier one.
+ */
+export async function startConfirmationPasskey(deps: FlowDeps, meta: RequestMeta, who: Signed, token: string | undefined, change?: ConfirmFor): Promise<PasskeyConfirmResult> {
+  if (!(await hasFactor(deps.sql, who.user.id, "passkey"))) return { kind: "refused", message: NO_PASSKEY_MESSAGE, status: 400 };
+  const found = await confirmationFlow(deps, meta, who, token, change);
+  if ("kind" in found) return asPasskeyResult(found);
+  const { flow, token: newToken } = found;
+  if (isLocked(who.user, deps.clock)) {
+    await audit(deps, meta, "account.confirmation_locked", who.user.id);
+    return { kind: "refused", message: LOCKED_MESSAGE, status: 403 };
+  }
+  const options = await passkeyConfirmationOptions(deps, who.user);
+  const kept = await advanceFlow(deps.sql, deps.clock, flow.id, flow.state, flow.state, { data: { challenge: options.challenge } });
+  if (!kept) return { kind: "refused", message: PASSKEY_INTERRUPTED, status: 409, redirect: "/account" };
+  return { kind: "options", options, token: newToken };
+}
+
+/**
+ * Confirm with a passkey, the browser's answer: the challenge is used up first (once), then the
+ * answer must be signed by one of THIS person's passkeys (another account's is refused, as a
+ * wrong code is) with user verification; then the confirmation is done as for any factor.
+ */
+export async function checkConfirmationPasskey(deps: FlowDeps, meta: RequestMeta, who: Signed, token: string | undefined, response: AuthenticationResponseJSON): Promise<PasskeyConfirmResult> {
+  const flow = await ownFlow(deps, who, token, CONFIRM_STATES);
+  if (isMoved(flow)) return asPasskeyResult(flow);
+  const challenge = (flow.data as AccountData).challenge;
+  const taken = typeof challenge === "string" ? await takeFlowChallenge(deps.sql, deps.clock, flow.id, challenge) : null;
+  if (!taken) return { kind: "refused", message: PASSKEY_NOT_CONFIRMED, status: 401 };
+  const outcome = await passkey.check(deps, meta, { flow: taken, user: who.user, purpose: CONFIRM_PURPOSE, respectLock: true, response, challenge: challenge as string });
+  if (outcome.kind === "rate_limited") return { kind: "refused", message: tooManyAttempts(outcome.retryAfterSeconds), status: 429 };
+  if (outcome.kind === "locked" || (outcome.kind === "failed" && outcome.locked)) return { kind: "refused", message: LOCKED_MESSAGE, status: 403 };
+  if (outcome.kind !== "passed") return { kind: "refused", message: PASSKEY_NOT_CONFIRMED, status: 401 };
+  return asPasskeyResult(await confirmed(deps, meta, who, taken, "passkey"));
+}
+
 const APP_NEXT = "Wait for the next code in your authenticator app and enter that one.";
 export const RECOVERY_WRONG = "That recovery code is not right, or it was used before. Check it and try again.";
 const RECOVERY_EXHAUSTED = "Too many wrong recovery codes. Select Back to Account and start again.";
@@ -442,12 +503,12 @@ function withToken(result: AccountResult, token: string | undefined): AccountRes
  * The second factor passed: recorded on the session for the change asked for, the flow ends, and
  * the person goes back to that change (a sign-out asked for is done now: that was the request).
  */
-async function confirmed(deps: FlowDeps, meta: RequestMeta, who: Signed, flow: Flow, channel: "email" | PhoneChannel | "totp" | "recovery_code"): Promise<AccountResult> {
+async function confirmed(deps: FlowDeps, meta: RequestMeta, who: Signed, flow: Flow, channel: "email" | PhoneChannel | "totp" | "recovery_code" | "passkey"): Promise<AccountResult> {
   const pending = (flow.data as AccountData).pending ?? { change: "password" };
   const done = await deps.sql.begin(async (tx) => {
     if (!(await endFlow(tx, deps.clock, flow.id, flow.state))) return false;
     await recordReauthentication(tx, deps.clock, who.session.id, pending.change);
-    // The app's last use was written with its time step; a recovery code is no factor row.
+    // The app's last use was written with its time step, a passkey's with its counter; a recovery code is no factor row.
     if (channel === "email" || channel === "sms" || channel === "voice") await touchFactor(tx, deps.clock, who.user.id, channel === "email" ? "email" : "phone");
     await audit(deps, meta, "account.reauthenticated", who.user.id, { change: pending.change, channel }, tx);
     return true;

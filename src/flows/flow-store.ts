@@ -96,6 +96,19 @@ export async function countFlowFailure(db: Db, flowId: string, counter: string):
   return row?.n ?? Number.MAX_SAFE_INTEGER;
 }
 
+/**
+ * Uses up the challenge a flow holds (a passkey's, `data.challenge`): only the first of answers
+ * sent at once finds it, so it works once. The flow as it is now, or null (gone, expired, taken).
+ */
+export async function takeFlowChallenge(db: Db, clock: Clock, flowId: string, challenge: string): Promise<Flow | null> {
+  const now = clock.now();
+  const [flow] = await db<Flow[]>`
+    update flows set data = data - 'challenge', updated_at = ${now}
+    where id = ${flowId} and data->>'challenge' = ${challenge} and expires_at > ${now}
+    returning ${FLOW_COLUMNS(db)}`;
+  return flow ?? null;
+}
+
 /** A flow that learned its account on the way (Sign in with a passkey: from the credential). */
 export async function bindFlowUser(db: Db, clock: Clock, flowId: string, userId: string): Promise<void> {
   await db`update flows set user_id = ${userId}, updated_at = ${clock.now()} where id = ${flowId} and user_id is null`;

@@ -43,3 +43,14 @@ export const agreeSchema = z.object({ agree: z.string().max(10).optional().catch
 export function wrongShown(form: { wrong?: string }): number {
   return form.wrong ? Number(form.wrong) : 0;
 }
+
+/** The browser's AuthenticationResponseJSON, bounded; @simplewebauthn/server checks what it means. */
+const b64url = z.string().max(8192).regex(/^[A-Za-z0-9_-]*={0,2}$/);
+export const authenticationSchema = z.object({
+  id: b64url,
+  rawId: b64url,
+  type: z.literal("public-key"),
+  response: z.object({ clientDataJSON: b64url, authenticatorData: b64url, signature: b64url, userHandle: b64url.optional() }),
+  clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
+  authenticatorAttachment: z.enum(["platform", "cross-platform"]).optional(),
+});

@@ -230,6 +230,12 @@ function StrongerWays(props: { view: ConfirmView; fieldError?: string }) {
           />
         </>
       ) : null}
+      {view.passkey && view.state !== "confirm_call" ? (
+        // Confirm with a passkey needs JavaScript: static/passkey.js adds the button and shows the slot.
+        <div data-passkey-confirm="" data-for={view.change} hidden>
+          {only && !view.app ? null : <h2>Or use a passkey</h2>}
+        </div>
+      ) : null}
       {view.recovery && view.state !== "confirm_call" ? <UseRecoveryCodeLink href={`/account/confirm/recovery?for=${view.change}`} /> : null}
     </>
   );

@@ -43,6 +43,16 @@ async function startPasskeySignIn(deps: FlowDeps, _meta: RequestMeta, input: Pas
   return moved ? { kind: "sent", flow: moved, options } : { kind: "moved" };
 }
 
+/** Confirm it's you with a passkey: options naming only the account's own passkeys (user verification required). */
+export async function passkeyConfirmationOptions(deps: FlowDeps, user: User) {
+  const own = await listPasskeys(deps.sql, user.id);
+  return generateAuthenticationOptions({
+    rpID: relyingParty(deps.config).rpID,
+    userVerification: "required",
+    allowCredentials: own.map((p) => ({ id: p.credentialId, transports: p.transports })),
+  });
+}
+
 /** Options to create a passkey for the account (its own ones excluded), and the challenge to keep. */
 export async function passkeyCreationOptions(deps: FlowDeps, user: User) {
   const rp = relyingParty(deps.config);

@@ -2,14 +2,15 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { redirectTo, render, type View } from "../render.tsx";
-import { validForm, type FormProblem } from "../form.ts";
+import { jsonBodyGuard, validForm, validJson, type FormProblem } from "../form.ts";
 import { answer, flowToken, requestMeta, showAgain, type C, type StepExtra, type StepPages } from "../steps.tsx";
-import { codeSchema, pollSchema, wrongShown } from "../fields.ts";
+import { authenticationSchema, codeSchema, pollSchema, wrongShown } from "../fields.ts";
 import {
   changePassword,
   checkConfirmationApp,
   checkConfirmationCall,
   checkConfirmationCode,
+  checkConfirmationPasskey,
   checkConfirmationRecovery,
   checkPhoneChangeCall,
   checkPhoneChangeCode,
@@ -21,16 +22,19 @@ import {
   sendConfirmation,
   showConfirmStep,
   showPhoneProof,
+  startConfirmationPasskey,
   startPhoneChange,
   type AccountResult,
   type AccountState,
   type AccountView,
   type ConfirmFor,
   type FactorChange,
+  type PasskeyConfirmResult,
   type Signed,
   accountStepPath,
 } from "../../flows/account.ts";
-import { writeCookie } from "../cookies.ts";
+import { clearCookie, writeCookie } from "../cookies.ts";
+import type { AuthenticationResponseJSON } from "../../flows/factors/passkey.ts";
 import { recoverySchema } from "../fields.ts";
 import type { RecentAuthGuard } from "./account-factors.tsx";
 import { AccountPage, ChangePasswordPage, ChangePhonePage, ConfirmPage, DONE_MESSAGES, PhoneProofPage, type DoneMessage } from "../../../templates/account/pages.tsx";
@@ -78,7 +82,8 @@ function stepView(_deps: AppDeps, view: AccountView, error?: StepError, extra: S
     case "phone":
       return { title: "Change phone number", body: <ChangePhonePage phone={view.phone} error={error} /> };
     case "confirm":
-      return { title: "Confirm it's you", body: <ConfirmPage view={view} error={error} notYet={extra.notYet} wrongTries={extra.wrongTries} /> };
+      // Confirm with a passkey (static/passkey.js) when the person has one.
+      return { title: "Confirm it's you", passkeys: view.passkey, body: <ConfirmPage view={view} error={error} notYet={extra.notYet} wrongTries={extra.wrongTries} /> };
     case "phone_proof":
       return { title: view.state === "phone_call" ? "Answer the call" : "Enter the verification code", body: <PhoneProofPage view={view} error={error} notYet={extra.notYet} wrongTries={extra.wrongTries} /> };
     case "overview":
@@ -154,6 +159,19 @@ export function factorChangeGuard(deps: AppDeps): RecentAuthGuard {
   };
 }
 
+/* ── Confirm with a passkey (JavaScript only: static/passkey.js speaks JSON to these two) ── */
+
+const PASSKEY_JSON_REFUSED = "That passkey answer could not be read. Try again.";
+const jsonBody = (c: C, next: () => Promise<void>) => jsonBodyGuard(c, next, PASSKEY_JSON_REFUSED);
+
+/** The flow's answer as JSON: the options, the address the confirmed change goes on at, or a message. */
+function answerJson(c: C, deps: AppDeps, result: PasskeyConfirmResult): Response {
+  if (result.kind === "refused") return c.json(result.redirect ? { message: result.message, redirect: result.redirect } : { message: result.message }, result.status);
+  if (result.token) writeCookie(c, deps.config, "flow", result.token);
+  else if (result.kind === "redirect" && result.token === null) clearCookie(c, deps.config, "flow");
+  return c.json(result.kind === "options" ? { options: result.options } : { redirect: result.path });
+}
+
 export function accountRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();
   const meta = (c: C) => requestMeta(c, deps);
@@ -222,6 +240,10 @@ export function accountRoutes(deps: AppDeps) {
     "/confirm/recovery",
     validForm(recoverySchema, async (c: C, problem) => again(c, deps, await showConfirmStep(deps, signed(c), token(c), ["confirm", "confirm_code"], confirmFor(c), "recovery"), problem)),
     async (c) => respond(c, deps, await checkConfirmationRecovery(deps, meta(c), signed(c), token(c), c.req.valid("form").code, confirmFor(c))),
+  );
+  app.post("/confirm/passkey/options", jsonBody, async (c) => answerJson(c, deps, await startConfirmationPasskey(deps, meta(c), signed(c), token(c), confirmFor(c))));
+  app.post("/confirm/passkey/verify", jsonBody, validJson(authenticationSchema, PASSKEY_JSON_REFUSED), async (c) =>
+    answerJson(c, deps, await checkConfirmationPasskey(deps, meta(c), signed(c), token(c), c.req.valid("json") as AuthenticationResponseJSON)),
   );
   app.post(
     "/confirm/call/check",

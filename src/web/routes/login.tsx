@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { AppDeps, AppEnv } from "../env.ts";
 import { goToPage, redirectTo, render, type View } from "../render.tsx";
 import { jsonBodyGuard, validForm, validJson, type FormProblem } from "../form.ts";
-import { agreeSchema, codeSchema, emailField, pollSchema, recoverySchema, wrongShown } from "../fields.ts";
+import { agreeSchema, authenticationSchema, codeSchema, emailField, pollSchema, recoverySchema, wrongShown } from "../fields.ts";
 import { answer, flowToken, requestMeta, showAgain, phoneStepView, type C, type StepExtra, type StepPages } from "../steps.tsx";
 import {
   acceptLoginTerms,
@@ -233,17 +233,6 @@ async function postCallCheck(c: C, deps: AppDeps, form: z.output<typeof pollSche
 /* ── Sign in with a passkey (JavaScript only: static/passkey.js speaks JSON to these two) ── */
 
 const passkeyStartSchema = z.object({ rd: z.string().max(2048).optional() });
-
-/** The browser's AuthenticationResponseJSON, bounded; @simplewebauthn/server checks what it means. */
-const b64url = z.string().max(8192).regex(/^[A-Za-z0-9_-]*={0,2}$/);
-const authenticationSchema = z.object({
-  id: b64url,
-  rawId: b64url,
-  type: z.literal("public-key"),
-  response: z.object({ clientDataJSON: b64url, authenticatorData: b64url, signature: b64url, userHandle: b64url.optional() }),
-  clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
-  authenticatorAttachment: z.enum(["platform", "cross-platform"]).optional(),
-});
 
 const JSON_REFUSED = "That passkey answer could not be read. Try again.";
 const jsonBody = (c: C, next: () => Promise<void>) => jsonBodyGuard(c, next, JSON_REFUSED);
