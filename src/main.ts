@@ -9,6 +9,7 @@ import { createApp } from "./app.tsx";
 import { createOutbox } from "./delivery/outbox.ts";
 import { startHousekeeping } from "./db/housekeeping.ts";
 import { purgeApplicationRecords } from "./apps/application-sessions.ts";
+import { createBackchannelLogouts } from "./apps/backchannel.ts";
 import type { AppDeps } from "./web/env.ts";
 import { startMetricsServer, type MetricsServer } from "./metrics.ts";
 
@@ -37,7 +38,9 @@ async function main() {
 
   const clock = systemClock;
   const outbox = createOutbox({ sql: db.sql, clock, config, log });
+  const backchannelLogouts = createBackchannelLogouts({ sql: db.sql, clock, log });
   const deps: AppDeps = {
+    backchannelLogouts,
     config,
     sql: db.sql,
     clock,
@@ -87,6 +90,7 @@ async function main() {
     console.log(`No administrator yet. Create one with:\n  ${[...settings, "npm run invite"].join(" ")} -- --email you@example.org --name "Your Name" --admin`);
   }
   outbox.kick(); // messages queued before a crash or restart go out now
+  backchannelLogouts.kick(); // and logout tokens owed then
   const housekeeping = startHousekeeping({ sql: db.sql, clock, config, log, purges: { applications: purgeApplicationRecords } });
 
   let stopping = false;

@@ -15,7 +15,7 @@ import { RETIRED_KEY_KEEP_MS } from "./keys.ts";
  * by backchannel.ts (never inside the person's request, which a slow client must not hold up).
  */
 export async function endApplicationSessions(db: Db, userId: string): Promise<number> {
-  const [row] = await db<{ ended: number }[]>`
+  const [row] = await db<{ ended: number; owed: number }[]>`
     with ended as (
       delete from oidc_models where account_id = ${userId} returning model, payload
     ), owed as (
@@ -30,7 +30,18 @@ export async function endApplicationSessions(db: Db, userId: string): Promise<nu
       returning 1
     )
     select (select count(*) from ended)::int as ended, (select count(*) from owed)::int as owed`;
+  if (row?.owed) owedLogoutWrites++;
   return row?.ended ?? 0;
+}
+
+/**
+ * How many times this process has written owed logout tokens. The web layer compares it before
+ * and after each request and asks backchannel.ts to send only when the request wrote some (then
+ * after its own commit, as the answer is sent after it), so the other requests cost no query.
+ */
+let owedLogoutWrites = 0;
+export function countOwedLogoutWrites(): number {
+  return owedLogoutWrites;
 }
 
 export interface OwedLogout {
@@ -43,6 +54,7 @@ export interface OwedLogout {
 /** A logout token owed to one client (the provider's own end-session endpoint asks through this). */
 export async function oweLogoutToken(db: Db, logout: Omit<OwedLogout, "id">): Promise<void> {
   await db`insert into backchannel_logouts (client_id, account_id, sid) values (${logout.clientId}, ${logout.accountId}, ${logout.sid})`;
+  owedLogoutWrites++;
 }
 
 /**
