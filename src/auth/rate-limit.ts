@@ -80,10 +80,41 @@ export const SEND_LIMITS = {
 export const ATTEMPT_LIMIT: RateLimitRule = { capacity: 30, perMs: MINUTE };
 
 /**
- * Before a code, call or link goes out: per account, per destination and per client address.
- * Stops at the first bucket that is empty (the buckets before it keep their taken token, erring on
- * the side of fewer sends).
+ * Takes one token from each bucket, all or none, in one statement: a multi-row upsert whose guard
+ * takes from a bucket only if it holds a token (under that row's lock, as consumeRateLimit), and,
+ * only when some bucket was short, a second statement that gives back what the first took. So a
+ * refused send costs no other bucket anything: someone who used up their own account's codes does
+ * not also spend their clinic's shared address's. The keys must differ; every caller passes them
+ * in the same order (account, destination, address), so two of these never wait on each other.
  */
+export async function consumeRateLimits(db: Db, clock: Clock, buckets: Array<[string, RateLimitRule]>): Promise<RateLimitResult> {
+  const now = clock.now();
+  const closed = buckets.find(([, rule]) => rule.capacity < 1);
+  if (closed) return { ok: false, retryAfterSeconds: await secondsUntilToken(db, now, closed[0], closed[1]) };
+  const keys = buckets.map(([key]) => key);
+  const capacities = buckets.map(([, rule]) => rule.capacity);
+  const periods = buckets.map(([, rule]) => rule.perMs);
+  const granted = await db<{ key: string }[]>`
+    with wanted as (
+      select * from unnest(${keys}::text[], ${capacities}::double precision[], ${periods}::double precision[]) as w(key, capacity, per_ms)
+    )
+    insert into rate_limits as r (key, tokens, updated_at)
+    select key, capacity - 1, ${now} from wanted
+    on conflict (key) do update set
+      tokens = (select least(w.capacity, r.tokens + greatest(0, extract(epoch from (${now}::timestamptz - r.updated_at)) * 1000) * w.capacity / w.per_ms)
+                from wanted w where w.key = excluded.key) - 1,
+      updated_at = greatest(r.updated_at, ${now}::timestamptz)
+    where (select least(w.capacity, r.tokens + greatest(0, extract(epoch from (${now}::timestamptz - r.updated_at)) * 1000) * w.capacity / w.per_ms)
+           from wanted w where w.key = excluded.key) >= 1
+    returning r.key`;
+  if (granted.length === buckets.length) return { ok: true };
+  const taken = new Set(granted.map((row) => row.key));
+  for (const [key, rule] of buckets) if (taken.has(key)) await refundRateLimit(db, clock, key, rule);
+  const [shortKey, shortRule] = buckets.find(([key]) => !taken.has(key))!;
+  return { ok: false, retryAfterSeconds: await secondsUntilToken(db, now, shortKey, shortRule) };
+}
+
+/** Before a code, call or link goes out: per account, per destination and per client address, all or none. */
 export async function checkSendLimits(
   db: Db,
   clock: Clock,
@@ -99,20 +130,11 @@ export async function checkSendLimits(
   const kind = input.channel === "email" ? "email" : "phone";
   const rule = SEND_LIMITS[kind];
   const destination = kind === "email" ? input.destination.trim().toLowerCase() : input.destination.trim();
-  const checks: [string, RateLimitRule][] = [];
-  if (input.userId) checks.push([`send:${kind}:account:${input.userId}`, rule]);
-  checks.push([`send:${kind}:to:${destination}`, rule]);
-  checks.push([`send:ip:${input.ip || "unknown"}`, input.perAddress ?? SEND_LIMITS.ip]);
-  const takeAll = async (q: Db): Promise<RateLimitResult> => {
-    for (const [key, limit] of checks) {
-      const result = await consumeRateLimit(q, clock, key, limit);
-      if (!result.ok) return result;
-    }
-    return { ok: true };
-  };
-  // One transaction for the three buckets: one commit (a WAL flush) instead of three, with the
-  // same decisions. Inside a caller's transaction they simply join it.
-  return "begin" in db ? db.begin(takeAll) : takeAll(db);
+  const buckets: [string, RateLimitRule][] = [];
+  if (input.userId) buckets.push([`send:${kind}:account:${input.userId}`, rule]);
+  buckets.push([`send:${kind}:to:${destination}`, rule]);
+  buckets.push([`send:ip:${input.ip || "unknown"}`, input.perAddress ?? SEND_LIMITS.ip]);
+  return consumeRateLimits(db, clock, buckets);
 }
 
 const attemptKey = (input: { ip: string | null | undefined; action: string }) => `attempt:${input.action}:${input.ip || "unknown"}`;

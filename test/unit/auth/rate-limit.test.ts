@@ -126,6 +126,31 @@ test("checkSendLimits: 30 sends per client address per hour", async () => {
   assert.is(results[30], false);
 });
 
+test("checkSendLimits: a refused send takes nothing from the other buckets (one person's used-up codes cost their clinic's address nothing)", async () => {
+  const sql = await database();
+  const clock = clockAt();
+  const ip = uniqueKey("203.0.113.9");
+  const userId = crypto.randomUUID();
+  const own = (i: number) => checkSendLimits(sql, clock, { userId, channel: "email", destination: `own${i}.${uniqueKey("")}@clinic.example`, ip });
+  assert.equal(await take(11, () => own(Math.random())), [...Array(10).fill(true), false]); // the account's 10 an hour
+  for (let i = 0; i < 5; i++) assert.is((await own(i)).ok, false); // refused again: still no address token taken
+  const others = () => checkSendLimits(sql, clock, { userId: crypto.randomUUID(), channel: "email", destination: uniqueKey("o") + "@clinic.example", ip });
+  const results = await take(21, others);
+  assert.is(results.filter(Boolean).length, 20, "the address had 30 - 10 left");
+  assert.is(results[20], false);
+});
+
+test("checkSendLimits: 40 concurrent sends from one address grant exactly its 30", async () => {
+  const sql = await database();
+  const clock = clockAt();
+  const ip = uniqueKey("203.0.113.10");
+  const results = await Promise.all(
+    Array.from({ length: 40 }, () => checkSendLimits(sql, clock, { userId: crypto.randomUUID(), channel: "sms", destination: uniqueKey("+1202"), ip })),
+  );
+  assert.is(results.filter((r) => r.ok).length, 30);
+  for (const refused of results.filter((r) => !r.ok)) assert.ok(!refused.ok && refused.retryAfterSeconds >= 1);
+});
+
 test("checkAttemptLimit: 30 checks per address and action per minute", async () => {
   const sql = await database();
   const clock = clockAt();
