@@ -36,32 +36,40 @@ function matches(secretKey: string, code: string, stored: Uint8Array): boolean {
 }
 
 /** Creates a code and kills the earlier live codes of the same flow and purpose (a resend replaces them). */
+/**
+ * A new code and the id its row will have, made before the row is written: a caller can then
+ * send the row's insert and the statements that name it (the outbox row, a call's code id) to
+ * Postgres together, in one round trip.
+ */
+export function prepareCode(): { id: string; code: string } {
+  return { id: crypto.randomUUID(), code: generateCode() };
+}
+
 export async function createCode(
   db: Db,
   clock: Clock,
   secretKey: string,
   input: { flowId: string; userId: string | null; purpose: string; channel: CodeChannel; destination: string; ttlMs: number },
+  prepared: { id: string; code: string } = prepareCode(),
 ): Promise<{ id: string; code: string }> {
-  const code = generateCode();
   const now = clock.now();
   const expiresAt = new Date(now.getTime() + input.ttlMs);
-  const [row] = await db<{ id: string }[]>`
+  await db`
     with killed as (
       update codes set consumed_at = ${now}
       where flow_id = ${input.flowId} and purpose = ${input.purpose} and consumed_at is null
     )
-    insert into codes (flow_id, user_id, purpose, channel, destination, code_hmac, created_at, expires_at)
-    values (${input.flowId}, ${input.userId}, ${input.purpose}, ${input.channel}, ${input.destination},
-      ${codeHmac(secretKey, code)}, ${now}, ${expiresAt})
-    returning id`;
-  return { id: row!.id, code };
+    insert into codes (id, flow_id, user_id, purpose, channel, destination, code_hmac, created_at, expires_at)
+    values (${prepared.id}, ${input.flowId}, ${input.userId}, ${input.purpose}, ${input.channel}, ${input.destination},
+      ${codeHmac(secretKey, prepared.code)}, ${now}, ${expiresAt})`;
+  return prepared;
 }
 
 /** Why a code did not pass: not the code, past its life, out of tries, or no live code at all. */
 export type CodeFailure = "wrong" | "expired" | "exhausted" | "none";
 
 /** `repeated`: the very wrong code tried last for this code, sent again (a reload): it took no try. */
-export type VerifyCodeResult = { ok: true; codeId: string } | { ok: false; reason: CodeFailure; repeated?: true };
+export type VerifyCodeResult = { ok: true; codeId: string; destination: string } | { ok: false; reason: CodeFailure; repeated?: true };
 
 interface CodeState {
   id: string;
@@ -131,9 +139,9 @@ export async function verifyCode(
     if (typedHmac.length) await db`update codes set last_wrong_hmac = ${typedHmac} where id = ${tried.id}`;
     return { ok: false, reason: "wrong" };
   }
-  const [used] = await db<{ id: string }[]>`
-    update codes set consumed_at = ${now} where id = ${tried.id} and consumed_at is null returning id`;
-  return used ? { ok: true, codeId: used.id } : { ok: false, reason: "none" };
+  const [used] = await db<{ id: string; destination: string }[]>`
+    update codes set consumed_at = ${now} where id = ${tried.id} and consumed_at is null returning id, destination`;
+  return used ? { ok: true, codeId: used.id, destination: used.destination } : { ok: false, reason: "none" };
 }
 
 /**

@@ -1,11 +1,11 @@
 import type { Db } from "../../db/client.ts";
 import type { OutboxMessage } from "../../delivery/outbox.ts";
-import { codeDestination, createCode, verifyCode, type CodeChannel, type CodeFailure } from "../../auth/codes.ts";
+import { createCode, prepareCode, verifyCode, type CodeChannel, type CodeFailure } from "../../auth/codes.ts";
 import { countsTowardLockout, isLocked, recordFailure, recordSuccess } from "../../auth/lockout.ts";
-import { checkAttemptLimit, checkSendLimits, refundAttempt, type RateLimitRule } from "../../auth/rate-limit.ts";
+import { checkAttemptLimit, checkSendLimits, refundAttempt, type RateLimitResult, type RateLimitRule } from "../../auth/rate-limit.ts";
 import type { User } from "../../auth/users.ts";
 import type { Flow } from "../flow-store.ts";
-import { audit, type FlowDeps, type RequestMeta } from "../steps.ts";
+import { audit, ROLLBACK, unlessRolledBack, type FlowDeps, type RequestMeta } from "../steps.ts";
 
 /**
  * What the code factors (the emailed code, the phone's SMS and call) share: sending a code with
@@ -96,32 +96,53 @@ export type SendOutcome = Exclude<StartOutcome, { kind: "sent" }> | { kind: "sen
 
 export async function sendCode(deps: FlowDeps, meta: RequestMeta, input: SendInput): Promise<SendOutcome> {
   const what = { purpose: input.purpose, channel: input.channel };
-  const limit = await checkSendLimits(deps.sql, deps.clock, { userId: input.userId, channel: input.channel, destination: input.destination, ip: meta.ip, perAddress: input.perAddress });
-  if (!limit.ok) {
+  const code = prepareCode();
+  let refused: RateLimitResult | null = null;
+  const sent = await unlessRolledBack(
+    deps.sql.begin(async (tx) => {
+      // Everything at once, in one round trip and one commit: the send limits, the guarded move
+      // (a second tab or a double submit finds the row moved), the code, its message and the
+      // audit row. A limit that refuses or a move that finds the flow gone rolls all of it back,
+      // so nothing is sent and no bucket loses a token.
+      const [limit, moved] = await Promise.all([
+        checkSendLimits(tx, deps.clock, { userId: input.userId, channel: input.channel, destination: input.destination, ip: meta.ip, perAddress: input.perAddress }),
+        input.move(tx),
+        createCode(tx, deps.clock, deps.config.secretKey, {
+          flowId: input.flow.id,
+          userId: input.userId,
+          purpose: input.purpose,
+          channel: input.channel,
+          destination: input.destination,
+          ttlMs: input.ttlMs,
+        }, code),
+        deps.outbox.enqueue(tx, input.message(code)),
+        audit(deps, meta, input.event ?? "code.sent", input.userId, { ...what, ...input.detail }, tx),
+      ]);
+      if (!limit.ok) {
+        refused = limit;
+        throw ROLLBACK;
+      }
+      if (!moved) throw ROLLBACK;
+      const flow = input.withCode ? await input.withCode(tx, code.code, moved) : moved;
+      return { flow: flow ?? moved, code: code.code };
+    }),
+  ).catch((error: unknown) => {
+    // A flow deleted meanwhile (ended in another tab, or expired and swept): the code row has
+    // no flow to belong to. The move would have found nothing; it is the same outcome.
+    if ((error as { code?: string }).code === FOREIGN_KEY_VIOLATION) return null;
+    throw error;
+  });
+  if (refused) {
+    const limit = refused as Extract<RateLimitResult, { ok: false }>;
     await audit(deps, meta, "code.send_limited", input.userId, what);
     return { kind: "rate_limited", retryAfterSeconds: limit.retryAfterSeconds };
   }
-  const sent = await deps.sql.begin(async (tx) => {
-    // The guarded move first: a second tab or a double submit finds the row moved and sends nothing.
-    const moved = await input.move(tx);
-    if (!moved) return null;
-    const code = await createCode(tx, deps.clock, deps.config.secretKey, {
-      flowId: input.flow.id,
-      userId: input.userId,
-      purpose: input.purpose,
-      channel: input.channel,
-      destination: input.destination,
-      ttlMs: input.ttlMs,
-    });
-    await deps.outbox.enqueue(tx, input.message(code));
-    await audit(deps, meta, input.event ?? "code.sent", input.userId, { ...what, ...input.detail }, tx);
-    const flow = input.withCode ? await input.withCode(tx, code.code, moved) : moved;
-    return { flow: flow ?? moved, code: code.code };
-  });
   if (!sent) return { kind: "moved" };
   deps.outbox.kick();
   return { kind: "sent", flow: sent.flow, code: sent.code };
 }
+
+const FOREIGN_KEY_VIOLATION = "23503";
 
 export interface CheckInput {
   flow: Flow;
@@ -173,9 +194,9 @@ export async function checkTypedCode(deps: FlowDeps, meta: RequestMeta, input: C
   if (refused) return refused;
   const result = await verifyCode(db, deps.clock, deps.config.secretKey, { flowId: input.flow.id, purpose, code: input.code });
   if (result.ok) {
-    if (input.attempt?.refundOnPass) await refundAttempt(db, deps.clock, attempt);
-    await recordSuccess(db, user.id);
-    return { kind: "passed", destination: await codeDestination(db, result.codeId) };
+    // Independent writes: sent to Postgres together, one round trip.
+    await Promise.all([input.attempt?.refundOnPass ? refundAttempt(db, deps.clock, attempt) : null, recordSuccess(db, user.id)]);
+    return { kind: "passed", destination: result.destination };
   }
   if (result.repeated) {
     // The wrong code tried last, sent again (a reload of the failed submit): it was counted once

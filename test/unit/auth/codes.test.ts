@@ -59,7 +59,7 @@ test("createCode: six digits, stored only as HMAC-SHA-256 keyed with SECRET_KEY 
 
 test("verifyCode: right code → ok once; a second use → none (single use, ASVS 6.5.1)", async () => {
   const { sql, clock, flow, id, code } = await setUp();
-  assert.equal(await verifyCode(sql, clock, SECRET_KEY, { flowId: flow.id, purpose: "login", code }), { ok: true, codeId: id });
+  assert.equal(await verifyCode(sql, clock, SECRET_KEY, { flowId: flow.id, purpose: "login", code }), { ok: true, codeId: id, destination: "+12025550143" });
   assert.equal(await verifyCode(sql, clock, SECRET_KEY, { flowId: flow.id, purpose: "login", code }), { ok: false, reason: "none" });
 });
 
@@ -84,7 +84,7 @@ test("verifyCode: the same wrong code twice in a row (a reload of the failed sub
   assert.is(await attempts(), 3);
   const [row] = await sql<{ whole: string }[]>`select row_to_json(c)::text as whole from codes c where id = ${id}`;
   assert.not.ok(row!.whole.includes(other(code, 0)), "the wrong code is kept only as its HMAC");
-  assert.equal(await check(code), { ok: true, codeId: id }, "the right code still passes");
+  assert.equal(await check(code), { ok: true, codeId: id, destination: "+12025550143" }, "the right code still passes");
   assert.equal(await check(other(code, 0)), { ok: false, reason: "none" }, "a used code takes nothing, repeated or not");
 });
 
@@ -100,13 +100,13 @@ test("verifyCode: malformed input counts as a wrong try", async () => {
   assert.equal(await verifyCode(sql, clock, SECRET_KEY, { flowId: flow.id, purpose: "login", code: "12a456" }), { ok: false, reason: "wrong" });
   const [row] = await sql<{ attempts: number }[]>`select attempts from codes where id = ${id}`;
   assert.is(row!.attempts, 1);
-  assert.equal(await verifyCode(sql, clock, SECRET_KEY, { flowId: flow.id, purpose: "login", code: ` ${code} ` }), { ok: true, codeId: id });
+  assert.equal(await verifyCode(sql, clock, SECRET_KEY, { flowId: flow.id, purpose: "login", code: ` ${code} ` }), { ok: true, codeId: id, destination: "+12025550143" });
 });
 
 test("verifyCode: valid at ttl−1s, expired at ttl+1s (injected clock)", async () => {
   const early = await setUp();
   early.clock.advance(TTL - SECOND);
-  assert.equal(await verifyCode(early.sql, early.clock, SECRET_KEY, { flowId: early.flow.id, purpose: "login", code: early.code }), { ok: true, codeId: early.id });
+  assert.equal(await verifyCode(early.sql, early.clock, SECRET_KEY, { flowId: early.flow.id, purpose: "login", code: early.code }), { ok: true, codeId: early.id, destination: "+12025550143" });
   const late = await setUp();
   late.clock.advance(TTL + SECOND);
   assert.equal(await verifyCode(late.sql, late.clock, SECRET_KEY, { flowId: late.flow.id, purpose: "login", code: late.code }), { ok: false, reason: "expired" });
@@ -122,7 +122,7 @@ test("createCode: a resend kills the old code; the new one works", async () => {
     }));
   }
   assert.equal(await verifyCode(sql, clock, SECRET_KEY, { flowId: flow.id, purpose: "login", code: first }), { ok: false, reason: "wrong" });
-  assert.equal(await verifyCode(sql, clock, SECRET_KEY, { flowId: flow.id, purpose: "login", code: second }), { ok: true, codeId: secondId });
+  assert.equal(await verifyCode(sql, clock, SECRET_KEY, { flowId: flow.id, purpose: "login", code: second }), { ok: true, codeId: secondId, destination: "+12025550143" });
   const [live] = await sql<{ n: number }[]>`select count(*)::int as n from codes where flow_id = ${flow.id} and consumed_at is null`;
   assert.is(live!.n, 0);
 });
@@ -133,7 +133,7 @@ test("verifyCode: bound to its flow and its purpose (ASVS 6.5.1)", async () => {
   assert.equal(await verifyCode(sql, clock, SECRET_KEY, { flowId: otherFlow.id, purpose: "login", code }), { ok: false, reason: "none" });
   assert.equal(await verifyCode(sql, clock, SECRET_KEY, { flowId: flow.id, purpose: "password_reset", code }), { ok: false, reason: "none" });
   // Neither attempt touched the code.
-  assert.equal(await verifyCode(sql, clock, SECRET_KEY, { flowId: flow.id, purpose: "login", code }), { ok: true, codeId: id });
+  assert.equal(await verifyCode(sql, clock, SECRET_KEY, { flowId: flow.id, purpose: "login", code }), { ok: true, codeId: id, destination: "+12025550143" });
 });
 
 test("verifyCode: 50 concurrent verifications of the right code → exactly one ok", async () => {
@@ -143,7 +143,7 @@ test("verifyCode: 50 concurrent verifications of the right code → exactly one 
   );
   const wins = results.filter((r) => r.ok);
   assert.is(wins.length, 1);
-  assert.equal(wins[0], { ok: true, codeId: id });
+  assert.equal(wins[0], { ok: true, codeId: id, destination: "+12025550143" });
 });
 
 test(`verifyCode: 50 concurrent wrong guesses get at most ${MAX_CODE_ATTEMPTS} comparisons`, async () => {
@@ -205,7 +205,7 @@ test("voice: an unknown id, a malformed id, or a code sent by SMS cannot be conf
   assert.is(await confirmVoiceCode(sms.sql, sms.clock, SECRET_KEY, "00000000-0000-4000-8000-000000000000", "123456"), "none");
   assert.is(await confirmVoiceCode(sms.sql, sms.clock, SECRET_KEY, "'; drop table codes; --", "123456"), "none");
   // The SMS code still works where it belongs.
-  assert.equal(await verifyCode(sms.sql, sms.clock, SECRET_KEY, { flowId: sms.flow.id, purpose: "login", code: sms.code }), { ok: true, codeId: sms.id });
+  assert.equal(await verifyCode(sms.sql, sms.clock, SECRET_KEY, { flowId: sms.flow.id, purpose: "login", code: sms.code }), { ok: true, codeId: sms.id, destination: "+12025550143" });
 });
 
 test("voice: a resend (new call) kills the previous call's code", async () => {

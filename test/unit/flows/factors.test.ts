@@ -140,6 +140,48 @@ test(`the ${LOCKOUT_THRESHOLD}th counted failure locks the account; while locked
   assert.equal((await emailCode.check(s.deps, meta(), { flow: s.flow, user: locked, purpose: "login", code: fresh, respectLock: false })).kind, "passed");
 });
 
+test("a send is all or nothing: a flow moved or deleted meanwhile, or a limit that refuses, leaves no code, no message and no token taken", async () => {
+  const s = await setUp();
+  const start = (flow = s.flow, ip = meta().ip) =>
+    emailCode.start(s.deps, { ip, userAgent: "factors-test" }, {
+      flow,
+      userId: s.user.id,
+      email: s.user.email,
+      purpose: "login",
+      ttlMs: 10 * MINUTE,
+      wording: "login",
+      move: (tx) => advanceFlow(tx, s.deps.clock, flow.id, "start", "start"),
+    });
+  const counts = async () => {
+    const [row] = await s.sql<{ codes: number; messages: number; buckets: number }[]>`
+      select (select count(*)::int from codes where user_id = ${s.user.id}) as codes,
+             (select count(*)::int from outbox where recipient = ${s.user.email}) as messages,
+             (select count(*)::int from rate_limits where key like ${`send:email:%${s.user.id}`}) as buckets`;
+    return row!;
+  };
+  // The flow moved on (another tab): the guarded move finds nothing.
+  const moved = { ...s.flow, id: s.flow.id };
+  await s.sql`update flows set state = 'elsewhere' where id = ${s.flow.id}`;
+  assert.equal((await start(moved)).kind, "moved");
+  assert.equal(await counts(), { codes: 0, messages: 0, buckets: 0 }, "the limits' takes were rolled back with it");
+  // The flow was deleted (expired and swept): the same outcome, not an error.
+  await s.sql`delete from flows where id = ${s.flow.id}`;
+  assert.equal((await start(moved)).kind, "moved");
+  assert.equal(await counts(), { codes: 0, messages: 0, buckets: 0 });
+  // A limit that refuses: the address's bucket is empty.
+  const { flow } = await createTestFlow(s.sql, s.clock, s.user.id);
+  const ip = meta().ip;
+  await s.sql`insert into rate_limits (key, tokens, updated_at) values (${`send:ip:${ip}`}, 0, ${s.clock.now()})`;
+  const limited = await start(flow, ip);
+  assert.equal(limited.kind, "rate_limited");
+  assert.equal(await counts(), { codes: 0, messages: 0, buckets: 0 }, "the account's and the address's buckets were not taken from");
+  const [state] = await s.sql<{ state: string }[]>`select state from flows where id = ${flow.id}`;
+  assert.is(state!.state, "start", "the flow did not move");
+  // And a send that goes through writes all of it.
+  assert.equal((await start(flow)).kind, "sent");
+  assert.equal(await counts(), { codes: 1, messages: 1, buckets: 1 });
+});
+
 test("one message table: each reason has one sentence; a step adds only its way on", () => {
   assert.is(codeMessage("wrong", "Ask again."), CODE_MESSAGES.wrong);
   assert.is(codeMessage("expired", "Select Send New Code for a new one."), "That code has expired. Select Send New Code for a new one.");
