@@ -1,7 +1,7 @@
 import type { Db } from "../db/client.ts";
 import type { Clock } from "../clock.ts";
 import { generateTokenPair, secretMatches, splitToken, type TokenPair } from "../auth/tokens.ts";
-import type { LoginOption } from "../auth/users.ts";
+import { userColumns, type LoginOption, type User } from "../auth/users.ts";
 
 /**
  * A multi-step flow (Ory Kratos style): a stored row with a kind, an explicit state and an
@@ -55,6 +55,40 @@ export async function loadFlow(db: Db, clock: Clock, token: string | undefined, 
   if (row.expiresAt.getTime() <= clock.now().getTime()) return null;
   const { secretHash: _ignored, ...flow } = row;
   return flow;
+}
+
+/**
+ * loadFlow and the flow's account (null when it has none or it is gone) in one statement: the
+ * steps after the password ask both on every request.
+ */
+export async function loadFlowWithUser(db: Db, clock: Clock, token: string | undefined, kind: FlowKind): Promise<{ flow: Flow; user: User | null } | null> {
+  const parts = splitToken(token);
+  if (!parts) return null;
+  // The flow's columns are prefixed with f (fKind, fState, …): the account's keep their own names.
+  const [row] = await db<Record<string, unknown>[]>`
+    select ${userColumns(db, "u")}, u.id is not null as "userFound", f.kind as "fKind", f.user_id as "fUserId", f.state as "fState",
+      f.login_option as "fLoginOption", f.remember as "fRemember", f.data as "fData", f.created_at as "fCreatedAt",
+      f.updated_at as "fUpdatedAt", f.expires_at as "fExpiresAt", f.secret_hash as "fSecretHash"
+    from flows f left join users u on u.id = f.user_id
+    where f.id = ${parts.id} and f.kind = ${kind}`;
+  const r = row;
+  if (!r) return null;
+  if (!secretMatches(parts.secret, r.fSecretHash as Uint8Array)) return null;
+  const flow: Flow = {
+    id: parts.id,
+    kind: r.fKind as FlowKind,
+    userId: r.fUserId as string | null,
+    state: r.fState as string,
+    loginOption: r.fLoginOption as LoginOption | null,
+    remember: r.fRemember as boolean,
+    data: r.fData as Record<string, unknown>,
+    createdAt: r.fCreatedAt as Date,
+    updatedAt: r.fUpdatedAt as Date,
+    expiresAt: r.fExpiresAt as Date,
+  };
+  if (flow.expiresAt.getTime() <= clock.now().getTime()) return null;
+  const user = r.userFound ? (Object.fromEntries(Object.entries(r).filter(([key]) => !/^f[A-Z]/.test(key) && key !== "userFound")) as unknown as User) : null;
+  return { flow, user };
 }
 
 /**

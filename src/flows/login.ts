@@ -22,7 +22,7 @@ import { isLocked, recordFailure, recordSuccess } from "../auth/lockout.ts";
 import { createRememberToken, deleteRememberToken, forgetRememberTokens, rememberedProof, validateRememberToken } from "../auth/remember-me.ts";
 import { describeDuration } from "../delivery/messages.ts";
 import { TERMS_VERSION } from "../terms.ts";
-import { audit, flowAndUser, flowAt, isMoved, stepPaths, TERMS_REQUIRED, tooManyAttempts, tooManySends, type FlowDeps, type RequestMeta, type SteppedFlow, type StepResult } from "./steps.ts";
+import { audit, flowAndUser, ROLLBACK, unlessRolledBack, flowAt, isMoved, stepPaths, TERMS_REQUIRED, tooManyAttempts, tooManySends, type FlowDeps, type RequestMeta, type SteppedFlow, type StepResult } from "./steps.ts";
 import { codeMessage, type CheckOutcome, type StartOutcome } from "./factors/code.ts";
 import { emailCode } from "./factors/email-code.ts";
 import { phone, type PhoneChannel } from "./factors/phone.ts";
@@ -284,9 +284,9 @@ export async function submitCredentials(deps: FlowDeps, meta: RequestMeta, token
   const next: LoginState =
     option === "email" ? "email_send" : option === "totp" ? ((await hasFactor(deps.sql, user.id, "totp")) ? "app_code" : "no_app") : user.phoneE164 ? "phone_choose" : "use_email";
   // One transaction, like a refusal's: the attempt's refund, the rotation, the rehash and the
-  // audit rows commit together (one commit, a WAL flush, fewer per password step). The refund
-  // and the rotation are independent, so they go to Postgres together (one round trip).
-  const rotated = await deps.sql.begin(async (tx) => {
+  // audit rows commit together (one commit, a WAL flush, fewer per password step). The refund,
+  // the rotation and the audit row are independent, so they go to Postgres together (one round trip).
+  const rotated = await unlessRolledBack(deps.sql.begin(async (tx) => {
     const pair = generateTokenPair();
     const [replaced] = await Promise.all([replaceFlow(tx, deps.clock, pair, {
       flowId: flow.id,
@@ -303,16 +303,16 @@ export async function submitCredentials(deps: FlowDeps, meta: RequestMeta, token
         amr: ["pwd"],
         authenticatedAt: deps.clock.now().toISOString(),
       },
-    }), refundAttempt(tx, deps.clock, attempt)]);
-    if (!replaced) return null;
+    }), refundAttempt(tx, deps.clock, attempt), audit(deps, meta, "signin.password_verified", user.id, { option }, tx)]);
+    // Another request moved the flow on first: nothing of this one stays.
+    if (!replaced) throw ROLLBACK;
     if (rehashed) {
       await setPasswordHash(tx, deps.clock, user.id, rehashed);
       await audit(deps, meta, "password.rehashed", user.id, {}, tx);
     }
-    await audit(deps, meta, "signin.password_verified", user.id, { option }, tx);
     if (next === "use_email" || next === "no_app") await audit(deps, meta, "signin.wrong_option", user.id, { option }, tx);
     return pair.token;
-  });
+  }));
   if (!rotated) return { kind: "moved", path: "/login" };
   return { kind: "next", path: loginStepPath(next), token: rotated };
 }
@@ -592,15 +592,20 @@ async function finishLogin(db: Db, deps: FlowDeps, meta: RequestMeta, flow: Flow
     await audit(deps, meta, "signin.remembered", user.id, { option }, db);
     return { kind: "signed_in", user, option, amr, authenticatedAt, rememberToken: null, returnTo };
   }
-  await recordSuccess(db, user.id);
-  // A passkey's own use was recorded with its counter (recordPasskeyUse); the account may hold several.
-  if (option !== "passkey") await touchFactor(db, deps.clock, user.id, option);
-  let rememberToken: string | null = null;
-  if (flow.remember && deps.config.ttl.rememberMe > 0) {
-    if (meta.rememberToken) await deleteRememberToken(db, meta.rememberToken);
-    rememberToken = await createRememberToken(db, deps.clock, user.id, option, deps.config.ttl.rememberMe, { amr, authenticatedAt });
-  }
-  await audit(deps, meta, "signin.success", user.id, { option, remember: rememberToken !== null }, db);
+  const remember = flow.remember && deps.config.ttl.rememberMe > 0;
+  // The flow is ended: the rest are independent writes, sent to Postgres together (one round trip).
+  const [rememberToken] = await Promise.all([
+    remember
+      ? (async () => {
+          if (meta.rememberToken) await deleteRememberToken(db, meta.rememberToken);
+          return createRememberToken(db, deps.clock, user.id, option, deps.config.ttl.rememberMe, { amr, authenticatedAt });
+        })()
+      : null,
+    recordSuccess(db, user.id),
+    // A passkey's own use was recorded with its counter (recordPasskeyUse); the account may hold several.
+    option !== "passkey" ? touchFactor(db, deps.clock, user.id, option) : null,
+    audit(deps, meta, "signin.success", user.id, { option, remember }, db),
+  ]);
   return { kind: "signed_in", user, option, amr, authenticatedAt, rememberToken, returnTo };
 }
 

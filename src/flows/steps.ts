@@ -3,8 +3,8 @@ import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { Outbox } from "../delivery/outbox.ts";
 import { appendAudit } from "../auth/audit.ts";
-import { findUserById, type LoginOption, type User } from "../auth/users.ts";
-import { deleteFlow, loadFlow, type Flow, type FlowKind } from "./flow-store.ts";
+import type { LoginOption, User } from "../auth/users.ts";
+import { deleteFlow, loadFlow, loadFlowWithUser, type Flow, type FlowKind } from "./flow-store.ts";
 
 /**
  * The stepped-flow kit every flow is built from (registration, sign-in, password reset, and the
@@ -85,7 +85,10 @@ export function stepPaths<S extends string>(start: string, paths: Partial<Record
 
 /** Loads the flow and checks it is on one of `states`; otherwise where the browser should go instead. */
 export async function flowAt<S extends string>(deps: FlowDeps, of: SteppedFlow<S>, token: string | undefined, states: readonly NoInfer<S>[]): Promise<Flow | Moved> {
-  const flow = await loadFlow(deps.sql, deps.clock, token, of.kind);
+  return checkState(of, token, await loadFlow(deps.sql, deps.clock, token, of.kind), states);
+}
+
+function checkState<S extends string>(of: SteppedFlow<S>, token: string | undefined, flow: Flow | null, states: readonly S[]): Flow | Moved {
   if (!flow) return { kind: "moved", path: of.start, expired: token !== undefined };
   if (!(states as readonly string[]).includes(flow.state)) return { kind: "moved", path: of.stepPath(flow.state) };
   return flow;
@@ -102,14 +105,31 @@ export async function flowAndUser<S extends string>(
   token: string | undefined,
   states: readonly NoInfer<S>[],
 ): Promise<{ flow: Flow; user: User } | Moved> {
-  const flow = await flowAt(deps, of, token, states);
+  const found = await loadFlowWithUser(deps.sql, deps.clock, token, of.kind);
+  const flow = checkState(of, token, found?.flow ?? null, states);
   if (isMoved(flow)) return flow;
-  const user = flow.userId ? await findUserById(deps.sql, flow.userId) : null;
+  const user = found?.user ?? null;
   if (!user || user.status !== "active") {
     await deleteFlow(deps.sql, flow.id);
     return { kind: "moved", path: of.start, expired: true };
   }
   return { flow, user };
+}
+
+/**
+ * Thrown inside a transaction to roll it back for an expected outcome that shows only once its
+ * statements, sent together, have answered (a guarded move that found the flow gone, a limit
+ * that refused); unlessRolledBack turns it into null. Any other error goes on as it is.
+ */
+export const ROLLBACK: unique symbol = Symbol("rollback");
+
+export async function unlessRolledBack<T>(transaction: Promise<T>): Promise<T | null> {
+  try {
+    return await transaction;
+  } catch (error) {
+    if (error === ROLLBACK) return null;
+    throw error;
+  }
 }
 
 /** An audit event of this request (its address, browser and acting administrator), in `db` (the step's transaction) or on its own. */

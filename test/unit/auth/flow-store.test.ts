@@ -1,6 +1,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { advanceFlow, createFlow, deleteFlow, deleteUserFlows, loadFlow } from "../../../src/flows/flow-store.ts";
+import { advanceFlow, createFlow, deleteFlow, deleteUserFlows, loadFlow, loadFlowWithUser } from "../../../src/flows/flow-store.ts";
+import { findUserById } from "../../../src/auth/users.ts";
 import { MINUTE, SECOND } from "../../../src/clock.ts";
 import { clockAt, createUser, database } from "./fixtures.ts";
 
@@ -30,6 +31,26 @@ test("loadFlow: wrong kind, forged secret, garbage: not loaded", async () => {
   assert.is(await loadFlow(sql, clock, undefined, "registration"), null);
   assert.is(await loadFlow(sql, clock, "x.y", "registration"), null);
   assert.ok(await loadFlow(sql, clock, token, "registration"));
+});
+
+test("loadFlowWithUser: the very flow loadFlow gives and the very account findUserById gives, in one read; refused as loadFlow refuses", async () => {
+  const sql = await database();
+  const clock = clockAt();
+  const user = await createUser(sql);
+  const { token, flow } = await createFlow(sql, clock, { kind: "login", userId: user.id, state: "email_send", ttlMs: TTL, loginOption: "email", remember: true, data: { a: 1 } });
+  const both = await loadFlowWithUser(sql, clock, token, "login");
+  assert.equal(both?.flow, await loadFlow(sql, clock, token, "login"));
+  assert.equal(both?.user, await findUserById(sql, user.id));
+  assert.is(both?.flow.id, flow.id);
+  // No account yet (registration before the link), or a wrong kind, secret or an expired flow.
+  const anonymous = await createFlow(sql, clock, { kind: "registration", userId: null, state: "terms", ttlMs: TTL });
+  assert.equal(await loadFlowWithUser(sql, clock, anonymous.token, "registration"), { flow: (await loadFlow(sql, clock, anonymous.token, "registration"))!, user: null });
+  assert.is(await loadFlowWithUser(sql, clock, token, "registration"), null);
+  const secret = token.split(".")[1]!;
+  assert.is(await loadFlowWithUser(sql, clock, `${flow.id}.${(secret[0] === "a" ? "b" : "a") + secret.slice(1)}`, "login"), null);
+  assert.is(await loadFlowWithUser(sql, clock, undefined, "login"), null);
+  clock.advance(TTL);
+  assert.is(await loadFlowWithUser(sql, clock, token, "login"), null, "expired");
 });
 
 test("an expired flow is neither loaded nor advanced", async () => {
