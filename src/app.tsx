@@ -26,6 +26,7 @@ import { compressResponses } from "./web/compress.ts";
 import { httpMetrics } from "./web/http-metrics.ts";
 import { MAX_IMPORT_BYTES } from "./orgs/user-import.ts";
 import { createBackchannelLogouts } from "./apps/backchannel.ts";
+import { countOwedLogoutWrites } from "./apps/application-sessions.ts";
 
 export const BODY_LIMIT = 64 * 1024;
 /** The CSV upload of Import users: the file's own limit and room for the multipart framing. */
@@ -43,6 +44,12 @@ export function createApp(deps: AppDeps) {
   app.use(compressResponses());
   app.use(requestDeadline(REQUEST_DEADLINE_MS));
   app.use(clientInfo(deps));
+  // The app itself, for an htmx step answered with the next step's page (steps.tsx, nextInPlace).
+  const dispatch = (request: Request, env: unknown) => app.fetch(request, env);
+  app.use((c, next) => {
+    c.set("dispatch", dispatch);
+    return next();
+  });
   const tooLarge = (c: Context<AppEnv>) => {
     // The rest of the body is never read, so the connection cannot carry another request: the
     // answer says so and Node closes the connection after it. Left to itself, @hono/node-server
@@ -65,12 +72,14 @@ export function createApp(deps: AppDeps) {
     return c.req.path === "/admin/import" ? limitImport(c, next) : limitBody(c, next);
   });
   app.use(originCheck(deps));
-  // Sign-outs, password resets, Disable and Reset MFA are POSTs that may have ended application
-  // sessions: once one has answered, the logout tokens it owed go out (one cheap query when none is owed).
+  // Sign-outs, password resets, Disable and Reset MFA and the provider's end-session endpoint may
+  // end application sessions: once such a request has answered, the logout tokens it owed go out.
+  // Requests that owed none cost no query.
   const logouts = deps.backchannelLogouts ?? createBackchannelLogouts(deps);
-  app.use(async (c, next) => {
+  app.use(async (_c, next) => {
+    const before = countOwedLogoutWrites();
     await next();
-    if (c.req.method === "POST") logouts.kick();
+    if (countOwedLogoutWrites() !== before) logouts.kick();
   });
 
   app.route("/", healthRoutes(deps));

@@ -31,5 +31,7 @@ export interface AppEnv {
     userAgent: string;
     /** The signed-in user administers an organization (not the portal): they get the Administration link. */
     administers?: boolean;
+    /** The app itself, for answering an htmx step with the next step's page in place of a redirect (steps.tsx, nextInPlace). */
+    dispatch?: (request: Request, env: unknown) => Response | Promise<Response>;
   };
 }

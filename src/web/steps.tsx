@@ -1,7 +1,8 @@
 import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppDeps, AppEnv } from "./env.ts";
 import { redirectTo, render, wantsFragment, type View } from "./render.tsx";
-import { clearCookie, readCookie, writeCookie } from "./cookies.ts";
+import { clearCookie, cookieName, readCookie, writeCookie } from "./cookies.ts";
 import { completeSignIn } from "./sign-in.ts";
 import { FORM_UNREADABLE, type FormProblem } from "./form.ts";
 import type { RequestMeta, StepResult } from "../flows/steps.ts";
@@ -75,7 +76,7 @@ export async function answer<V>(c: C, deps: AppDeps, pages: StepPages<V>, result
       if (result.token) writeCookie(c, deps.config, "flow", result.token);
       else if (result.token === null) clearCookie(c, deps.config, "flow");
       if (result.clearRemember) clearCookie(c, deps.config, "remember");
-      return redirectTo(c, result.path);
+      return wantsFragment(c) && c.req.method === "POST" ? nextInPlace(c, deps, result.path, { flow: result.token, remember: result.clearRemember ? null : undefined }) : redirectTo(c, result.path);
     case "show": {
       if (c.req.query(WAITING) !== "1") return render(c, deps, pages.view(deps, result.view));
       // Only a call page (the flow's waiting page, at this very path) says what its Continue found.
@@ -103,6 +104,39 @@ export async function answer<V>(c: C, deps: AppDeps, pages: StepPages<V>, result
     case "signed_in":
       return completeSignIn(c, deps, result);
   }
+}
+
+/** Request headers that belong to the POST (its body, its origin) and not to the GET that follows it. */
+const POST_ONLY_HEADERS = ["content-type", "content-length", "content-encoding", "transfer-encoding", "origin"];
+
+/**
+ * htmx's answer to a step that moved on: the next step's fragment at once, where a 303 would
+ * have had its fetch ask for it in a second request (one round trip a step instead of two, on a
+ * clinic's slow network as on the server). The app answers the GET the redirect would have
+ * caused, with the same headers and cookies (this answer's flow cookie in place of the old one),
+ * through every middleware; its HX-Replace-Url puts the step's own address in the location bar,
+ * so a reload or Back asks for that GET, never this POST again. Without JavaScript, and for a
+ * GET that itself redirects, the browser gets the 303 as before.
+ */
+async function nextInPlace(c: C, deps: AppDeps, path: string, cookies: { flow?: string | null; remember?: null }): Promise<Response> {
+  const dispatch = c.get("dispatch");
+  if (!dispatch || !path.startsWith("/") || path.startsWith("//")) return redirectTo(c, path);
+  const headers = new Headers(c.req.raw.headers);
+  for (const name of POST_ONLY_HEADERS) headers.delete(name);
+  const jar = new Map((headers.get("cookie") ?? "").split(";").map((pair) => pair.trim()).filter(Boolean).map((pair) => {
+    const at = pair.indexOf("=");
+    return at < 0 ? [pair, ""] : [pair.slice(0, at), pair.slice(at + 1)];
+  }));
+  for (const [kind, value] of Object.entries(cookies) as Array<["flow" | "remember", string | null | undefined]>) {
+    if (value === undefined) continue;
+    if (value === null) jar.delete(cookieName(deps.config, kind));
+    else jar.set(cookieName(deps.config, kind), value);
+  }
+  headers.set("cookie", [...jar].map(([name, value]) => `${name}=${value}`).join("; "));
+  const next = await dispatch(new Request(new URL(path, c.req.url), { headers }), c.env);
+  if (next.status >= 300 && next.status < 400) return redirectTo(c, path);
+  // Already compressed when the browser takes it; the compression middleware leaves an encoded body alone.
+  return c.body(await next.arrayBuffer(), { status: next.status as ContentfulStatusCode, headers: next.headers });
 }
 
 /**

@@ -269,7 +269,9 @@ test("change phone by Call Me, confirmed by a call to the old number first (htmx
   const newCall = await latestMessage(ctx, newPhone, "voice");
   assert.is(await answerCall(ctx, newCall.id, `${code}#`), "confirmed");
   page = await browser.post("/account/phone/call/check", { poll: "1" }, { htmx: true });
-  assert.is(page.url, "/account?done=phone");
+  // The account page itself, in place; the address bar shows it without the message's query (HX-Replace-Url).
+  assert.is(page.url, "/account");
+  assert.match(page.text, "Your phone number was changed.");
   assert.is((await ctx.sql`select destination from user_factors where user_id = ${account.id} and kind = 'phone'`)[0]!.destination, newPhone);
 });
 

@@ -7,7 +7,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { hash } from "@node-rs/argon2";
-import { createTestContext, texts, buttonNames, type TestContext, type Page, type Browser } from "../support/harness.ts";
+import { createTestContext, texts, buttonNames, PUBLIC_URL, type TestContext, type Page, type Browser } from "../support/harness.ts";
+import { gunzipSync } from "node:zlib";
 import { createActiveUser } from "../support/users.ts";
 import { answerCall, codeIn, latestMessage, press, pressLogin, signIn, submitPassword, useFreshAddress } from "../support/sign-in.ts";
 import { SECOND, MINUTE } from "../../src/clock.ts";
@@ -136,6 +137,48 @@ test("Login with Email with htmx: each step is a fragment of <main>, the URL fol
   page = await browser.get("/home");
   assert.is(page.url, "/home");
   assert.is(heading(page), "Home");
+});
+
+test("under htmx a step that moves on answers with the next step's fragment itself: no redirect, the rotated flow cookie, the step's own URL, compressed once", async () => {
+  const account = await createActiveUser(ctx.sql, { method: "email" });
+  const browser = ctx.browser();
+  await pressLogin(browser, "email", { htmx: true });
+  const before = browser.cookies.get("flow");
+  const page = await browser.post("/login/credentials", { email: account.email, password: account.password }, { htmx: true, follow: false });
+  assert.is(page.status, 200);
+  assert.equal(page.redirects, [], "one round trip, not a 303 and a GET");
+  assert.is(page.headers.get("location"), null);
+  assert.is(page.headers.get("hx-replace-url"), "/login/email", "a reload asks for the step's GET, not this POST");
+  assert.not.match(page.text, "<html", "a fragment of <main>");
+  assert.equal(buttonNames(page), ["Send Verification Code"]);
+  const after = browser.cookies.get("flow");
+  assert.ok(after && after !== before, "the flow token was replaced after the password, in this answer");
+  const again = await browser.get("/login/email", { htmx: true });
+  assert.is(again.text, page.text, "the same fragment the step's GET gives with the new cookie");
+
+  // The fragment is compressed once: one gunzip gives the page.
+  const other = ctx.browser();
+  await pressLogin(other, "email", { htmx: true });
+  const raw = await ctx.app.request("/login/credentials", {
+    method: "POST",
+    headers: {
+      cookie: `flow=${other.cookies.get("flow")}`, "hx-request": "true", "accept-encoding": "gzip", origin: PUBLIC_URL,
+      "content-type": "application/x-www-form-urlencoded", "user-agent": "test-browser",
+    },
+    body: new URLSearchParams({ email: account.email, password: account.password }).toString(),
+  });
+  assert.is(raw.status, 200);
+  const encoding = raw.headers.get("content-encoding");
+  assert.ok(encoding === null || encoding === "gzip", `one encoding at most: ${encoding}`);
+  const bytes = Buffer.from(await raw.arrayBuffer());
+  assert.match((encoding ? gunzipSync(bytes) : bytes).toString(), "Send Verification Code", "decoded once, it is the page");
+
+  // Without JavaScript the same step is a 303 to that GET.
+  const plain = ctx.browser();
+  await pressLogin(plain, "email");
+  const redirected = await plain.post("/login/credentials", { email: account.email, password: account.password }, { follow: false });
+  assert.is(redirected.status, 303);
+  assert.is(redirected.headers.get("location"), "/login/email");
 });
 
 test("Login with Phone, Send Code: the masked number on file → SMS code → Verify Code → home (without and with htmx)", async () => {

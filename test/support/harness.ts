@@ -148,6 +148,9 @@ export class Browser {
         }
         continue;
       }
+      // htmx puts HX-Replace-Url in the location bar: an htmx step answered with the next step's fragment is at that address.
+      const replaced = options.htmx && currentMethod === "POST" ? response.headers.get("hx-replace-url") : null;
+      if (replaced) url = replaced;
       const text = await response.text();
       return { status: response.status, headers: response.headers, text, url, document: parseHTML(text).document as unknown as Document, redirects };
     }
