@@ -22,13 +22,127 @@ export interface FormButton {
 export interface PageForm {
   action: string;
   method: string;
+  /** htmx posts it (hx-post) when JavaScript runs. */
+  htmx: boolean;
   controls: FormControl[];
   buttons: FormButton[];
 }
 
 const clean = (text: string | null | undefined) => (text ?? "").replace(/\s+/g, " ").trim();
 
+/**
+ * readForms: the same answer as readFormsWithDom (linkedom) from one pass over the page's tags,
+ * without building a DOM. The load generator shares the server's cores, so what it spends reading
+ * a page is taken from the server it measures: linkedom cost the bench about 7 ms per sign-in,
+ * more than some of the steps it times. readFormsWithDom stays as the reference the bench's
+ * warm-up compares this with on every page it reads (checkSameForms).
+ */
 export function readForms(html: string, pagePath: string): PageForm[] {
+  const forms: PageForm[] = [];
+  const labelFor = new Map<string, string>();
+  interface OpenText { text: string }
+  const labels: OpenText[] = []; // open <label>s, innermost last
+  const pendingLabels: Array<{ control: FormControl; id: string | null; wrapping: OpenText | null; aria: string }> = [];
+  const pendingButtons: Array<{ button: FormButton; text: OpenText; aria: string }> = [];
+  const pendingLabelFor: Array<{ target: string; label: OpenText }> = [];
+  let form: PageForm | null = null;
+  let button: OpenText | null = null;
+  const TOKEN = /<!--[\s\S]*?-->|<(\/?)([a-zA-Z][a-zA-Z0-9-]*)((?:[^>"']|"[^"]*"|'[^']*')*)>|([^<]+|<)/g;
+  const addText = (text: string) => {
+    for (const label of labels) label.text += text;
+    if (button) button.text += text;
+  };
+  for (let match = TOKEN.exec(html); match; match = TOKEN.exec(html)) {
+    const [, closing, rawName, rawAttributes, text] = match;
+    if (text !== undefined) {
+      addText(decodeEntities(text));
+      continue;
+    }
+    if (!rawName) continue; // a comment
+    const name = rawName.toLowerCase();
+    if (closing) {
+      if (name === "form") form = null;
+      else if (name === "label") labels.pop();
+      else if (name === "button") button = null;
+      continue;
+    }
+    const attributes = readAttributes(rawAttributes ?? "");
+    const attribute = (key: string) => (attributes.has(key) ? attributes.get(key)! : null);
+    if (name === "script" || name === "style" || name === "textarea") {
+      const end = html.toLowerCase().indexOf(`</${name}`, TOKEN.lastIndex);
+      const inner = html.slice(TOKEN.lastIndex, end < 0 ? html.length : end);
+      TOKEN.lastIndex = end < 0 ? html.length : html.indexOf(">", end) + 1;
+      if (name !== "textarea") continue;
+      addText(decodeEntities(inner));
+      if (form && attribute("name")) {
+        // linkedom leaves a textarea's entities as written (a browser would decode them); the sign-in has none.
+        const control: FormControl = { name: attribute("name")!, type: (attribute("type") ?? "textarea").toLowerCase(), value: inner, checked: attributes.has("checked"), label: "" };
+        form.controls.push(control);
+        pendingLabels.push({ control, id: attribute("id"), wrapping: labels[labels.length - 1] ?? null, aria: clean(attribute("aria-label")) });
+      }
+      continue;
+    }
+    if (name === "form") {
+      form = { action: attribute("action") || pagePath, method: (attribute("method") ?? "get").toLowerCase(), htmx: attributes.has("hx-post"), controls: [], buttons: [] };
+      forms.push(form);
+    } else if (name === "label") {
+      const label: OpenText = { text: "" };
+      labels.push(label);
+      const target = attribute("for");
+      if (target) pendingLabelFor.push({ target, label });
+    } else if (name === "input" || name === "select") {
+      const type = (attribute("type") ?? (name === "input" ? "text" : name)).toLowerCase();
+      if (form && name === "input" && type === "submit") {
+        form.buttons.push({ name: attribute("name"), value: attribute("value") ?? "", text: clean(attribute("aria-label")) || clean(attribute("value")) });
+      }
+      const controlName = attribute("name");
+      if (!form || !controlName || type === "submit" || type === "button" || type === "image") continue;
+      const control: FormControl = { name: controlName, type, value: attribute("value") ?? (type === "checkbox" ? "on" : ""), checked: attributes.has("checked"), label: "" };
+      form.controls.push(control);
+      pendingLabels.push({ control, id: attribute("id"), wrapping: labels[labels.length - 1] ?? null, aria: clean(attribute("aria-label")) });
+    } else if (name === "button") {
+      button = { text: "" };
+      if (form && (attribute("type") ?? "submit").toLowerCase() === "submit") {
+        const entry: FormButton = { name: attribute("name"), value: attribute("value") ?? "", text: "" };
+        form.buttons.push(entry);
+        pendingButtons.push({ button: entry, text: button, aria: clean(attribute("aria-label")) });
+      }
+    }
+  }
+  // A label's text is whole only at its end, and a label may come after its control.
+  for (const { target, label } of pendingLabelFor) labelFor.set(target, clean(label.text)); // the last such label wins, as in the DOM reader
+  for (const { control, id, wrapping, aria } of pendingLabels) control.label = (id && labelFor.get(id)) || (wrapping ? clean(wrapping.text) : "") || aria;
+  for (const { button: entry, text, aria } of pendingButtons) entry.text = aria || clean(text.text);
+  return forms;
+}
+
+const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: "\u00a0" };
+function decodeEntities(text: string): string {
+  if (!text.includes("&")) return text;
+  return text.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (whole, entity: string) => {
+    if (entity[0] === "#") return String.fromCodePoint(entity[1] === "x" || entity[1] === "X" ? parseInt(entity.slice(2), 16) : Number(entity.slice(1)));
+    return ENTITIES[entity.toLowerCase()] ?? whole;
+  });
+}
+
+function readAttributes(raw: string): Map<string, string> {
+  const attributes = new Map<string, string>();
+  const ATTRIBUTE = /([^\s=/"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?/g;
+  for (let match = ATTRIBUTE.exec(raw); match; match = ATTRIBUTE.exec(raw)) {
+    const key = match[1]!.toLowerCase();
+    if (!attributes.has(key)) attributes.set(key, decodeEntities(match[2] ?? match[3] ?? match[4] ?? ""));
+  }
+  return attributes;
+}
+
+/** Throws when the two readers differ on a page: then the fast one is wrong and the bench would press the wrong things. */
+export function checkSameForms(html: string, pagePath: string): void {
+  const fast = JSON.stringify(readForms(html, pagePath));
+  const dom = JSON.stringify(readFormsWithDom(html, pagePath));
+  if (fast !== dom) throw new Error(`the bench's form reader differs from linkedom's on ${pagePath}:\n  fast: ${fast}\n  dom:  ${dom}`);
+}
+
+export function readFormsWithDom(html: string, pagePath: string): PageForm[] {
   const { document } = parseHTML(html.startsWith("<!doctype") || html.startsWith("<!DOCTYPE") ? html : `<!doctype html><html><body>${html}</body></html>`);
   const labelFor = new Map<string, string>();
   for (const label of document.querySelectorAll("label")) {
@@ -56,6 +170,7 @@ export function readForms(html: string, pagePath: string): PageForm[] {
     return {
       action: form.getAttribute("action") || pagePath,
       method: (form.getAttribute("method") ?? "get").toLowerCase(),
+      htmx: form.hasAttribute("hx-post"),
       controls,
       buttons,
     };

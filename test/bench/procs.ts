@@ -162,6 +162,17 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
+/** CPU seconds (user + system) of a process's main thread alone (its JavaScript; the rest is libuv's pool, GC helpers and the like). */
+export function mainThreadCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
 /** Machine-wide busy CPU seconds (all cores), to tell how much of the machine others used during a phase. */
 export function machineBusySeconds(): number {
   const line = readFileSync("/proc/stat", "utf8").split("\n")[0]!;

@@ -6,7 +6,7 @@
 import type http from "node:http";
 import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
 import { CookieJar, send, type Reply } from "./http.ts";
-import { findButton, formBody, readForms, type FormButton, type PageForm } from "./forms.ts";
+import { checkSameForms, findButton, formBody, readForms, type FormButton, type PageForm } from "./forms.ts";
 import type { BenchUser } from "./db.ts";
 
 /** The buttons of Login with Email, in order (product.md §2). */
@@ -84,21 +84,40 @@ export interface Walk {
  * One whole sign-in, from GET /login to the home page. Throws with what the page said when a step
  * does not go on (a missing feature shows up here as "no next button").
  */
-export async function walkLoginWithEmail(client: Client, user: BenchUser, codeFor: (email: string) => Promise<string | null>): Promise<Walk> {
+export async function walkLoginWithEmail(client: Client, user: BenchUser, codeFor: (email: string) => Promise<string | null>, options: { javascript?: boolean } = {}): Promise<Walk> {
   const walk: Walk = { steps: [], plan: null };
   try {
-    await walkSteps(client, user, codeFor, walk);
+    await walkSteps(client, user, codeFor, walk, options.javascript === true);
   } catch (error) {
     walk.error = error instanceof Error ? error.message : String(error);
   }
   return walk;
 }
 
-async function walkSteps(client: Client, user: BenchUser, codeFor: (email: string) => Promise<string | null>, walk: Walk): Promise<void> {
+/** The first pages a run reads are read by both form readers too, which must agree (forms.ts). */
+const PAGES_TO_CHECK = 60;
+let pagesChecked = 0;
+
+/**
+ * What htmx 4 sends with a request of an hx-post form whose target is <main id="main">
+ * (templates/components.tsx), and with the GET its fetch makes when the answer is a redirect
+ * (fetch keeps a request's headers across a same-origin redirect).
+ */
+function htmxHeaders(client: Client, path: string): Record<string, string> {
+  return { "hx-request": "true", "hx-source": "button", "hx-target": "main#main", "hx-request-type": "partial", "hx-current-url": client.origin + path, accept: "text/html" };
+}
+
+/**
+ * `javascript`: as a browser running htmx does it: each form's POST carries htmx's headers; a
+ * 200 is the next step's fragment (swapped into <main>, its HX-Replace-Url the new address), a
+ * 303 is followed by fetch with the same headers, and a 204 with HX-Redirect loads that page
+ * whole. Without: post, follow the 303, load the whole page, as without JavaScript.
+ */
+async function walkSteps(client: Client, user: BenchUser, codeFor: (email: string) => Promise<string | null>, walk: Walk, javascript: boolean): Promise<void> {
   const jar = new CookieJar();
   const steps = walk.steps;
-  const get = async (path: string) => {
-    const reply = await send(client.agent, { port: client.port, path, headers: headersFor(client, jar) });
+  const get = async (path: string, extra: Record<string, string> = {}) => {
+    const reply = await send(client.agent, { port: client.port, path, headers: headersFor(client, jar, extra) });
     jar.take(reply.headers);
     steps.push({ step: `GET ${stepPath(path)}`, ms: reply.ms, status: reply.status });
     return reply;
@@ -112,6 +131,10 @@ async function walkSteps(client: Client, user: BenchUser, codeFor: (email: strin
   let credentials: ReplayPlan["credentials"] | null = null;
   let nextPath = "";
   while (position < LOGIN_WITH_EMAIL.length) {
+    if (pagesChecked < PAGES_TO_CHECK) {
+      pagesChecked++;
+      checkSameForms(html, path);
+    }
     const forms = readForms(html, path);
     let found: { form: PageForm; button: FormButton } | null = null;
     let name = "";
@@ -134,9 +157,25 @@ async function walkSteps(client: Client, user: BenchUser, codeFor: (email: strin
     }
     const body = formBody(found.form, found.button, values, { "Remember Me": false });
     const action = found.form.action;
-    reply = await send(client.agent, { port: client.port, method: "POST", path: action, headers: headersFor(client, jar, { origin: client.origin }), body });
+    const hx = javascript && found.form.htmx ? htmxHeaders(client, path) : null;
+    reply = await send(client.agent, { port: client.port, method: "POST", path: action, headers: headersFor(client, jar, { origin: client.origin, ...hx }), body });
     jar.take(reply.headers);
     steps.push({ step: `POST ${name}${name === PASSWORD_BUTTON ? " (argon2id)" : ""}`, ms: reply.ms, status: reply.status });
+    if (hx && reply.status === 200) {
+      // The next step's fragment, in place.
+      const replaced = reply.headers["hx-replace-url"];
+      if (typeof replaced !== "string") throw new Error(`"${name}" answered 200 to htmx without HX-Replace-Url: ${summarize(decodeBody(reply))}`);
+      path = replaced;
+      html = decodeBody(reply);
+      continue;
+    }
+    if (hx && reply.status === 204 && typeof reply.headers["hx-redirect"] === "string") {
+      path = reply.headers["hx-redirect"];
+      reply = await get(path);
+      if (reply.status !== 200) throw new Error(`GET ${stepPath(path)} answered ${reply.status}: ${summarize(decodeBody(reply))}`);
+      html = decodeBody(reply);
+      continue;
+    }
     if (reply.status !== 303 || !reply.headers.location) {
       throw new Error(`"${name}" answered ${reply.status}, not 303: ${summarize(decodeBody(reply))}`);
     }
@@ -147,8 +186,9 @@ async function walkSteps(client: Client, user: BenchUser, codeFor: (email: strin
       // Enough for the throughput phase, even if a later step fails.
       if (start) walk.plan = { start, credentials, nextPath, actionPerFlow: stepPath(credentials.action) !== credentials.action };
     }
+    const from = path;
     path = new URL(reply.headers.location, client.origin).pathname + new URL(reply.headers.location, client.origin).search;
-    reply = await get(path);
+    reply = await get(path, hx ? htmxHeaders(client, from) : {});
     // A redirect chain (e.g. / → /home) is followed the same way.
     for (let hops = 0; reply.status === 303 && reply.headers.location && hops < 3; hops++) {
       path = new URL(reply.headers.location, client.origin).pathname;
