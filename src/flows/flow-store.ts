@@ -65,13 +65,12 @@ export async function loadFlowWithUser(db: Db, clock: Clock, token: string | und
   const parts = splitToken(token);
   if (!parts) return null;
   // The flow's columns are prefixed with f (fKind, fState, …): the account's keep their own names.
-  const [row] = await db<Record<string, unknown>[]>`
+  const [r] = await db<Record<string, unknown>[]>`
     select ${userColumns(db, "u")}, u.id is not null as "userFound", f.kind as "fKind", f.user_id as "fUserId", f.state as "fState",
       f.login_option as "fLoginOption", f.remember as "fRemember", f.data as "fData", f.created_at as "fCreatedAt",
       f.updated_at as "fUpdatedAt", f.expires_at as "fExpiresAt", f.secret_hash as "fSecretHash"
     from flows f left join users u on u.id = f.user_id
     where f.id = ${parts.id} and f.kind = ${kind}`;
-  const r = row;
   if (!r) return null;
   if (!secretMatches(parts.secret, r.fSecretHash as Uint8Array)) return null;
   const flow: Flow = {

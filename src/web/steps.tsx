@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { parse as parseCookies } from "hono/utils/cookie";
 import type { AppDeps, AppEnv } from "./env.ts";
 import { redirectTo, render, wantsFragment, type View } from "./render.tsx";
 import { clearCookie, cookieName, readCookie, writeCookie } from "./cookies.ts";
@@ -123,16 +124,12 @@ async function nextInPlace(c: C, deps: AppDeps, path: string, cookies: { flow?: 
   if (!dispatch || !path.startsWith("/") || path.startsWith("//")) return redirectTo(c, path);
   const headers = new Headers(c.req.raw.headers);
   for (const name of POST_ONLY_HEADERS) headers.delete(name);
-  const jar = new Map((headers.get("cookie") ?? "").split(";").map((pair) => pair.trim()).filter(Boolean).map((pair) => {
-    const at = pair.indexOf("=");
-    return at < 0 ? [pair, ""] : [pair.slice(0, at), pair.slice(at + 1)];
-  }));
+  const jar: Record<string, string> = parseCookies(headers.get("cookie") ?? "");
   for (const [kind, value] of Object.entries(cookies) as Array<["flow" | "remember", string | null | undefined]>) {
-    if (value === undefined) continue;
-    if (value === null) jar.delete(cookieName(deps.config, kind));
-    else jar.set(cookieName(deps.config, kind), value);
+    if (value === null) delete jar[cookieName(deps.config, kind)];
+    else if (value !== undefined) jar[cookieName(deps.config, kind)] = value;
   }
-  headers.set("cookie", [...jar].map(([name, value]) => `${name}=${value}`).join("; "));
+  headers.set("cookie", Object.entries(jar).map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join("; "));
   const next = await dispatch(new Request(new URL(path, c.req.url), { headers }), c.env);
   if (next.status >= 300 && next.status < 400) return redirectTo(c, path);
   // Already compressed when the browser takes it; the compression middleware leaves an encoded body alone.
