@@ -13,32 +13,9 @@ export interface RateLimitRule {
   perMs: number;
 }
 
-/**
- * Takes one token from the bucket `key`. The refill (from the stored updated_at to the caller's
- * clock) and the take happen in ONE upsert under the row lock, so two instances never grant
- * more than the bucket holds. When the bucket is short the guarded DO UPDATE leaves the row as
- * it was and returns nothing.
- */
+/** Takes one token from the bucket `key` (consumeRateLimits with one bucket). */
 export async function consumeRateLimit(db: Db, clock: Clock, key: string, rule: RateLimitRule): Promise<RateLimitResult> {
-  const now = clock.now();
-  const capacity = rule.capacity;
-  const perMs = rule.perMs;
-  if (capacity >= 1) {
-    const [granted] = await db<{ tokens: number }[]>`
-      insert into rate_limits as r (key, tokens, updated_at)
-      values (${key}, ${capacity - 1}::double precision, ${now})
-      on conflict (key) do update set
-        tokens = least(${capacity}::double precision,
-            r.tokens + greatest(0, extract(epoch from (${now}::timestamptz - r.updated_at)) * 1000)
-              * ${capacity}::double precision / ${perMs}::double precision) - 1,
-        updated_at = greatest(r.updated_at, ${now}::timestamptz)
-      where least(${capacity}::double precision,
-            r.tokens + greatest(0, extract(epoch from (${now}::timestamptz - r.updated_at)) * 1000)
-              * ${capacity}::double precision / ${perMs}::double precision) >= 1
-      returning tokens`;
-    if (granted) return { ok: true };
-  }
-  return { ok: false, retryAfterSeconds: await secondsUntilToken(db, now, key, rule) };
+  return consumeRateLimits(db, clock, [[key, rule]]);
 }
 
 /**
@@ -81,7 +58,9 @@ export const ATTEMPT_LIMIT: RateLimitRule = { capacity: 30, perMs: MINUTE };
 
 /**
  * Takes one token from each bucket, all or none, in one statement: a multi-row upsert whose guard
- * takes from a bucket only if it holds a token (under that row's lock, as consumeRateLimit), and,
+ * takes from a bucket only if it holds a token. The refill (from the stored updated_at to the
+ * caller's clock) and the take happen under the row's lock, so two instances never grant more
+ * than a bucket holds; a short bucket's DO UPDATE leaves its row as it was and returns nothing. And,
  * only when some bucket was short, a second statement that gives back what the first took. So a
  * refused send costs no other bucket anything: someone who used up their own account's codes does
  * not also spend their clinic's shared address's. The keys must differ; every caller passes them
