@@ -51,10 +51,15 @@ export async function loadFlow(db: Db, clock: Clock, token: string | undefined, 
   if (!parts) return null;
   const [row] = await db<(Flow & { secretHash: Uint8Array })[]>`
     select ${FLOW_COLUMNS(db)}, secret_hash as "secretHash" from flows where id = ${parts.id} and kind = ${kind}`;
-  if (!row || !secretMatches(parts.secret, row.secretHash)) return null;
-  if (row.expiresAt.getTime() <= clock.now().getTime()) return null;
-  const { secretHash: _ignored, ...flow } = row;
-  return flow;
+  if (!row) return null;
+  const { secretHash, ...flow } = row;
+  return live(parts.secret, secretHash, flow, clock);
+}
+
+/** The flow a token names, when the token's secret is its own and it has not expired. */
+function live(secret: string, secretHash: Uint8Array, flow: Flow, clock: Clock): Flow | null {
+  if (!secretMatches(secret, secretHash)) return null;
+  return flow.expiresAt.getTime() > clock.now().getTime() ? flow : null;
 }
 
 /**
@@ -72,8 +77,7 @@ export async function loadFlowWithUser(db: Db, clock: Clock, token: string | und
     from flows f left join users u on u.id = f.user_id
     where f.id = ${parts.id} and f.kind = ${kind}`;
   if (!r) return null;
-  if (!secretMatches(parts.secret, r.fSecretHash as Uint8Array)) return null;
-  const flow: Flow = {
+  const flow = live(parts.secret, r.fSecretHash as Uint8Array, {
     id: parts.id,
     kind: r.fKind as FlowKind,
     userId: r.fUserId as string | null,
@@ -84,8 +88,8 @@ export async function loadFlowWithUser(db: Db, clock: Clock, token: string | und
     createdAt: r.fCreatedAt as Date,
     updatedAt: r.fUpdatedAt as Date,
     expiresAt: r.fExpiresAt as Date,
-  };
-  if (flow.expiresAt.getTime() <= clock.now().getTime()) return null;
+  }, clock);
+  if (!flow) return null;
   const user = r.userFound ? (Object.fromEntries(Object.entries(r).filter(([key]) => !/^f[A-Z]/.test(key) && key !== "userFound")) as unknown as User) : null;
   return { flow, user };
 }

@@ -2,7 +2,7 @@ import type { Db } from "../../db/client.ts";
 import type { OutboxMessage } from "../../delivery/outbox.ts";
 import { createCode, prepareCode, verifyCode, type CodeChannel, type CodeFailure } from "../../auth/codes.ts";
 import { countsTowardLockout, isLocked, recordFailure, recordSuccess } from "../../auth/lockout.ts";
-import { checkAttemptLimit, checkSendLimits, refundAttempt, type RateLimitResult, type RateLimitRule } from "../../auth/rate-limit.ts";
+import { checkAttemptLimit, checkSendLimits, refundAttempt, type RateLimitRule } from "../../auth/rate-limit.ts";
 import type { User } from "../../auth/users.ts";
 import type { Flow } from "../flow-store.ts";
 import { audit, ROLLBACK, unlessRolledBack, type FlowDeps, type RequestMeta } from "../steps.ts";
@@ -97,7 +97,7 @@ export type SendOutcome = Exclude<StartOutcome, { kind: "sent" }> | { kind: "sen
 export async function sendCode(deps: FlowDeps, meta: RequestMeta, input: SendInput): Promise<SendOutcome> {
   const what = { purpose: input.purpose, channel: input.channel };
   const code = prepareCode();
-  let refused: RateLimitResult | null = null;
+  let refusedForSeconds: number | null = null;
   const sent = await unlessRolledBack(
     deps.sql.begin(async (tx) => {
       // Everything at once, in one round trip and one commit: the send limits, the guarded move
@@ -119,7 +119,7 @@ export async function sendCode(deps: FlowDeps, meta: RequestMeta, input: SendInp
         audit(deps, meta, input.event ?? "code.sent", input.userId, { ...what, ...input.detail }, tx),
       ]);
       if (!limit.ok) {
-        refused = limit;
+        refusedForSeconds = limit.retryAfterSeconds;
         throw ROLLBACK;
       }
       if (!moved) throw ROLLBACK;
@@ -132,10 +132,9 @@ export async function sendCode(deps: FlowDeps, meta: RequestMeta, input: SendInp
     if ((error as { code?: string }).code === FOREIGN_KEY_VIOLATION) return null;
     throw error;
   });
-  if (refused) {
-    const limit = refused as Extract<RateLimitResult, { ok: false }>;
+  if (refusedForSeconds !== null) {
     await audit(deps, meta, "code.send_limited", input.userId, what);
-    return { kind: "rate_limited", retryAfterSeconds: limit.retryAfterSeconds };
+    return { kind: "rate_limited", retryAfterSeconds: refusedForSeconds };
   }
   if (!sent) return { kind: "moved" };
   deps.outbox.kick();
