@@ -12,7 +12,7 @@ import * as assert from "uvu/assert";
 import { generateHOTP } from "@oslojs/otp";
 import { createTestContext, PUBLIC_URL, texts, type Browser, type Page, type TestContext } from "../support/harness.ts";
 import { createActiveUser, type ActiveUser } from "../support/users.ts";
-import { codeIn, latestMessage, press, signIn, useFreshAddress } from "../support/sign-in.ts";
+import { codeIn, latestMessage, press, signIn, useFreshAddress, STALE, postJson } from "../support/sign-in.ts";
 import { browserSignedInAs, pressConfirmed, signedInAdmin } from "../support/admin.ts";
 import { makeMember, makeOrganization } from "../support/orgs.ts";
 import { createSession } from "../../src/auth/sessions.ts";
@@ -28,8 +28,6 @@ import { RECOVERY_WRONG } from "../../src/flows/account.ts";
 
 const test = suite("account: sign-in methods");
 let ctx: TestContext;
-/** Longer than REAUTH_TTL (5m), shorter than SESSION_IDLE_TTL (30m). */
-const STALE = 6 * MINUTE;
 
 test.before(async () => {
   ctx = await createTestContext();
@@ -82,10 +80,6 @@ async function freshSession(userId: string): Promise<Browser> {
   return browser;
 }
 
-async function postJson(browser: Browser, path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const page = await browser.post(path, JSON.stringify(body), { contentType: "application/json", headers: { accept: "application/json" } });
-  return { status: page.status, json: JSON.parse(page.text) };
-}
 
 /** Confirm it's you with the emailed code, from the page it shows. */
 async function confirmByEmail(browser: Browser, page: Page, account: ActiveUser): Promise<Page> {

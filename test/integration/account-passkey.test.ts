@@ -10,16 +10,13 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { createTestContext, PUBLIC_URL, type Browser, type TestContext } from "../support/harness.ts";
 import { createActiveUser, type ActiveUser } from "../support/users.ts";
-import { signIn, useFreshAddress } from "../support/sign-in.ts";
+import { signIn, useFreshAddress, STALE, postJson } from "../support/sign-in.ts";
 import { addSoftPasskey, type SoftPasskey } from "../support/webauthn.ts";
-import { MINUTE } from "../../src/clock.ts";
 import { replaceRecoveryCodes } from "../../src/auth/recovery-codes.ts";
 import { NO_PASSKEY_MESSAGE, PASSKEY_NOT_CONFIRMED } from "../../src/flows/account.ts";
 
 const test = suite("account: Confirm with a passkey");
 let ctx: TestContext;
-/** Longer than REAUTH_TTL (5m), shorter than SESSION_IDLE_TTL (30m). */
-const STALE = 6 * MINUTE;
 
 test.before(async () => {
   ctx = await createTestContext();
@@ -29,10 +26,6 @@ test.before.each(() => {
   useFreshAddress(ctx);
 });
 
-async function postJson(browser: Browser, path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const page = await browser.post(path, JSON.stringify(body), { contentType: "application/json", headers: { accept: "application/json" } });
-  return { status: page.status, json: JSON.parse(page.text) };
-}
 
 /** An email account with a passkey and recovery codes, signed in, its sign-in now older than REAUTH_TTL. */
 async function staleWithPasskey(): Promise<{ account: ActiveUser; browser: Browser; passkey: SoftPasskey }> {

@@ -9,7 +9,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createTestContext, buttonNames, texts, type Browser, type Page, type TestContext } from "../support/harness.ts";
 import { createActiveUser, uniquePhone, type ActiveUser } from "../support/users.ts";
-import { answerCall, codeIn, latestMessage, outboxFor, press, signIn, useFreshAddress } from "../support/sign-in.ts";
+import { answerCall, codeIn, latestMessage, outboxFor, press, signIn, useFreshAddress, STALE } from "../support/sign-in.ts";
 import { MINUTE } from "../../src/clock.ts";
 import { CURRENT_SESSION, LOCKED_MESSAGE, SAME_PHONE, SESSION_GONE, WRONG_CURRENT_PASSWORD } from "../../src/flows/account.ts";
 import { CODE_MESSAGES } from "../../src/flows/factors/code.ts";
@@ -18,8 +18,6 @@ import { createRememberToken } from "../../src/auth/remember-me.ts";
 
 let ctx: TestContext;
 const NEW_PASSWORD = "walnut-harbor-signal-93-piano";
-/** Longer than REAUTH_TTL (5m), shorter than SESSION_IDLE_TTL (30m). */
-const STALE = 6 * MINUTE;
 
 test.before(async () => {
   ctx = await createTestContext({ env: { PORTAL_TIME_ZONE: "America/New_York" } });

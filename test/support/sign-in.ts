@@ -7,6 +7,16 @@ import * as assert from "uvu/assert";
 import type { Browser, Page, TestContext } from "./harness.ts";
 import type { ActiveUser } from "./users.ts";
 import type { LoginOption } from "../../src/auth/users.ts";
+import { MINUTE } from "../../src/clock.ts";
+
+/** How long ago a sign-in is "stale" for Confirm it's you: longer than REAUTH_TTL (5m), shorter than SESSION_IDLE_TTL (30m). */
+export const STALE = 6 * MINUTE;
+
+/** A JSON POST as static/passkey.js sends one, and the JSON it got back. */
+export async function postJson(browser: Browser, path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const page = await browser.post(path, JSON.stringify(body), { contentType: "application/json", headers: { accept: "application/json" } });
+  return { status: page.status, json: JSON.parse(page.text) };
+}
 
 export interface OutboxEntry {
   id: number;
