@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { Db } from "../db/client.ts";
 import type { Clock } from "../clock.ts";
 import { generateTokenPair, secretMatches, splitToken, type TokenPair } from "../auth/tokens.ts";
@@ -45,10 +46,32 @@ export async function createFlow(
   return { token: pair.token, flow: flow! };
 }
 
+/**
+ * The flow a step has just moved, as its guarded statement returned it, handed to the page that
+ * follows in the same request (an htmx step answered with the next step in place, web/steps.tsx
+ * nextInPlace): that page's loadFlow takes it instead of reading the row back. Only for the
+ * token it was handed with, and only once; nothing else sees it.
+ */
+const handedFlow = new AsyncLocalStorage<{ token: string; flow: Flow | null }>();
+
+export function withHandedFlow<T>(token: string, flow: Flow, run: () => T): T {
+  return handedFlow.run({ token, flow }, run);
+}
+
+function takeHandedFlow(token: string, kind: FlowKind): Flow | undefined {
+  const handed = handedFlow.getStore();
+  if (!handed?.flow || handed.token !== token || handed.flow.kind !== kind) return undefined;
+  const flow = handed.flow;
+  handed.flow = null;
+  return flow;
+}
+
 /** The flow the cookie token names, if it is of this kind and has not expired. */
 export async function loadFlow(db: Db, clock: Clock, token: string | undefined, kind: FlowKind): Promise<Flow | null> {
   const parts = splitToken(token);
   if (!parts) return null;
+  const handed = takeHandedFlow(token!, kind);
+  if (handed) return handed.expiresAt.getTime() > clock.now().getTime() ? handed : null;
   const [row] = await db<(Flow & { secretHash: Uint8Array })[]>`
     select ${FLOW_COLUMNS(db)}, secret_hash as "secretHash" from flows where id = ${parts.id} and kind = ${kind}`;
   if (!row) return null;
@@ -164,17 +187,17 @@ export async function endFlow(db: Db, clock: Clock, flowId: string, from: string
 /**
  * Replaces a flow still on `from` by a new one (new id and secret, so a new cookie token) in ONE
  * statement: the guarded delete is the old flow's claim (a racing second request finds it gone
- * and gets false), the insert takes its remember box from the deleted row.
+ * and gets null), the insert takes its remember box from the deleted row. The new flow.
  */
 export async function replaceFlow(
   db: Db,
   clock: Clock,
   pair: TokenPair,
   input: { flowId: string; kind: FlowKind; from: string; userId: string; state: string; loginOption: LoginOption | null; ttlMs: number; data: Record<string, unknown> },
-): Promise<boolean> {
+): Promise<Flow | null> {
   const now = clock.now();
   const expiresAt = new Date(now.getTime() + input.ttlMs);
-  const rows = await db`
+  const [flow] = await db<Flow[]>`
     with old as (
       delete from flows where id = ${input.flowId} and kind = ${input.kind} and state = ${input.from} and expires_at > ${now}
       returning remember)
@@ -182,8 +205,8 @@ export async function replaceFlow(
     select ${pair.id}, ${pair.secretHash}, ${input.kind}, ${input.userId}, ${input.state}, ${input.loginOption}, old.remember,
       ${db.json(input.data as never)}, ${now}, ${now}, ${expiresAt}
     from old
-    returning id`;
-  return rows.length === 1;
+    returning ${FLOW_COLUMNS(db)}`;
+  return flow ?? null;
 }
 
 /**

@@ -205,7 +205,7 @@ export async function startLogin(
       return { kind: "signed_in", user, option: input.option, ...proof, rememberToken: null, returnTo: input.returnTo };
     }
   }
-  const { token } = await createFlow(deps.sql, deps.clock, {
+  const { token, flow } = await createFlow(deps.sql, deps.clock, {
     kind: "login",
     userId: null,
     state: "credentials",
@@ -214,7 +214,7 @@ export async function startLogin(
     remember,
     data: { returnTo: input.returnTo },
   });
-  return { kind: "next", path: loginStepPath("credentials"), token, clearRemember };
+  return { kind: "next", path: loginStepPath("credentials"), token, clearRemember, flow };
 }
 
 export const SIGN_IN_REFUSED = "The email address or password is not right. Check both and try again.";
@@ -311,10 +311,10 @@ export async function submitCredentials(deps: FlowDeps, meta: RequestMeta, token
       await audit(deps, meta, "password.rehashed", user.id, {}, tx);
     }
     if (next === "use_email" || next === "no_app") await audit(deps, meta, "signin.wrong_option", user.id, { option }, tx);
-    return pair.token;
+    return { token: pair.token, flow: replaced };
   }));
   if (!rotated) return { kind: "moved", path: "/login" };
-  return { kind: "next", path: loginStepPath(next), token: rotated };
+  return { kind: "next", path: loginStepPath(next), ...rotated };
 }
 
 /** An account without a phone pressed Login with Phone: it may go on with the email code instead (the password was right). */
@@ -427,7 +427,7 @@ export async function sendLoginEmailCode(deps: FlowDeps, meta: RequestMeta, toke
       advanceFlow(tx, deps.clock, flow.id, EMAIL_SEND_STATES, "email_code", { data: { codeExpiresAt: new Date(deps.clock.now().getTime() + ttlMs).toISOString() } }),
   });
   if (outcome.kind !== "sent") return notStarted(deps, flow, outcome);
-  return { kind: "next", path: loginStepPath("email_code") };
+  return { kind: "next", path: loginStepPath("email_code"), flow: outcome.flow };
 }
 
 /** Verification Code → Verify Code (email): on to the confirmation. */
@@ -444,7 +444,7 @@ export async function verifyLoginEmailCode(deps: FlowDeps, meta: RequestMeta, to
       data: { codeExpiresAt: null, ...proved(deps, flow, emailCode.describe(outcome.destination).amr) },
     });
     if (!moved) return { kind: "moved", path: "/login" };
-    return { kind: "next", path: loginStepPath("email_verified") };
+    return { kind: "next", path: loginStepPath("email_verified"), flow: moved };
   });
 }
 

@@ -45,8 +45,12 @@ export interface StepMessage {
 export type StepResult<V> =
   /** No such flow, or it is on another step: 303 there (the flow's first page, with ?expired=1, when it is gone). */
   | Moved
-  /** Moved on: 303 to `path`; a `token` replaces the flow cookie (null: the flow cookie is cleared). */
-  | { kind: "next"; path: string; token?: string | null; clearRemember?: boolean }
+  /**
+   * Moved on: 303 to `path`; a `token` replaces the flow cookie (null: the flow cookie is cleared).
+   * `flow`: the flow as the move returned it, for the next step's page when it is answered in
+   * the same request (flow-store's withHandedFlow), so it is not read back.
+   */
+  | { kind: "next"; path: string; token?: string | null; clearRemember?: boolean; flow?: Flow }
   /** The step again, with a message; `also`: more messages, each at its field, shown with it at once (GOV.UK: every error at once). */
   | {
       kind: "error";

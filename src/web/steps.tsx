@@ -7,6 +7,7 @@ import { clearCookie, cookieName, readCookie, writeCookie } from "./cookies.ts";
 import { completeSignIn } from "./sign-in.ts";
 import { FORM_UNREADABLE, type FormProblem } from "./form.ts";
 import type { RequestMeta, StepResult } from "../flows/steps.ts";
+import { withHandedFlow, type Flow } from "../flows/flow-store.ts";
 import { KEYED_WRONG_MESSAGE } from "../flows/factors/phone.ts";
 import type { FieldErrors } from "../../templates/components.tsx";
 import { CallWaiting, PhoneChoice, SmsCodeEntry, type PhoneActions, type StepError } from "../../templates/phone-factor.tsx";
@@ -77,7 +78,9 @@ export async function answer<V>(c: C, deps: AppDeps, pages: StepPages<V>, result
       if (result.token) writeCookie(c, deps.config, "flow", result.token);
       else if (result.token === null) clearCookie(c, deps.config, "flow");
       if (result.clearRemember) clearCookie(c, deps.config, "remember");
-      return wantsFragment(c) && c.req.method === "POST" ? nextInPlace(c, deps, result.path, { flow: result.token, remember: result.clearRemember ? null : undefined }) : redirectTo(c, result.path);
+      return wantsFragment(c) && c.req.method === "POST"
+        ? nextInPlace(c, deps, result.path, { flow: result.token, remember: result.clearRemember ? null : undefined }, result.flow)
+        : redirectTo(c, result.path);
     case "show": {
       if (c.req.query(WAITING) !== "1") return render(c, deps, pages.view(deps, result.view));
       // Only a call page (the flow's waiting page, at this very path) says what its Continue found.
@@ -119,7 +122,7 @@ const POST_ONLY_HEADERS = ["content-type", "content-length", "content-encoding",
  * so a reload or Back asks for that GET, never this POST again. Without JavaScript, and for a
  * GET that itself redirects, the browser gets the 303 as before.
  */
-async function nextInPlace(c: C, deps: AppDeps, path: string, cookies: { flow?: string | null; remember?: null }): Promise<Response> {
+async function nextInPlace(c: C, deps: AppDeps, path: string, cookies: { flow?: string | null; remember?: null }, moved?: Flow): Promise<Response> {
   const dispatch = c.get("dispatch");
   if (!dispatch || !path.startsWith("/") || path.startsWith("//")) return redirectTo(c, path);
   const headers = new Headers(c.req.raw.headers);
@@ -130,7 +133,10 @@ async function nextInPlace(c: C, deps: AppDeps, path: string, cookies: { flow?: 
     else if (value !== undefined) jar[cookieName(deps.config, kind)] = value;
   }
   headers.set("cookie", Object.entries(jar).map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join("; "));
-  const next = await dispatch(new Request(new URL(path, c.req.url), { headers }), c.env);
+  const ask = () => dispatch(new Request(new URL(path, c.req.url), { headers }), c.env);
+  // The step's page takes the flow as the step's move returned it instead of reading it back.
+  const token = jar[cookieName(deps.config, "flow")];
+  const next = await (moved && token ? withHandedFlow(token, moved, ask) : ask());
   if (next.status >= 300 && next.status < 400) return redirectTo(c, path);
   // Already compressed when the browser takes it; the compression middleware leaves an encoded body alone.
   return c.body(await next.arrayBuffer(), { status: next.status as ContentfulStatusCode, headers: next.headers });

@@ -1,6 +1,6 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { advanceFlow, createFlow, deleteFlow, deleteUserFlows, loadFlow, loadFlowWithUser } from "../../../src/flows/flow-store.ts";
+import { advanceFlow, createFlow, deleteFlow, deleteUserFlows, loadFlow, loadFlowWithUser, withHandedFlow } from "../../../src/flows/flow-store.ts";
 import { findUserById } from "../../../src/auth/users.ts";
 import { MINUTE, SECOND } from "../../../src/clock.ts";
 import { clockAt, createUser, database } from "./fixtures.ts";
@@ -112,6 +112,27 @@ test("deleteFlow and deleteUserFlows", async () => {
   await deleteUserFlows(sql, user.id, "login");
   assert.is(await loadFlow(sql, clock, two.token, "login"), null);
   assert.ok(await loadFlow(sql, clock, reg.token, "registration"), "another kind is kept");
+});
+
+test("withHandedFlow: the page after a step takes the moved flow once, for its own token and kind, unless it expired", async () => {
+  const sql = await database();
+  const clock = clockAt();
+  const { token, flow } = await createFlow(sql, clock, { kind: "login", userId: null, state: "credentials", ttlMs: TTL });
+  const other = await createFlow(sql, clock, { kind: "login", userId: null, state: "credentials", ttlMs: TTL });
+  // What the step's move returned; the row is moved again behind it, so a read would tell them apart.
+  const handed = { ...flow, state: "email_send" };
+  await advanceFlow(sql, clock, flow.id, "credentials", "email_code");
+  await withHandedFlow(token, handed, async () => {
+    assert.is((await loadFlow(sql, clock, other.token, "login"))?.id, other.flow.id, "another token reads its own row");
+    assert.is(await loadFlow(sql, clock, token, "registration"), null, "another kind is not handed");
+    assert.is((await loadFlow(sql, clock, token, "login"))?.state, "email_send", "taken, not read");
+    assert.is((await loadFlow(sql, clock, token, "login"))?.state, "email_code", "once: then the row is read");
+  });
+  assert.is((await loadFlow(sql, clock, token, "login"))?.state, "email_code", "outside, nothing is handed");
+  await withHandedFlow(token, handed, async () => {
+    clock.advance(TTL + SECOND);
+    assert.is(await loadFlow(sql, clock, token, "login"), null, "an expired hand-over is refused like an expired row");
+  });
 });
 
 test.run();
