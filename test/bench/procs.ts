@@ -173,6 +173,29 @@ export function mainThreadCpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * CPU seconds of a process's threads, summed by thread name (`comm`: "node" is the main thread,
+ * "libuv-worker" the pool argon2id runs on, "V8 DefaultWorke" V8's GC and compiler helpers).
+ */
+export function threadCpuSeconds(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+        const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        out[name] = (out[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+      } catch {
+        /* the thread ended */
+      }
+    }
+  } catch {
+    /* gone */
+  }
+  return out;
+}
+
 /** Machine-wide busy CPU seconds (all cores), to tell how much of the machine others used during a phase. */
 export function machineBusySeconds(): number {
   const line = readFileSync("/proc/stat", "utf8").split("\n")[0]!;

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { execFileSync, spawn } from "node:child_process";
 import { createBenchDatabase, DEFAULT_DATABASE_URL, latestEmailCode, seedUsers, type BenchDatabase, type BenchUser } from "./db.ts";
 import { keepAliveAgent, percentile, runLoad, send, wireBytes, type LoadResult } from "./http.ts";
-import { cpuSeconds, mainThreadCpuSeconds, freePort, largestRssMb, machineBusySeconds, PORTAL, ROOT, rssMb, spawnNode, spawnNpmStart, waitFor200, type Child } from "./procs.ts";
+import { cpuSeconds, mainThreadCpuSeconds, threadCpuSeconds, freePort, largestRssMb, machineBusySeconds, PORTAL, ROOT, rssMb, spawnNode, spawnNpmStart, waitFor200, type Child } from "./procs.ts";
 import { PEER_STEPS, peerSignIn, seedPeerUsers } from "./peers/better-auth-client.ts";
 // @ts-expect-error: plain JavaScript, no declarations
 import { buildServer } from "../../scripts/build.mjs";
@@ -242,7 +242,7 @@ try {
         problems.push(`flow latency: the walk did not reach the home page: ${failure}`);
         add({ figure: "Flow: walk to the home page", value: null, unit: "", goal: "completes", met: false, note: `stopped: ${failure.slice(0, 200)}` });
       }
-      agent.destroy();
+      await agent.close();
       const totals: number[] = [];
       for (const key of order) {
         const ms = byStep.get(key)!;
@@ -358,7 +358,7 @@ try {
           }),
         );
         const seconds = (performance.now() - started) / 1000;
-        agent.destroy();
+        await agent.close();
         if (failed > ok / 100) throw new Error(`${failed} of ${ok + failed} password steps did not go on to the next step`);
         pairs.push({
           bound: bound.perSecond,
@@ -434,14 +434,14 @@ try {
         return rows.reduce((total, row) => total + cpuSeconds(row.pid), 0);
       };
       /** Where one side's sign-ins spent CPU (ms per completed sign-in): its server, its database backends, the bench driving it. */
-      const cpu = Object.fromEntries(SIDES.map((side) => [side, { server: 0, serverMain: 0, postgres: 0, bench: 0, signIns: 0 }])) as Record<
+      const cpu = Object.fromEntries(SIDES.map((side) => [side, { server: 0, serverMain: 0, postgres: 0, bench: 0, signIns: 0, threads: {} }])) as Record<
         Side,
-        { server: number; serverMain: number; postgres: number; bench: number; signIns: number }
+        { server: number; serverMain: number; postgres: number; bench: number; signIns: number; threads: Record<string, number> }
       >;
       /** Complete sign-ins at SIGNIN_CONCURRENCY for `ms`; the steps of each, for the percentiles; CPU counted when `pid` is given. */
       const signIns = async (side: Side, port: number, ms: number | null, count: number | null, pid?: number) => {
         const database = isPortal(side) ? db! : peerDb!;
-        const cpu0 = pid === undefined ? null : { server: cpuSeconds(pid), serverMain: mainThreadCpuSeconds(pid), postgres: await backendCpu(database), bench: process.cpuUsage() };
+        const cpu0 = pid === undefined ? null : { server: cpuSeconds(pid), serverMain: mainThreadCpuSeconds(pid), threads: threadCpuSeconds(pid), postgres: await backendCpu(database), bench: process.cpuUsage() };
         const agent = keepAliveAgent(SIGNIN_CONCURRENCY);
         const steps = new Map<string, number[]>();
         let ok = 0;
@@ -467,12 +467,13 @@ try {
             }
           }),
         );
-        agent.destroy();
+        await agent.close();
         const seconds = (performance.now() - started) / 1000;
         if (cpu0 && pid !== undefined) {
           const used = process.cpuUsage(cpu0.bench);
           cpu[side].server += cpuSeconds(pid) - cpu0.server;
           cpu[side].serverMain += mainThreadCpuSeconds(pid) - cpu0.serverMain;
+          for (const [name, seconds] of Object.entries(threadCpuSeconds(pid))) cpu[side].threads[name] = (cpu[side].threads[name] ?? 0) + seconds - (cpu0.threads[name] ?? 0);
           cpu[side].postgres += (await backendCpu(database)) - cpu0.postgres;
           cpu[side].bench += (used.user + used.system) / 1e6;
           cpu[side].signIns += ok;
@@ -502,9 +503,11 @@ try {
       const perSignIn = (side: Side) => {
         const c = cpu[side];
         const ms = (x: number) => round((1000 * x) / Math.max(1, c.signIns), 1);
-        return { server: ms(c.server), serverMainThread: ms(c.serverMain), postgres: ms(c.postgres), bench: ms(c.bench), total: ms(c.server + c.postgres + c.bench) };
+        const threads = Object.fromEntries(Object.entries(c.threads).map(([name, seconds]) => [name, ms(seconds)]));
+        return { server: ms(c.server), serverMainThread: ms(c.serverMain), serverThreads: threads, postgres: ms(c.postgres), bench: ms(c.bench), total: ms(c.server + c.postgres + c.bench) };
       };
       const cpuPeer = perSignIn("peer");
+      for (const side of SIDES) log(`${side}: server CPU by thread, ms per sign-in: ${JSON.stringify(perSignIn(side).serverThreads)}`);
       const PATHS = {
         portalJs: { label: "with JavaScript", requests: "7 requests (GET /login; 5 POSTs, each answered with the next step's fragment, the last with HX-Redirect; GET /home)" },
         portal: { label: "without JavaScript", requests: "11 requests (GET /login; 5 POSTs, each answered 303 and followed by a whole page)" },
@@ -666,7 +669,7 @@ try {
             }
           }),
         );
-        agent.destroy();
+        await agent.close();
         if (batch < 4) rssAtOnce.push(rssMb(app.pid));
         // Read again after a second of quiet: freed argon2 blocks go back to the OS a little after the last hash ends.
         await new Promise((resolve) => setTimeout(resolve, 1000));

@@ -3,7 +3,7 @@
  * GET), by the buttons' visible names. `walkLoginWithEmail` times every round trip; the walk also
  * yields the two requests a password step needs, which the throughput phase replays.
  */
-import type http from "node:http";
+import type { HttpAgent } from "./http.ts";
 import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
 import { CookieJar, send, type Reply } from "./http.ts";
 import { checkSameForms, findButton, formBody, readForms, type FormButton, type PageForm } from "./forms.ts";
@@ -23,7 +23,7 @@ export interface StepTiming {
 export interface Client {
   port: number;
   origin: string;
-  agent: http.Agent;
+  agent: HttpAgent;
   /** Client address the app sees (TRUST_PROXY=1 and X-Forwarded-For), so per-address limits apply per simulated person. */
   ip: string;
 }
