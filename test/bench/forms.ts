@@ -31,13 +31,35 @@ export interface PageForm {
 const clean = (text: string | null | undefined) => (text ?? "").replace(/\s+/g, " ").trim();
 
 /**
- * readForms: the same answer as readFormsWithDom (linkedom) from one pass over the page's tags,
- * without building a DOM. The load generator shares the server's cores, so what it spends reading
- * a page is taken from the server it measures: linkedom cost the bench about 7 ms per sign-in,
- * more than some of the steps it times. readFormsWithDom stays as the reference the bench's
- * warm-up compares this with on every page it reads (checkSameForms).
+ * readForms: the same answer as readFormsWithDom (linkedom), without building a DOM. The load
+ * generator shares the server's cores, so what it spends reading a page is taken from the server
+ * it measures: linkedom cost the bench about 7 ms per sign-in, more than some of the steps it
+ * times. A page's forms are its <form> elements' markup, each read in one pass over its tags;
+ * the same markup always reads the same, so markup already read (every sign-in's forms are the
+ * same but for the page around them) is looked up instead of read again. readFormsWithDom stays
+ * as the reference the bench compares this with on the first pages it reads (checkSameForms):
+ * a label outside its form, which this reader does not see, would stop the run there.
+ * The forms returned are shared: callers read them and must not change them.
  */
 export function readForms(html: string, pagePath: string): PageForm[] {
+  const forms: PageForm[] = [];
+  for (const markup of html.match(FORM_MARKUP) ?? []) {
+    const key = `${pagePath}\n${markup}`;
+    let read = formsRead.get(key);
+    if (!read) {
+      if (formsRead.size >= 500) formsRead.clear();
+      read = readFormTags(markup, pagePath);
+      formsRead.set(key, read);
+    }
+    forms.push(...read);
+  }
+  return forms;
+}
+
+const FORM_MARKUP = /<form\b[\s\S]*?<\/form\s*>/gi;
+const formsRead = new Map<string, PageForm[]>();
+
+function readFormTags(html: string, pagePath: string): PageForm[] {
   const forms: PageForm[] = [];
   const labelFor = new Map<string, string>();
   interface OpenText { text: string }
