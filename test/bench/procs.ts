@@ -186,6 +186,8 @@ export function threadCpuSeconds(pid: number): Record<string, number> {
         const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
         const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
         out[name] = (out[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+        // Of it, in the kernel (system calls: sockets, and on loopback the TCP stack of both ends).
+        out[`${name} (kernel)`] = (out[`${name} (kernel)`] ?? 0) + Number(fields[12]) / TICKS_PER_SECOND;
       } catch {
         /* the thread ended */
       }

@@ -503,7 +503,7 @@ try {
       const perSignIn = (side: Side) => {
         const c = cpu[side];
         const ms = (x: number) => round((1000 * x) / Math.max(1, c.signIns), 1);
-        const threads = Object.fromEntries(Object.entries(c.threads).map(([name, seconds]) => [name, ms(seconds)]));
+        const threads = Object.fromEntries(Object.entries(c.threads).map(([name, seconds]) => [name, ms(seconds)] as const).filter(([, value]) => value > 0));
         return { server: ms(c.server), serverMainThread: ms(c.serverMain), serverThreads: threads, postgres: ms(c.postgres), bench: ms(c.bench), total: ms(c.server + c.postgres + c.bench) };
       };
       const cpuPeer = perSignIn("peer");
