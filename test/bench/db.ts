@@ -11,6 +11,9 @@ export interface BenchDatabase {
   drop(): Promise<void>;
 }
 
+/** The bench's own connections, by which the CPU of a server's Postgres backends leaves them out. */
+export const BENCH_APPLICATION_NAME = "mfa-portal-bench";
+
 /** A new database on the server of `adminUrl` (named for this run), and a small pool to it. */
 export async function createBenchDatabase(adminUrl: string, label: string): Promise<BenchDatabase> {
   const name = `mfa_bench_${label}_${process.pid}_${Date.now().toString(36)}`;
@@ -22,7 +25,7 @@ export async function createBenchDatabase(adminUrl: string, label: string): Prom
   }
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  const sql = postgres(url.toString(), { max: 4, onnotice: () => {} });
+  const sql = postgres(url.toString(), { max: 4, onnotice: () => {}, connection: { application_name: BENCH_APPLICATION_NAME } });
   return {
     url: url.toString(),
     name,
