@@ -242,16 +242,16 @@ export async function submitCredentials(deps: FlowDeps, meta: RequestMeta, token
   // Failures only (SIGNIN_FAILURE_LIMIT): a right password gives its token back below, so a
   // clinic's staff behind one address are not held back by each other's sign-ins.
   const attempt = { ip: meta.ip, action: "signin_password", rule: deps.config.limits.signInFailures };
-  const limit = await checkAttemptLimit(deps.sql, deps.clock, attempt);
+  // One read and, for every refusal, one write transaction, whether or not the address has an
+  // account, so neither the work nor the commits tell the two apart (ASVS 6.3.8). The read goes
+  // with the attempt limit (one round trip); a refused attempt only discards it.
+  const [limit, found] = await Promise.all([checkAttemptLimit(deps.sql, deps.clock, attempt), findUserWithPassword(deps.sql, input.email)]);
   if (!limit.ok) {
     await audit(deps, meta, "signin.rate_limited", null, { option });
     return { kind: "error", view, message: tooManyAttempts(limit.retryAfterSeconds), status: 429 };
   }
   const refused: LoginResult = { kind: "error", view, message: SIGN_IN_REFUSED, status: 401 };
 
-  // One read and, for every refusal, one write transaction, whether or not the address has an
-  // account, so neither the work nor the commits tell the two apart (ASVS 6.3.8).
-  const found = await findUserWithPassword(deps.sql, input.email);
   const user = found?.user ?? null;
   const passwordHash = found?.passwordHash ?? null;
   const refuse = async (reason: string, failure: boolean) => {

@@ -14,8 +14,11 @@ import { endApplicationSessions } from "../apps/application-sessions.ts";
 export async function startSession(c: Context<AppEnv>, deps: AppDeps, user: User, loginOption: LoginOption | null, proof: Proof): Promise<void> {
   const previous = c.get("session");
   if (previous) await invalidateSession(deps.sql, previous.id);
-  const { token, session } = await createSession(deps.sql, deps.clock, user.id, loginOption, proof, { ip: c.get("ip"), userAgent: c.get("userAgent") });
-  await recordSignIn(deps.sql, deps.clock, user.id);
+  // Independent writes: sent together (one round trip).
+  const [{ token, session }] = await Promise.all([
+    createSession(deps.sql, deps.clock, user.id, loginOption, proof, { ip: c.get("ip"), userAgent: c.get("userAgent") }),
+    recordSignIn(deps.sql, deps.clock, user.id),
+  ]);
   writeCookie(c, deps.config, "session", token);
   clearCookie(c, deps.config, "flow");
   c.set("session", session);
