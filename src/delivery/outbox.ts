@@ -30,6 +30,11 @@ export interface OutboxMessage {
  */
 export interface Outbox {
   enqueue(db: Db, message: OutboxMessage): Promise<number>;
+  /**
+   * The enqueue's statement with the same values, inserting nothing: where a message must not
+   * be sent but the answer must cost what a sent one costs (ASVS 6.3.8: an unknown address).
+   */
+  rehearse(db: Db, message: OutboxMessage): Promise<void>;
   /** Dispatch due messages now (call after the enqueuing transaction committed). Never throws. */
   kick(): void;
   /** Resolves when the dispatches started so far have finished (tests, shutdown). */
@@ -198,6 +203,15 @@ export function createOutbox(options: OutboxOptions): Outbox {
                 'pending', 0, ${now}, ${now})
         returning id::text as id`;
       return Number(row!.id);
+    },
+    async rehearse(db, message) {
+      const now = clock.now();
+      await db`
+        insert into outbox (channel, recipient, subject, body, code_id, status, attempts, next_attempt_at, created_at)
+        select ${message.channel}, ${message.to}, ${message.subject ?? null}, ${message.text}, ${message.codeId ?? null},
+               'pending', 0, ${now}::timestamptz, ${now}::timestamptz
+        where false
+        returning id::text as id`;
     },
     kick: run,
     async drain() {

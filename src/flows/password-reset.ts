@@ -102,6 +102,9 @@ export async function showResetStep(deps: FlowDeps, token: string | undefined, s
   return { kind: "show", view: resetView(flow, deps) };
 }
 
+/** How long after a reset's answer its email is dispatched (startPasswordReset). */
+const DISPATCH_DELAY_MS = 100;
+
 /** Only accounts that can sign in get a code; every other address gets the same answer and no email. */
 function canReset(user: User | null): user is User {
   return user !== null && user.status === "active";
@@ -152,18 +155,20 @@ export async function startPasswordReset(deps: FlowDeps, meta: RequestMeta, inpu
       destination,
       ttlMs,
     });
-    if (send) {
-      await deps.outbox.enqueue(tx, { channel: "email", to: user!.email, ...passwordResetCode(code.code, describeDuration(ttlMs), deps.config.portalName) });
-    } else {
-      await tx`select 1 from outbox where id = 0`; // stands in for the enqueue's round trip
-    }
+    // The message is written for every address; only an account's is enqueued, the rest go
+    // through the same statement inserting nothing.
+    const message = { channel: "email" as const, to: destination, ...passwordResetCode(code.code, describeDuration(ttlMs), deps.config.portalName) };
+    if (send) await deps.outbox.enqueue(tx, message);
+    else await deps.outbox.rehearse(tx, message);
     const event = !user ? "password_reset.no_account" : send ? "code.sent" : "code.send_limited";
     await audit(deps, meta, event, user?.id ?? null, { purpose: RESET_CODE_PURPOSE, channel: "email" }, tx);
     await audit(deps, meta, "password_reset.requested", user?.id ?? null, { account: user ? "known" : "unknown" }, tx);
     return created.token;
   });
-  // After the answer's own work, so the dispatch does not lengthen only the known address's answer.
-  if (send) deps.outbox.kick();
+  // Not at once: dispatched right away, the send's own work (its claim, the transport, the
+  // row marked sent) ran beside this answer and lengthened only a known address's (about 1 ms,
+  // ASVS 6.3.8). A moment later it lands on whatever the server is doing then.
+  if (send) setTimeout(() => deps.outbox.kick(), DISPATCH_DELAY_MS).unref?.();
   return { kind: "next", path: resetStepPath("code"), token };
 }
 
