@@ -1,6 +1,7 @@
 /** The bench's own databases: made fresh for a run, seeded with active users, dropped after. */
 import postgres from "postgres";
 import type { Sql } from "../../src/db/client.ts";
+import { cpuSeconds } from "./procs.ts";
 
 export const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -40,6 +41,17 @@ export async function createBenchDatabase(adminUrl: string, label: string): Prom
       }
     },
   };
+}
+
+/**
+ * CPU seconds of the Postgres backends serving `database` for its server: the bench's own
+ * connections (its reads of the emailed code, its stand-in for a person reading the email,
+ * like better-auth's in-memory OTP) are left out.
+ */
+export async function serverBackendCpuSeconds(database: BenchDatabase): Promise<number> {
+  const rows = await database.sql<{ pid: number }[]>`
+    select pid from pg_stat_activity where datname = ${database.name} and application_name <> ${BENCH_APPLICATION_NAME}`;
+  return rows.reduce((sum, row) => sum + cpuSeconds(row.pid), 0);
 }
 
 export interface BenchUser {

@@ -151,49 +151,48 @@ export function largestRssMb(pid: number): number {
   }));
 }
 
-/** CPU seconds (user + system) a process has used so far. */
-export function cpuSeconds(pid: number): number {
+/** A process's or thread's name and CPU seconds from its `stat` file (utime, stime); null when it is gone. */
+function readStat(path: string): { name: string; user: number; system: number } | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const stat = readFileSync(path, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND; // utime, stime
+    return { name: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")), user: Number(fields[11]) / TICKS_PER_SECOND, system: Number(fields[12]) / TICKS_PER_SECOND };
   } catch {
-    return 0; // gone
+    return null;
   }
+}
+
+const total = (stat: { user: number; system: number } | null) => (stat ? stat.user + stat.system : 0);
+
+/** CPU seconds (user + system) a process has used so far (0 once it is gone). */
+export function cpuSeconds(pid: number): number {
+  return total(readStat(`/proc/${pid}/stat`));
 }
 
 /** CPU seconds (user + system) of a process's main thread alone (its JavaScript; the rest is libuv's pool, GC helpers and the like). */
 export function mainThreadCpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-  } catch {
-    return 0;
-  }
+  return total(readStat(`/proc/${pid}/task/${pid}/stat`));
 }
 
 /**
- * CPU seconds of a process's threads, summed by thread name (`comm`: "node" is the main thread,
- * "libuv-worker" the pool argon2id runs on, "V8 DefaultWorke" V8's GC and compiler helpers).
+ * CPU seconds of a process's threads, summed by thread name (`comm`: "MainThread" in Node 24,
+ * "libuv-worker" the pool argon2id runs on, "V8Worker" V8's GC and compiler helpers), and of
+ * each name the part spent in the kernel (system calls: sockets, and on loopback the TCP stack
+ * of both ends), as "<name> (kernel)".
  */
 export function threadCpuSeconds(pid: number): Record<string, number> {
   const out: Record<string, number> = {};
+  let tids: string[] = [];
   try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-        const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        out[name] = (out[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-        // Of it, in the kernel (system calls: sockets, and on loopback the TCP stack of both ends).
-        out[`${name} (kernel)`] = (out[`${name} (kernel)`] ?? 0) + Number(fields[12]) / TICKS_PER_SECOND;
-      } catch {
-        /* the thread ended */
-      }
-    }
+    tids = readdirSync(`/proc/${pid}/task`);
   } catch {
-    /* gone */
+    return out; // gone
+  }
+  for (const tid of tids) {
+    const stat = readStat(`/proc/${pid}/task/${tid}/stat`);
+    if (!stat) continue; // the thread ended
+    out[stat.name] = (out[stat.name] ?? 0) + stat.user + stat.system;
+    out[`${stat.name} (kernel)`] = (out[`${stat.name} (kernel)`] ?? 0) + stat.system;
   }
   return out;
 }

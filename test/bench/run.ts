@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { execFileSync, spawn } from "node:child_process";
-import { BENCH_APPLICATION_NAME, createBenchDatabase, DEFAULT_DATABASE_URL, latestEmailCode, seedUsers, type BenchDatabase, type BenchUser } from "./db.ts";
+import { createBenchDatabase, serverBackendCpuSeconds, DEFAULT_DATABASE_URL, latestEmailCode, seedUsers, type BenchDatabase, type BenchUser } from "./db.ts";
 import { keepAliveAgent, percentile, runLoad, send, wireBytes, type LoadResult } from "./http.ts";
 import { cpuSeconds, mainThreadCpuSeconds, threadCpuSeconds, freePort, largestRssMb, machineBusySeconds, PORTAL, ROOT, rssMb, spawnNode, spawnNpmStart, waitFor200, type Child } from "./procs.ts";
 import { PEER_STEPS, peerSignIn, seedPeerUsers } from "./peers/better-auth-client.ts";
@@ -329,11 +329,6 @@ try {
       if (!plan) throw new Error("the Login with Email walk did not complete, so there is no password step to replay");
       const replay = plan;
       const pairs: Array<{ bound: number; app: number; appCpuPerStep: number; pgCpuPerStep: number; boundCpuPerVerify: number }> = [];
-      /** CPU seconds of the Postgres backends serving our database (the app's pool). */
-      const pgCpu = async () => {
-        const rows = await db!.sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${db!.name} and application_name <> ${BENCH_APPLICATION_NAME}`;
-        return rows.reduce((total, row) => total + cpuSeconds(row.pid), 0);
-      };
       const probe = await startArgon2Bound(SIGNIN_CONCURRENCY);
       // Untimed warm-up of the app's password path (JIT, pool connections).
       await Promise.all(Array.from({ length: SIGNIN_CONCURRENCY }, () => passwordStep({ port: appPort, origin, agent: keepAliveAgent(1), ip: nextIp() }, replay, nextUser())));
@@ -344,7 +339,7 @@ try {
         const boundCpuPerVerify = (cpuSeconds(probe.pid) - b0) / (bound.perSecond * (QUICK ? 2 : 3));
         const agent = keepAliveAgent(SIGNIN_CONCURRENCY);
         const c0 = cpuSeconds(app!.pid);
-        const p0 = await pgCpu();
+        const p0 = await serverBackendCpuSeconds(db!);
         let ok = 0;
         let failed = 0;
         const started = performance.now();
@@ -364,7 +359,7 @@ try {
           bound: bound.perSecond,
           app: ok / seconds,
           appCpuPerStep: (cpuSeconds(app!.pid) - c0) / ok,
-          pgCpuPerStep: ((await pgCpu()) - p0) / ok,
+          pgCpuPerStep: ((await serverBackendCpuSeconds(db!)) - p0) / ok,
           boundCpuPerVerify,
         });
         details.argon2 = { source: bound.source, params: bound.params, threadpool: bound.threadpool };
@@ -428,16 +423,6 @@ try {
       type Side = "portal" | "portalJs" | "peer";
       const SIDES: Side[] = ["portalJs", "portal", "peer"];
       const isPortal = (side: Side) => side !== "peer";
-      /**
-       * CPU seconds of the Postgres backends serving `database` for its server: the bench's own
-       * connections (its reads of the emailed code, its stand-in for a person reading the email,
-       * like better-auth's in-memory OTP) are left out.
-       */
-      const backendCpu = async (database: BenchDatabase) => {
-        const rows = await database.sql<{ pid: number }[]>`
-          select pid from pg_stat_activity where datname = ${database.name} and application_name <> ${BENCH_APPLICATION_NAME}`;
-        return rows.reduce((total, row) => total + cpuSeconds(row.pid), 0);
-      };
       /** Where one side's sign-ins spent CPU (ms per completed sign-in): its server, its database backends, the bench driving it. */
       const cpu = Object.fromEntries(SIDES.map((side) => [side, { server: 0, serverMain: 0, postgres: 0, bench: 0, signIns: 0, threads: {} }])) as Record<
         Side,
@@ -446,7 +431,7 @@ try {
       /** Complete sign-ins at SIGNIN_CONCURRENCY for `ms`; the steps of each, for the percentiles; CPU counted when `pid` is given. */
       const signIns = async (side: Side, port: number, ms: number | null, count: number | null, pid?: number) => {
         const database = isPortal(side) ? db! : peerDb!;
-        const cpu0 = pid === undefined ? null : { server: cpuSeconds(pid), serverMain: mainThreadCpuSeconds(pid), threads: threadCpuSeconds(pid), postgres: await backendCpu(database), bench: process.cpuUsage() };
+        const cpu0 = pid === undefined ? null : { server: cpuSeconds(pid), serverMain: mainThreadCpuSeconds(pid), threads: threadCpuSeconds(pid), postgres: await serverBackendCpuSeconds(database), bench: process.cpuUsage() };
         const agent = keepAliveAgent(SIGNIN_CONCURRENCY);
         const steps = new Map<string, number[]>();
         let ok = 0;
@@ -479,7 +464,7 @@ try {
           cpu[side].server += cpuSeconds(pid) - cpu0.server;
           cpu[side].serverMain += mainThreadCpuSeconds(pid) - cpu0.serverMain;
           for (const [name, seconds] of Object.entries(threadCpuSeconds(pid))) cpu[side].threads[name] = (cpu[side].threads[name] ?? 0) + seconds - (cpu0.threads[name] ?? 0);
-          cpu[side].postgres += (await backendCpu(database)) - cpu0.postgres;
+          cpu[side].postgres += (await serverBackendCpuSeconds(database)) - cpu0.postgres;
           cpu[side].bench += (used.user + used.system) / 1e6;
           cpu[side].signIns += ok;
         }
