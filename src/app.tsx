@@ -1,5 +1,4 @@
 import { Hono, type Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { AppDeps, AppEnv } from "./web/env.ts";
 import { clientInfo, originCheck, requestDeadline, requestLog, securityHeaders, sessionMiddleware } from "./web/middleware.ts";
 import { render } from "./web/render.tsx";
@@ -23,6 +22,7 @@ import { applicationsRoutes } from "./web/routes/applications.tsx";
 import { accountRoutes, factorChangeGuard } from "./web/routes/account.tsx";
 import { usesDevOutbox } from "./config.ts";
 import { compressResponses } from "./web/compress.ts";
+import { limitBody } from "./web/body.ts";
 import { httpMetrics } from "./web/http-metrics.ts";
 import { MAX_IMPORT_BYTES } from "./orgs/user-import.ts";
 import { createBackchannelLogouts } from "./apps/backchannel.ts";
@@ -62,14 +62,13 @@ export function createApp(deps: AppDeps) {
       body: <ErrorPage heading="Request too large" message="What was sent is larger than any form of the portal accepts. Go back and try again." />,
     });
   };
-  const limitBody = bodyLimit({ maxSize: BODY_LIMIT, onError: tooLarge });
+  const formBody = limitBody(BODY_LIMIT, tooLarge);
   // Import users uploads a CSV of up to a few thousand rows: that one path gets room for it.
-  const limitImport = bodyLimit({ maxSize: IMPORT_BODY_LIMIT, onError: tooLarge });
-  // Only requests that may carry a body: bodyLimit reads c.req.raw.body, which on Node builds a
-  // whole web Request (and AbortController) for every GET that would otherwise never need one.
+  const importBody = limitBody(IMPORT_BODY_LIMIT, tooLarge);
+  // Only requests that may carry a body: a GET's has nothing to read.
   app.use((c, next) => {
     if (c.req.method === "GET" || c.req.method === "HEAD") return next();
-    return c.req.path === "/admin/import" ? limitImport(c, next) : limitBody(c, next);
+    return c.req.path === "/admin/import" ? importBody(c, next) : formBody(c, next);
   });
   app.use(originCheck(deps));
   // Sign-outs, password resets, Disable and Reset MFA and the provider's end-session endpoint may
