@@ -44,7 +44,7 @@ function pickEncoding(header: string | undefined): "br" | "gzip" | null {
  * Response built from the result would go out by the slow, streaming path. Elsewhere (Deno,
  * app.request in tests) this finds nothing and the caller reads the body the standard way.
  */
-function heldBody(res: Response): string | Uint8Array | undefined {
+export function heldBody(res: Response): string | Uint8Array | undefined {
   const key = Object.getOwnPropertySymbols(res).find((symbol) => symbol.description === "cache");
   const body = key ? (res as unknown as Record<symbol, unknown[] | undefined>)[key]?.[1] : undefined;
   return typeof body === "string" || body instanceof Uint8Array ? body : undefined;

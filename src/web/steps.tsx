@@ -3,6 +3,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { parse as parseCookies } from "hono/utils/cookie";
 import type { AppDeps, AppEnv } from "./env.ts";
 import { redirectTo, render, wantsFragment, type View } from "./render.tsx";
+import { heldBody } from "./compress.ts";
 import { clearCookie, cookieName, readCookie, writeCookie } from "./cookies.ts";
 import { completeSignIn } from "./sign-in.ts";
 import { FORM_UNREADABLE, type FormProblem } from "./form.ts";
@@ -125,21 +126,24 @@ const POST_ONLY_HEADERS = ["content-type", "content-length", "content-encoding",
 async function nextInPlace(c: C, deps: AppDeps, path: string, cookies: { flow?: string | null; remember?: null }, moved?: Flow): Promise<Response> {
   const dispatch = c.get("dispatch");
   if (!dispatch || !path.startsWith("/") || path.startsWith("//")) return redirectTo(c, path);
-  const headers = new Headers(c.req.raw.headers);
-  for (const name of POST_ONLY_HEADERS) headers.delete(name);
-  const jar: Record<string, string> = parseCookies(headers.get("cookie") ?? "");
+  // A plain record (lower-case names), converted once by the Request, not copied through a Headers first.
+  const headers: Record<string, string> = c.req.header();
+  for (const name of POST_ONLY_HEADERS) delete headers[name];
+  const jar: Record<string, string> = parseCookies(headers.cookie ?? "");
   for (const [kind, value] of Object.entries(cookies) as Array<["flow" | "remember", string | null | undefined]>) {
     if (value === null) delete jar[cookieName(deps.config, kind)];
     else if (value !== undefined) jar[cookieName(deps.config, kind)] = value;
   }
-  headers.set("cookie", Object.entries(jar).map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join("; "));
+  headers.cookie = Object.entries(jar).map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join("; ");
   const ask = () => dispatch(new Request(new URL(path, c.req.url), { headers }), c.env);
   // The step's page takes the flow as the step's move returned it instead of reading it back.
   const token = jar[cookieName(deps.config, "flow")];
   const next = await (moved && token ? withHandedFlow(token, moved, ask) : ask());
   if (next.status >= 300 && next.status < 400) return redirectTo(c, path);
   // Already compressed when the browser takes it; the compression middleware leaves an encoded body alone.
-  return c.body(await next.arrayBuffer(), { status: next.status as ContentfulStatusCode, headers: next.headers });
+  // The page's bytes as held (compress.ts), not through arrayBuffer(), which builds a web Response and its stream first.
+  const body = heldBody(next) ?? (await next.arrayBuffer());
+  return c.body(body as string | ArrayBuffer, { status: next.status as ContentfulStatusCode, headers: next.headers });
 }
 
 /**
