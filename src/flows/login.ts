@@ -573,8 +573,9 @@ function proved(deps: FlowDeps, flow: Flow, factor: string): { amr: string[]; au
 /**
  * Every factor passed (`factor`: the amr value of the one that passed in this very step, else
  * the flow already holds it). The Terms of Use come first when the accepted version is old. Then
- * the flow ends (guarded, so a double submit signs in once), the failure count restarts, and
- * with Remember Me a token for this option, holding what was proved, replaces the browser's.
+ * the flow ends (guarded, so a double submit signs in once) and with Remember Me a token for this
+ * option, holding what was proved, replaces the browser's. The failure count restarted when the
+ * factor's check passed (every factor module does it), so it is not written again here.
  */
 async function finishLogin(db: Db, deps: FlowDeps, meta: RequestMeta, flow: Flow, user: User, from: LoginState, factor: string | null): Promise<LoginResult> {
   const proof = factor ? proved(deps, flow, factor) : { amr: data(flow).amr ?? [], authenticatedAt: data(flow).authenticatedAt ?? null };
@@ -601,7 +602,6 @@ async function finishLogin(db: Db, deps: FlowDeps, meta: RequestMeta, flow: Flow
           return createRememberToken(db, deps.clock, user.id, option, deps.config.ttl.rememberMe, { amr, authenticatedAt });
         })()
       : null,
-    recordSuccess(db, user.id),
     // A passkey's own use was recorded with its counter (recordPasskeyUse); the account may hold several.
     option !== "passkey" ? touchFactor(db, deps.clock, user.id, option) : null,
     audit(deps, meta, "signin.success", user.id, { option, remember }, db),

@@ -213,6 +213,8 @@ test("Login with Phone, Send Code: the masked number on file → SMS code → Ve
 
 test("Login with Phone, Call Me: the keypad code in <output name=keypad-code>, a 2-second poll that answers 204 while pending, then home once the call confirms", async () => {
   const account = await createActiveUser(ctx.sql, { method: "phone" });
+  // Two earlier failures: the confirmed call restarts the count, as a right typed code does.
+  await ctx.sql`update users set failed_attempts = 2 where id = ${account.id}`;
   const browser = ctx.browser();
   await pressLogin(browser, "phone", { htmx: true });
   await submitPassword(browser, account.email, account.password, { htmx: true });
@@ -241,6 +243,8 @@ test("Login with Phone, Call Me: the keypad code in <output name=keypad-code>, a
   assert.is(page.headers.get("hx-redirect"), "/home");
   page = await browser.get("/home");
   assert.is(heading(page), "Home");
+  const [row] = await ctx.sql<{ n: number }[]>`select failed_attempts as n from users where id = ${account.id}`;
+  assert.is(row!.n, 0, "the failure count restarted");
 });
 
 test("Login with Phone, Call Me without JavaScript: Continue before the call confirms says so, Continue after goes home", async () => {

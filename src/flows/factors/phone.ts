@@ -1,7 +1,7 @@
 import { describeDuration, smsCode, voiceCallIntro } from "../../delivery/messages.ts";
 import type { Db } from "../../db/client.ts";
 import { codeDestination, takeConfirmedVoiceCode } from "../../auth/codes.ts";
-import { isLocked } from "../../auth/lockout.ts";
+import { isLocked, recordSuccess } from "../../auth/lockout.ts";
 import { maskPhone } from "../../auth/users.ts";
 import { audit, type FlowDeps, type RequestMeta } from "../steps.ts";
 import { checkTypedCode, sendCode, type CheckInput, type CheckOutcome, type FactorModule, type SendInput, type StartOutcome } from "./code.ts";
@@ -45,7 +45,11 @@ async function checkPhone(deps: FlowDeps, meta: RequestMeta, input: CheckInput &
   if (input.channel === "sms") return checkTypedCode(deps, meta, { ...input, channel: "sms", code: input.code ?? "" }, db);
   if (input.respectLock && isLocked(input.user, deps.clock)) return { kind: "locked" };
   const taken = await takeConfirmedVoiceCode(db ?? deps.sql, deps.clock, { flowId: input.flow.id, purpose: input.purpose });
-  if (taken.ok) return { kind: "passed", destination: await codeDestination(db ?? deps.sql, taken.codeId) };
+  if (taken.ok) {
+    // A passed factor restarts the failure count, as a typed code's check does.
+    const [destination] = await Promise.all([codeDestination(db ?? deps.sql, taken.codeId), recordSuccess(db ?? deps.sql, input.user.id)]);
+    return { kind: "passed", destination };
+  }
   if (taken.reason === "pending") return { kind: "pending", wrongTries: taken.wrongTries };
   await audit(deps, meta, "code.failed", input.user.id, { purpose: input.purpose, channel: "voice", reason: taken.reason }, db);
   return { kind: "failed", reason: taken.reason, locked: false };
