@@ -23,10 +23,25 @@ export async function seedPeerUsers(sql: Sql, users: BenchUser[]): Promise<void>
 
 export const PEER_STEPS = { password: "POST sign-in/email (argon2id)", send: "POST two-factor/send-otp", verify: "POST two-factor/verify-otp" } as const;
 
-/** One whole better-auth sign-in. Returns its steps and whether it ended with a session. */
-export async function peerSignIn(client: Client, user: BenchUser): Promise<{ ok: boolean; steps: StepTiming[]; error?: string }> {
+/**
+ * One whole better-auth sign-in. Returns its steps and whether it ended with a session.
+ * `pages`: also load the sign-in page first and the home page at the end (behind the session),
+ * as a person using an app on better-auth would.
+ */
+export async function peerSignIn(client: Client, user: BenchUser, options: { pages?: boolean } = {}): Promise<{ ok: boolean; steps: StepTiming[]; error?: string }> {
   const jar = new CookieJar();
   const steps: StepTiming[] = [];
+  const get = async (step: string, path: string) => {
+    const cookie = jar.header();
+    const reply = await send(client.agent, { port: client.port, path, headers: { accept: "text/html", "x-forwarded-for": client.ip, "user-agent": "mfa-portal-bench", ...(cookie ? { cookie } : {}) } });
+    jar.take(reply.headers);
+    steps.push({ step, ms: reply.ms, status: reply.status });
+    return reply;
+  };
+  if (options.pages) {
+    const login = await get("GET /login", "/login");
+    if (login.status !== 200 || !login.body.toString().includes('action="/api/auth/sign-in/email"')) return { ok: false, steps, error: `GET /login ${login.status}` };
+  }
   const post = async (step: string, path: string, body: unknown) => {
     const cookie = jar.header();
     const reply = await send(client.agent, {
@@ -49,5 +64,9 @@ export async function peerSignIn(client: Client, user: BenchUser): Promise<{ ok:
   reply = await post(PEER_STEPS.verify, "/api/auth/two-factor/verify-otp", { code: otp.body.toString() });
   const session = /better-auth\.session_token=/.test(jar.header() ?? "");
   if (reply.status !== 200 || !session) return { ok: false, steps, error: `verify-otp ${reply.status}: ${reply.body.toString().slice(0, 200)}` };
+  if (options.pages) {
+    const home = await get("GET /home", "/home");
+    if (home.status !== 200 || !home.body.toString().includes(`Signed in as ${user.email}`)) return { ok: false, steps, error: `GET /home ${home.status}: ${home.body.toString().slice(0, 200)}` };
+  }
   return { ok: true, steps };
 }
