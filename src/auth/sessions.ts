@@ -46,6 +46,12 @@ export type SessionValidation = { session: Session; user: User } | { session: nu
 // Writing last_active_at on every request would turn each page view into a write; a minute is fine-grained enough.
 const TOUCH_INTERVAL = 60_000;
 
+/** A session just written, and the token for its cookie. */
+export interface StartedSession {
+  token: string;
+  session: Session;
+}
+
 export async function createSession(
   db: Db,
   clock: Clock,
@@ -53,7 +59,7 @@ export async function createSession(
   loginOption: LoginOption | null,
   proof: Proof = NO_PROOF,
   client: SessionClient | null = null,
-): Promise<{ token: string; session: Session }> {
+): Promise<StartedSession> {
   const pair = generateTokenPair();
   const now = clock.now();
   const ip = client?.ip || null;

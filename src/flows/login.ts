@@ -10,12 +10,14 @@ import {
   hasFactor,
   isStaffEmail,
   maskPhone,
+  recordSignIn,
   recordTermsAccepted,
   setPasswordHash,
   touchFactor,
   type LoginOption,
   type User,
 } from "../auth/users.ts";
+import { createSession } from "../auth/sessions.ts";
 import { hashPassword, passwordNeedsRehash, verifyDummyPassword, verifyPassword } from "../auth/passwords.ts";
 import { checkAttemptLimit, refundAttempt } from "../auth/rate-limit.ts";
 import { isLocked, recordFailure, recordSuccess } from "../auth/lockout.ts";
@@ -594,19 +596,22 @@ async function finishLogin(db: Db, deps: FlowDeps, meta: RequestMeta, flow: Flow
     return { kind: "signed_in", user, option, amr, authenticatedAt, rememberToken: null, returnTo };
   }
   const remember = flow.remember && deps.config.ttl.rememberMe > 0;
-  // The flow is ended: the rest are independent writes, sent to Postgres together (one round trip).
-  const [rememberToken] = await Promise.all([
+  // The flow is ended: the rest are independent writes, sent to Postgres together (one round
+  // trip), the new session among them, so the flow's end and the session commit as one.
+  const [rememberToken, started] = await Promise.all([
     remember
       ? (async () => {
           if (meta.rememberToken) await deleteRememberToken(db, meta.rememberToken);
           return createRememberToken(db, deps.clock, user.id, option, deps.config.ttl.rememberMe, { amr, authenticatedAt });
         })()
       : null,
+    createSession(db, deps.clock, user.id, option, { amr, authenticatedAt }, { ip: meta.ip, userAgent: meta.userAgent }),
+    recordSignIn(db, deps.clock, user.id),
     // A passkey's own use was recorded with its counter (recordPasskeyUse); the account may hold several.
     option !== "passkey" ? touchFactor(db, deps.clock, user.id, option) : null,
     audit(deps, meta, "signin.success", user.id, { option, remember }, db),
   ]);
-  return { kind: "signed_in", user, option, amr, authenticatedAt, rememberToken, returnTo };
+  return { kind: "signed_in", user, option, amr, authenticatedAt, rememberToken, returnTo, started };
 }
 
 /**

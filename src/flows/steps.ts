@@ -4,6 +4,7 @@ import type { Config } from "../config.ts";
 import type { Outbox } from "../delivery/outbox.ts";
 import { appendAudit } from "../auth/audit.ts";
 import type { LoginOption, User } from "../auth/users.ts";
+import type { StartedSession } from "../auth/sessions.ts";
 import { deleteFlow, loadFlow, loadFlowWithUser, type Flow, type FlowKind } from "./flow-store.ts";
 
 /**
@@ -70,8 +71,22 @@ export type StepResult<V> =
    */
   | { kind: "pending"; view: V; wrongTries?: number }
   | { kind: "show"; view: V }
-  /** Every factor passed: the route starts the session (and writes the Remember Me cookie when a token is given), then goes to `returnTo`. */
-  | { kind: "signed_in"; user: User; option: LoginOption | null; amr: string[]; authenticatedAt: Date | null; rememberToken: string | null; clearRemember?: boolean; returnTo: string | null };
+  /**
+   * Every factor passed: the route starts the session (and writes the Remember Me cookie when a
+   * token is given), then goes to `returnTo`. `started`: the session the flow's last transaction
+   * already wrote with the flow's end (the route then only puts its cookie down).
+   */
+  | {
+      kind: "signed_in";
+      user: User;
+      option: LoginOption | null;
+      amr: string[];
+      authenticatedAt: Date | null;
+      rememberToken: string | null;
+      clearRemember?: boolean;
+      returnTo: string | null;
+      started?: StartedSession;
+    };
 
 /** A flow taken one step at a time by the browser: its stored kind, its first page, its step URLs. */
 export interface SteppedFlow<S extends string> {

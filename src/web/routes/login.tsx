@@ -252,7 +252,7 @@ async function postPasskeyVerify(c: C, deps: AppDeps, response: z.output<typeof 
   const result = await finishPasskeySignIn(deps, requestMeta(c, deps), flowToken(c, deps), response as AuthenticationResponseJSON);
   switch (result.kind) {
     case "signed_in":
-      await startSession(c, deps, result.user, result.option, { amr: result.amr, authenticatedAt: result.authenticatedAt });
+      await startSession(c, deps, result.user, result.option, { amr: result.amr, authenticatedAt: result.authenticatedAt }, result.started);
       return c.json({ redirect: result.returnTo ?? "/home" });
     case "next":
       return c.json({ redirect: result.path });
