@@ -45,8 +45,9 @@ function readAtMost(incoming: IncomingMessage, maxSize: number): Promise<Buffer 
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const detach = () => incoming.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose);
     const done = (result: Buffer | null) => {
-      incoming.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose);
+      detach();
       resolve(result);
     };
     const onData = (chunk: Buffer) => {
@@ -61,7 +62,7 @@ function readAtMost(incoming: IncomingMessage, maxSize: number): Promise<Buffer 
     const onEnd = () => done(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     // The client went away mid-body: as when the web Request's stream errors.
     const onError = (error?: Error) => {
-      incoming.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose);
+      detach();
       reject(error ?? new Error("the request closed before its body ended"));
     };
     const onClose = () => {
