@@ -193,25 +193,29 @@ export function createOutbox(options: OutboxOptions): Outbox {
     timer.unref?.();
   }
 
+  /**
+   * The one statement that writes a message: `send` false inserts nothing, so enqueue and
+   * rehearse are the same statement with the same values (the answer must not tell them apart).
+   */
+  const insertMessage = async (db: Db, message: OutboxMessage, send: boolean) => {
+    const now = clock.now();
+    const rows = await db<{ id: string }[]>`
+      insert into outbox (channel, recipient, subject, body, code_id, status, attempts, next_attempt_at, created_at)
+      select ${message.channel}, ${message.to}, ${message.subject ?? null}, ${message.text}, ${message.codeId ?? null},
+             'pending', 0, ${now}::timestamptz, ${now}::timestamptz
+      where ${send}
+      returning id::text as id`;
+    return rows[0];
+  };
+
   return {
     async enqueue(db, message) {
       if (message.channel === "voice" && !message.codeId) throw new Error("a voice message needs the codeId its call confirms");
-      const now = clock.now();
-      const [row] = await db<{ id: string }[]>`
-        insert into outbox (channel, recipient, subject, body, code_id, status, attempts, next_attempt_at, created_at)
-        values (${message.channel}, ${message.to}, ${message.subject ?? null}, ${message.text}, ${message.codeId ?? null},
-                'pending', 0, ${now}, ${now})
-        returning id::text as id`;
+      const row = await insertMessage(db, message, true);
       return Number(row!.id);
     },
     async rehearse(db, message) {
-      const now = clock.now();
-      await db`
-        insert into outbox (channel, recipient, subject, body, code_id, status, attempts, next_attempt_at, created_at)
-        select ${message.channel}, ${message.to}, ${message.subject ?? null}, ${message.text}, ${message.codeId ?? null},
-               'pending', 0, ${now}::timestamptz, ${now}::timestamptz
-        where false
-        returning id::text as id`;
+      await insertMessage(db, message, false);
     },
     kick: run,
     async drain() {
