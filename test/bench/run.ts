@@ -493,6 +493,12 @@ try {
         rounds.push(got as Record<Side, number>);
         log(`peer round ${r + 1}: portal with JavaScript ${round(got.portalJs!, 1)}, without ${round(got.portal!, 1)}, better-auth ${round(got.peer!, 1)}, with its pages ${round(got.peerPages!, 1)} sign-ins/s`);
       }
+      /** The ratio of two sides in each round, their median, and the round it came from. */
+      const medianRound = (all: Array<Record<Side, number>>, side: Side, other: Side) => {
+        const ratios = all.map((x) => x[side] / x[other]);
+        const ratio = median(ratios);
+        return { ratios, ratio, mid: all[ratios.indexOf(ratio)]! };
+      };
       const perSignIn = (side: Side) => {
         const c = cpu[side];
         const ms = (x: number) => round((1000 * x) / Math.max(1, c.signIns), 1);
@@ -508,9 +514,7 @@ try {
       } as const;
       for (const side of ["portalJs", "portal"] as const) {
         const { label, requests } = PATHS[side];
-        const ratios = rounds.map((x) => x[side] / x.peer);
-        const ratio = median(ratios);
-        const mid = rounds[ratios.indexOf(ratio)]!;
+        const { ratios, ratio, mid } = medianRound(rounds, side, "peer");
         add({
           figure: `Completed sign-ins/s ${label}, mfa-portal ÷ better-auth`,
           value: round(ratio, 2),
@@ -539,9 +543,7 @@ try {
           note: `the same rounds without the bench's share (what a browser spends on its own machine): server + its Postgres backends, ${serving(mine)} vs ${serving(cpuPeer)} ms`,
         });
         // Beside the issue's figure: better-auth serving the two pages a person loads around its calls.
-        const withPages = rounds.map((x) => x[side] / x.peerPages);
-        const pagesRatio = median(withPages);
-        const pagesMid = rounds[withPages.indexOf(pagesRatio)]!;
+        const { ratios: withPages, ratio: pagesRatio, mid: pagesMid } = medianRound(rounds, side, "peerPages");
         add({
           figure: `Completed sign-ins/s ${label}, mfa-portal ÷ better-auth with its pages`,
           value: round(pagesRatio, 2),

@@ -31,41 +31,35 @@ export const PEER_STEPS = { password: "POST sign-in/email (argon2id)", send: "PO
 export async function peerSignIn(client: Client, user: BenchUser, options: { pages?: boolean } = {}): Promise<{ ok: boolean; steps: StepTiming[]; error?: string }> {
   const jar = new CookieJar();
   const steps: StepTiming[] = [];
-  const get = async (step: string, path: string) => {
+  /** One timed request with the jar's cookies: a GET of a page, or a POST of JSON to the API. */
+  const request = async (step: string, path: string, body?: unknown) => {
     const cookie = jar.header();
-    const reply = await send(client.agent, { port: client.port, path, headers: { accept: "text/html", "x-forwarded-for": client.ip, "user-agent": "mfa-portal-bench", ...(cookie ? { cookie } : {}) } });
+    const headers: Record<string, string> = { "x-forwarded-for": client.ip, "user-agent": "mfa-portal-bench", ...(cookie ? { cookie } : {}) };
+    const reply = await send(
+      client.agent,
+      body === undefined
+        ? { port: client.port, path, headers: { accept: "text/html", ...headers } }
+        : { port: client.port, method: "POST", path, body: JSON.stringify(body), headers: { "content-type": "application/json", origin: client.origin, ...headers } },
+    );
     jar.take(reply.headers);
     steps.push({ step, ms: reply.ms, status: reply.status });
     return reply;
   };
   if (options.pages) {
-    const login = await get("GET /login", "/login");
+    const login = await request("GET /login", "/login");
     if (login.status !== 200 || !login.body.toString().includes('action="/api/auth/sign-in/email"')) return { ok: false, steps, error: `GET /login ${login.status}` };
   }
-  const post = async (step: string, path: string, body: unknown) => {
-    const cookie = jar.header();
-    const reply = await send(client.agent, {
-      port: client.port,
-      method: "POST",
-      path,
-      body: JSON.stringify(body),
-      headers: { "content-type": "application/json", origin: client.origin, "x-forwarded-for": client.ip, "user-agent": "mfa-portal-bench", ...(cookie ? { cookie } : {}) },
-    });
-    jar.take(reply.headers);
-    steps.push({ step, ms: reply.ms, status: reply.status });
-    return reply;
-  };
-  let reply = await post(PEER_STEPS.password, "/api/auth/sign-in/email", { email: user.email, password: user.password });
+  let reply = await request(PEER_STEPS.password, "/api/auth/sign-in/email", { email: user.email, password: user.password });
   if (reply.status !== 200 || !reply.body.toString().includes('"twoFactorRedirect":true')) return { ok: false, steps, error: `sign-in/email ${reply.status}: ${reply.body.toString().slice(0, 200)}` };
-  reply = await post(PEER_STEPS.send, "/api/auth/two-factor/send-otp", {});
+  reply = await request(PEER_STEPS.send, "/api/auth/two-factor/send-otp", {});
   if (reply.status !== 200) return { ok: false, steps, error: `send-otp ${reply.status}: ${reply.body.toString().slice(0, 200)}` };
   const otp = await send(client.agent, { port: client.port, path: `/bench/otp?email=${encodeURIComponent(user.email)}` });
   if (otp.status !== 200) return { ok: false, steps, error: `no OTP for ${user.email}` };
-  reply = await post(PEER_STEPS.verify, "/api/auth/two-factor/verify-otp", { code: otp.body.toString() });
+  reply = await request(PEER_STEPS.verify, "/api/auth/two-factor/verify-otp", { code: otp.body.toString() });
   const session = /better-auth\.session_token=/.test(jar.header() ?? "");
   if (reply.status !== 200 || !session) return { ok: false, steps, error: `verify-otp ${reply.status}: ${reply.body.toString().slice(0, 200)}` };
   if (options.pages) {
-    const home = await get("GET /home", "/home");
+    const home = await request("GET /home", "/home");
     if (home.status !== 200 || !home.body.toString().includes(`Signed in as ${user.email}`)) return { ok: false, steps, error: `GET /home ${home.status}: ${home.body.toString().slice(0, 200)}` };
   }
   return { ok: true, steps };
